@@ -1,0 +1,91 @@
+"""The model cache: a chapter asks for a model by its TrainConfig and gets it trained once.
+
+The key hashes the full config and a fingerprint of the training code (its syntax tree without
+docstrings), so changing either misses the cache and retrains instead of loading stale weights.
+"""
+
+import ast
+import hashlib
+import importlib
+import inspect
+import json
+import platform
+from pathlib import Path
+
+import diffusers
+import torch
+
+from .checkpoints import load_weights, save_json, save_weights
+from .data import CHANNELS
+from .denoisers import NetDenoiser
+from .models import build_network, count_parameters
+from .paths import data_dir
+from .profiles import default_device
+from .training import TrainConfig, train
+
+TRAINING_CODE = ("difflab.training", "difflab.models", "difflab.data", "difflab.schedule")
+_loaded: dict[tuple[str, str], NetDenoiser] = {}
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def code_fingerprint() -> str:
+    """A hash of the training code's syntax: comments, docstrings and layout do not count."""
+    digest = hashlib.sha256()
+    for name in TRAINING_CODE:
+        tree = _without_docstrings(ast.parse(inspect.getsource(importlib.import_module(name))))
+        digest.update(ast.dump(tree).encode())
+    return digest.hexdigest()[:16]
+
+
+def config_key(config: TrainConfig) -> str:
+    payload = json.dumps({"config": config.as_dict(), "code": code_fingerprint()}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def model_dir(config: TrainConfig) -> Path:
+    return data_dir() / "models" / f"{config.arch}-{config_key(config)}"
+
+
+def load_denoiser(path: Path, config: TrainConfig, device: str = "cpu") -> NetDenoiser:
+    """The weights at `path`, after checking they were trained for `config` by this code."""
+    state, metadata = load_weights(path)
+    key = config_key(config)
+    if metadata.get("key") != key:
+        raise ValueError(f"checkpoint {path} does not match its config: it was trained for "
+                         f"{metadata.get('config')} (key {metadata.get('key')}), but "
+                         f"{config.as_dict()} with this code has key {key}")
+    net = build_network(config.arch, CHANNELS[config.dataset], config.resolution)
+    net.load_state_dict(state)
+    return NetDenoiser(net.to(device).eval(), config.objective)
+
+
+def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool = True,
+                 command: str = "difflab.get_denoiser(difflab.TrainConfig(**config))") -> NetDenoiser:
+    """The trained model of `config`: from memory, from the cache folder, or trained now (resuming).
+
+    `command` is recorded in the manifest as the way to make the model again."""
+    device = device or default_device()
+    key = config_key(config)
+    if (key, device) in _loaded:
+        return _loaded[key, device]
+    folder = model_dir(config)
+    weights = folder / "model.safetensors"
+    if not weights.exists():
+        denoiser, summary = train(config, folder / "train_state.pt", device=device, progress=progress)
+        save_weights(weights, denoiser.net.state_dict(), {"config": config.as_dict(), "key": key})
+        save_json(folder / "manifest.json", {
+            "config": config.as_dict(), "key": key, "code_fingerprint": code_fingerprint(),
+            "parameters": count_parameters(denoiser.net), "steps": config.steps, **summary,
+            "device": device, "cpu_threads": torch.get_num_threads(), "machine": platform.machine(),
+            "torch": torch.__version__, "diffusers": diffusers.__version__, "command": command})
+        (folder / "train_state.pt").unlink()
+    _loaded[key, device] = load_denoiser(weights, config, device)
+    return _loaded[key, device]

@@ -1,0 +1,41 @@
+"""Checkpoints written atomically (a temporary file, then a rename) so a crash never leaves half a file."""
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_weights(path: Path, state: dict[str, torch.Tensor], metadata: dict) -> None:
+    """Weights as safetensors, with JSON-able metadata in the header."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    _atomic(path, lambda p: save_file(tensors, str(p), metadata={k: json.dumps(v) for k, v in metadata.items()}))
+
+
+def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    with safe_open(str(path), framework="pt") as f:
+        metadata = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+    return load_file(str(path)), metadata
+
+
+def save_state(path: Path, state: dict) -> None:
+    """Everything needed to resume training (optimizer, EMA, RNG, step)."""
+    _atomic(path, lambda p: torch.save(state, p))
+
+
+def load_state(path: Path) -> dict:
+    return torch.load(path, weights_only=False)
+
+
+def save_json(path: Path, data: dict) -> None:
+    _atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))

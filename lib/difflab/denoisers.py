@@ -1,0 +1,107 @@
+"""One interface for every denoiser: a trained network or a closed-form one.
+
+A denoiser sees x_t = a_t x_0 + s_t eps with a_t = sqrt(alpha_bar_t), s_t = sqrt(1 - alpha_bar_t),
+at an integer DDPM time t, and predicts eps (the noise) or x_0 (the clean image); either one
+gives the other. Samplers and metrics take any subclass.
+"""
+
+import torch
+from torch import nn
+
+from .schedule import alphas_cumprod as default_alphas_cumprod
+
+OBJECTIVES = ("eps", "v", "x0")
+
+
+class Denoiser(nn.Module):
+    """Subclasses override `eps` or `x0`; the other follows from x_t = a x_0 + s eps."""
+
+    def __init__(self, alphas_cumprod: torch.Tensor | None = None):
+        super().__init__()
+        ab = default_alphas_cumprod() if alphas_cumprod is None else alphas_cumprod
+        self.register_buffer("alphas_cumprod", ab.double(), persistent=False)
+
+    def coefficients(self, t: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a_t, s_t), shaped to broadcast against x."""
+        ab = self.alphas_cumprod[t.long()].to(x.dtype).view(-1, *[1] * (x.dim() - 1))
+        return ab.sqrt(), (1 - ab).sqrt()
+
+    def eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        a, s = self.coefficients(t, x)
+        return (x - a * self.x0(x, t)) / s
+
+    def x0(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        a, s = self.coefficients(t, x)
+        return (x - s * self.eps(x, t)) / a
+
+
+class NetDenoiser(Denoiser):
+    """A trained network net(x_t, t) whose output is eps, v = a eps - s x_0, or x_0."""
+
+    def __init__(self, net: nn.Module, objective: str = "eps", alphas_cumprod: torch.Tensor | None = None):
+        super().__init__(alphas_cumprod)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective={objective!r} is unknown; allowed: {', '.join(map(repr, OBJECTIVES))}")
+        self.net, self.objective = net, objective
+
+    def eps(self, x, t):
+        out = self.net(x, t)
+        if self.objective == "eps":
+            return out
+        a, s = self.coefficients(t, x)
+        if self.objective == "v":
+            return a * out + s * x
+        return (x - a * out) / s
+
+
+class EmpiricalDenoiser(Denoiser):
+    """The optimal denoiser of a finite training set {y_i}: the posterior mean
+    D(x_t) = sum_i w_i y_i,  w = softmax_i( -||x_t - a y_i||^2 / (2 s^2) ).
+    Run through the probability-flow ODE it returns training images (memorization)."""
+
+    def __init__(self, train: torch.Tensor, alphas_cumprod: torch.Tensor | None = None,
+                 max_elements: int = 2**24):
+        super().__init__(alphas_cumprod)
+        self.register_buffer("images", train.flatten(1).float(), persistent=False)
+        self.register_buffer("images_sq", self.images.pow(2).sum(1), persistent=False)
+        self.max_elements = max_elements
+
+    def x0(self, x, t):
+        a, s = self.coefficients(t, x)
+        a, s, flat = a.flatten(), s.flatten(), x.flatten(1)
+        rows = max(1, self.max_elements // len(self.images))
+        out = torch.cat([self._posterior_mean(flat[i:i + rows], a[i:i + rows], s[i:i + rows])
+                         for i in range(0, len(flat), rows)])
+        return out.view_as(x)
+
+    def _posterior_mean(self, x, a, s):
+        # ||x - a y||^2 = ||x||^2 - 2 a x.y + a^2 ||y||^2; softmax subtracts the max (log-sum-exp).
+        sq_dist = (x.pow(2).sum(1, keepdim=True) - 2 * a[:, None] * (x @ self.images.T)
+                   + a[:, None] ** 2 * self.images_sq[None])
+        weights = torch.softmax(-sq_dist / (2 * s[:, None] ** 2), dim=1)
+        return weights @ self.images
+
+
+class GaussianDenoiser(Denoiser):
+    """The optimal denoiser of a Gaussian N(mu, Sigma) with Sigma = U diag(l) U^T (Wiener filter):
+    D(x_t) = mu + U diag( a l / (a^2 l + s^2) ) U^T (x_t - a mu)."""
+
+    def __init__(self, mean: torch.Tensor, cov: torch.Tensor, alphas_cumprod: torch.Tensor | None = None):
+        super().__init__(alphas_cumprod)
+        eigenvalues, eigenvectors = torch.linalg.eigh(cov.double())
+        self.register_buffer("mean", mean.flatten().float(), persistent=False)
+        self.register_buffer("eigenvalues", eigenvalues.clamp_min(0).float(), persistent=False)
+        self.register_buffer("eigenvectors", eigenvectors.float(), persistent=False)
+
+    @classmethod
+    def fit(cls, data: torch.Tensor, alphas_cumprod: torch.Tensor | None = None) -> "GaussianDenoiser":
+        """The Gaussian with the data's mean and full covariance."""
+        flat = data.flatten(1).double()
+        return cls(flat.mean(0), torch.cov(flat.T), alphas_cumprod)
+
+    def x0(self, x, t):
+        a, s = self.coefficients(t, x)
+        a, s = a.flatten()[:, None], s.flatten()[:, None]
+        centred = (x.flatten(1) - a * self.mean) @ self.eigenvectors
+        gain = a * self.eigenvalues / (a**2 * self.eigenvalues + s**2)
+        return (self.mean + (gain * centred) @ self.eigenvectors.T).view_as(x)

@@ -1,0 +1,82 @@
+"""Named network architectures, each a module net(x_t, t) -> tensor shaped like x_t.
+
+The networks come from diffusers (U-Net, DiT); the MLP is the one small thing written here.
+"""
+
+from math import prod
+
+import torch
+from diffusers import DiTTransformer2DModel, UNet2DModel
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from torch import nn
+
+
+class UNetBackbone(nn.Module):
+    """diffusers' UNet2DModel with the (x, t) -> tensor call of every backbone here."""
+
+    def __init__(self, **config):
+        super().__init__()
+        self.net = UNet2DModel(**config)
+
+    def forward(self, x, t):
+        return self.net(x, t).sample
+
+
+class DiTBackbone(nn.Module):
+    """diffusers' DiT, made unconditional by giving every image the one class 0."""
+
+    def __init__(self, **config):
+        super().__init__()
+        self.net = DiTTransformer2DModel(num_embeds_ada_norm=1, **config)
+
+    def forward(self, x, t):
+        labels = torch.zeros(len(x), dtype=torch.long, device=x.device)
+        return self.net(x, timestep=t, class_labels=labels).sample
+
+
+class MLPBackbone(nn.Module):
+    """A residual MLP on flattened pixels, with a sinusoidal time embedding added in every block."""
+
+    def __init__(self, shape: tuple[int, ...], width: int = 256, depth: int = 4, time_dim: int = 128):
+        super().__init__()
+        dim = prod(shape)
+        self.time_proj = Timesteps(time_dim, flip_sin_to_cos=True, downscale_freq_shift=0)
+        self.time_embed = TimestepEmbedding(time_dim, width)
+        self.inp = nn.Linear(dim, width)
+        self.blocks = nn.ModuleList(nn.Sequential(nn.LayerNorm(width), nn.SiLU(), nn.Linear(width, width))
+                                    for _ in range(depth))
+        self.out = nn.Sequential(nn.LayerNorm(width), nn.SiLU(), nn.Linear(width, dim))
+
+    def forward(self, x, t):
+        temb = self.time_embed(self.time_proj(t.expand(len(x))).to(x.dtype))
+        h = self.inp(x.flatten(1))
+        for block in self.blocks:
+            h = h + block(h + temb)
+        return self.out(h).view_as(x)
+
+
+def _unet(channels: int, resolution: int, widths: tuple[int, ...]) -> nn.Module:
+    return UNetBackbone(sample_size=resolution, in_channels=channels, out_channels=channels,
+                        block_out_channels=widths, layers_per_block=1, norm_num_groups=8,
+                        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
+                        up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"))
+
+
+ARCHITECTURES = {
+    "unet-s": lambda c, r: _unet(c, r, (16, 32, 32)),
+    "unet-m": lambda c, r: _unet(c, r, (32, 64, 64)),
+    "dit-s": lambda c, r: DiTBackbone(sample_size=r, in_channels=c, out_channels=c, patch_size=2,
+                                      num_layers=4, num_attention_heads=4, attention_head_dim=16),
+    "mlp": lambda c, r: MLPBackbone((c, r, r)),
+}
+
+
+def build_network(arch: str, channels: int, resolution: int) -> nn.Module:
+    """A freshly initialised network of a named architecture (seed torch before calling)."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"arch={arch!r} is unknown; allowed: {', '.join(map(repr, ARCHITECTURES))}")
+    return ARCHITECTURES[arch](channels, resolution)
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())

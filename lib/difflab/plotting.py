@@ -1,0 +1,39 @@
+"""Image grids for the book's figures."""
+
+import matplotlib.pyplot as plt
+import torch
+
+
+def _to_display(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) in [0, 1] for imshow."""
+    return ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1)
+
+
+def _show(ax, image: torch.Tensor) -> None:
+    ax.imshow(image.squeeze(-1), cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=1)
+    ax.set_xticks([]), ax.set_yticks([])
+
+
+def image_grid(images: torch.Tensor, ncols: int = 8, title: str | None = None, scale: float = 1.0):
+    """A grid of images, row by row."""
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows), squeeze=False)
+    for ax, image in zip(axes.flat, _to_display(images)):
+        _show(ax, image)
+    for ax in axes.flat[len(images):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_grid(rows: dict[str, torch.Tensor], ncols: int = 8, scale: float = 1.0):
+    """One row per model (or sampler), one column per noise: same column, same starting noise."""
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(scale * ncols + 1.5, scale * len(rows)), squeeze=False)
+    for ax_row, (name, images) in zip(axes, rows.items()):
+        for ax, image in zip(ax_row, _to_display(images[:ncols])):
+            _show(ax, image)
+        ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig

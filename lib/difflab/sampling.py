@@ -1,0 +1,114 @@
+"""Deterministic sampling with diffusers' schedulers, from pure noise or late from a given x_t.
+
+Each scheduler is handed a schedule made of the sampler's own times only: `steps` times evenly
+spaced from t_start down (`time_grid`), index j of the schedule carrying the true alpha_bar of
+the j-th smallest time. The scheduler then steps index by index, starts exactly at t_start and ends
+on a clean image, whatever t_start and steps are; the denoiser is called at the true times.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler,
+                       HeunDiscreteScheduler, PNDMScheduler)
+from tqdm.auto import tqdm
+
+from .denoisers import Denoiser
+from .schedule import T, forward_process
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    scheduler: type
+    spacing: str        # the spacing that makes a schedule of n indices step n-1, ..., 0
+    sigma_space: bool   # the scheduler's x is x_t / sqrt(alpha_bar_t) (variance exploding)
+    options: tuple = ()
+
+
+SAMPLERS = {
+    "ddim": SamplerSpec(DDIMScheduler, "leading", False, (("clip_sample", False), ("set_alpha_to_one", True))),
+    "pndm": SamplerSpec(PNDMScheduler, "leading", False, (("skip_prk_steps", True), ("set_alpha_to_one", True))),
+    "dpm++": SamplerSpec(DPMSolverMultistepScheduler, "trailing", False, (("algorithm_type", "dpmsolver++"),)),
+    "euler": SamplerSpec(EulerDiscreteScheduler, "trailing", True),
+    "heun": SamplerSpec(HeunDiscreteScheduler, "trailing", True),
+}
+
+
+@dataclass
+class Trajectory:
+    """The sampler's path: times t, the VP-scaled states x_t, and the denoiser's x_0 predictions."""
+    t: list[int]
+    x: torch.Tensor    # (evaluations, batch, ...)
+    x0: torch.Tensor   # (evaluations, batch, ...)
+
+
+def _check(sampler: str, steps: int, t_start: int, eta: float) -> None:
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler={sampler!r} is unknown; allowed: {', '.join(map(repr, SAMPLERS))}")
+    if not isinstance(t_start, int) or not 0 <= t_start < T:
+        raise ValueError(f"t_start={t_start!r} is out of range; allowed: integers 0..{T - 1}")
+    if not isinstance(steps, int) or not 1 <= steps <= t_start + 1:
+        raise ValueError(f"steps={steps!r} is not allowed; allowed: integers 1..t_start+1 = {t_start + 1}")
+    if eta != 0 and sampler != "ddim":
+        raise ValueError(f"eta={eta} is only for sampler='ddim'; use eta=0 with {sampler!r}")
+    if not 0 <= eta <= 1:
+        raise ValueError(f"eta={eta} is out of range; allowed: 0 <= eta <= 1")
+
+
+def time_grid(steps: int, t_start: int) -> list[int]:
+    """The times at which the denoiser is called: `steps` evenly spaced times from t_start down.
+
+    From t_start = T - 1 this is diffusers' "trailing" spacing (999, 899, ..., 99 for 10 steps)."""
+    return [round(t_start - k * (t_start + 1) / steps) for k in range(steps)]
+
+
+def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1):
+    """A diffusers scheduler over the `steps` indices of `time_grid(steps, t_start)`, index 0
+    being the smallest time; after the last index it steps to a clean image."""
+    _check(sampler, steps, t_start, 0.0)
+    spec = SAMPLERS[sampler]
+    alpha_bar = forward_process().alphas_cumprod[time_grid(steps, t_start)[::-1]].double()
+    betas = 1 - alpha_bar / torch.cat([alpha_bar.new_ones(1), alpha_bar[:-1]])
+    return spec.scheduler(**dict(spec.options), num_train_timesteps=steps, timestep_spacing=spec.spacing,
+                          trained_betas=betas.numpy())
+
+
+@torch.no_grad()
+def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps: int = 50,
+           t_start: int = T - 1, eta: float = 0.0, generator: torch.Generator | None = None,
+           return_trajectory: bool = False, batch_size: int = 500, progress: bool = False):
+    """Images from `noise`, read as x_{t_start} (pure noise N(0, I) when t_start = T - 1).
+
+    Deterministic given the noise for every sampler at eta = 0 (bit for bit on a CPU for the same
+    batch_size; another batching changes the last float digits); eta > 0 (DDIM only) draws
+    fresh noise from `generator`. Returns the images, and a Trajectory when asked."""
+    _check(sampler, steps, t_start, eta)
+    chunks = noise.split(batch_size)
+    results = [_sample_batch(denoiser, x, sampler, steps, t_start, eta, generator, return_trajectory)
+               for x in tqdm(chunks, desc=f"{sampler} x{steps}", disable=not progress or len(chunks) == 1)]
+    images = torch.cat([r[0] for r in results])
+    if not return_trajectory:
+        return images
+    trajectory = Trajectory(results[0][1].t, torch.cat([r[1].x for r in results], 1),
+                            torch.cat([r[1].x0 for r in results], 1))
+    return images, trajectory
+
+
+def _sample_batch(denoiser, x_t, sampler, steps, t_start, eta, generator, keep):
+    scheduler = make_scheduler(sampler, steps, t_start)
+    scheduler.set_timesteps(steps, device=x_t.device)
+    true_time = time_grid(steps, t_start)[::-1]          # schedule index -> DDPM time
+    step_options = {"eta": eta, "generator": generator} if sampler == "ddim" else {}
+    # sigma-space schedulers carry x_t / sqrt(alpha_bar_t) = x_t * sqrt(sigma^2 + 1)
+    x = x_t * (scheduler.sigmas[0] ** 2 + 1).sqrt().to(x_t) if SAMPLERS[sampler].sigma_space else x_t
+    times, states, predictions = [], [], []
+    for index in scheduler.timesteps:
+        x_in = scheduler.scale_model_input(x, index)
+        t = torch.full((len(x),), true_time[int(index)], dtype=torch.long, device=x.device)
+        eps = denoiser.eps(x_in, t)
+        if keep:
+            a, s = denoiser.coefficients(t, x_in)
+            times.append(int(t[0])), states.append(x_in), predictions.append((x_in - s * eps) / a)
+        x = scheduler.step(eps, index, x, **step_options).prev_sample
+    trajectory = Trajectory(times, torch.stack(states), torch.stack(predictions)) if keep else None
+    return x, trajectory

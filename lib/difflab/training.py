@@ -1,0 +1,112 @@
+"""One training loop for every denoiser network: AdamW, EMA, gradient clipping, eps / v / x0
+objectives, seeded and deterministic on CPU, resumable from an atomic checkpoint."""
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from diffusers.training_utils import EMAModel
+from tqdm.auto import tqdm
+
+from .checkpoints import load_state, save_state
+from .data import DATASETS, disjoint_subsets, load_images
+from .denoisers import OBJECTIVES, NetDenoiser
+from .models import ARCHITECTURES, build_network
+from .schedule import T, forward_process
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a trained model's weights; its hash is the model's cache key."""
+    dataset: str = "fashion_mnist"
+    resolution: int = 16
+    subset: int | None = None     # train on `subset` images: block `subset_part` of a fixed permutation
+    subset_part: int = 0          # part 0 is the nested subset; parts 1, 2, ... are disjoint from it
+    subset_seed: int = 0
+    arch: str = "unet-s"
+    objective: str = "eps"
+    steps: int = 4000
+    batch_size: int = 128
+    lr: float = 1e-3
+    ema_decay: float = 0.999
+    grad_clip: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self):
+        choices = {"dataset": DATASETS, "arch": ARCHITECTURES, "objective": OBJECTIVES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} is unknown; allowed: {', '.join(map(repr, allowed))}")
+        for name in ("steps", "batch_size", "resolution"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; allowed: integers >= 1")
+        if self.subset is not None and self.subset < 1:
+            raise ValueError(f"subset={self.subset} is not allowed; allowed: None (all data) or >= 1")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def training_images(config: TrainConfig) -> torch.Tensor:
+    """The images a config trains on."""
+    images, _ = load_images(config.dataset, config.resolution)
+    if config.subset is None:
+        return images
+    parts = disjoint_subsets(len(images), config.subset, config.subset_part + 1, config.subset_seed)
+    return images[parts[config.subset_part]]
+
+
+def training_target(objective: str, fp, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """What the network learns to output: eps, v = a eps - s x_0, or x_0."""
+    if objective == "v":
+        return fp.get_velocity(x0, noise, t)
+    return noise if objective == "eps" else x0
+
+
+def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: bool = True,
+          checkpoint_every: int = 500) -> tuple[NetDenoiser, dict]:
+    """Train `config`, resuming from `state_path` if it holds a checkpoint of the same config.
+
+    Batch k draws its images, noise and times from a generator seeded by (seed, k), so a resumed
+    run gives the same weights as an uninterrupted one. Returns the EMA denoiser and a summary."""
+    data = training_images(config).to(device)
+    torch.manual_seed(config.seed)
+    net = build_network(config.arch, data.shape[1], config.resolution).to(device)
+    ema = EMAModel(net.parameters(), decay=config.ema_decay)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr)
+    fp = forward_process()
+    step, losses, wall = 0, [], 0.0
+    if state_path.exists():
+        state = load_state(state_path)
+        if state["config"] != config.as_dict():
+            raise ValueError(f"the checkpoint {state_path} was written for config {state['config']}, "
+                             f"not {config.as_dict()}; delete it or use its config")
+        net.load_state_dict(state["net"]), ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"]), torch.set_rng_state(state["torch_rng"])
+        step, losses, wall = state["step"], state["losses"], state["wall_time_s"]
+    net.train()
+    bar = tqdm(total=config.steps, initial=step, desc=f"train {config.arch}", disable=not progress)
+    start = time.perf_counter() - wall
+    while step < config.steps:
+        g = torch.Generator(device).manual_seed(config.seed * 1_000_003 + step)
+        x0 = data[torch.randint(len(data), (config.batch_size,), generator=g, device=device)]
+        noise = torch.randn(x0.shape, generator=g, device=device)
+        t = torch.randint(0, T, (config.batch_size,), generator=g, device=device)
+        prediction = net(fp.add_noise(x0, noise, t), t)
+        loss = torch.nn.functional.mse_loss(prediction, training_target(config.objective, fp, x0, noise, t))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+        optimizer.step()
+        ema.step(net.parameters())
+        step, losses = step + 1, losses + [loss.item()]
+        bar.update(), bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        if step % checkpoint_every == 0 or step == config.steps:
+            save_state(state_path, {"config": config.as_dict(), "net": net.state_dict(), "ema": ema.state_dict(),
+                                    "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+                                    "step": step, "losses": losses, "wall_time_s": time.perf_counter() - start})
+    bar.close()
+    ema.copy_to(net.parameters())
+    summary = {"final_loss": sum(losses[-200:]) / len(losses[-200:]), "wall_time_s": time.perf_counter() - start}
+    return NetDenoiser(net.eval(), config.objective), summary

@@ -1,0 +1,70 @@
+"""Execute every chapter with papermill, then render the executed notebooks with Jupyter Book.
+
+    python scripts/build_book.py [--profile ci|paper|auto] [--only NAME]
+
+Executed notebooks land in _build/source/ (with the book's config and pages), the HTML in
+_build/html/, and the time each chapter took in _build/timings.json. The render is strict:
+any Sphinx warning fails the build.
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import papermill
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+SOURCE = BUILD / "source"
+PAGES = ["_config.yml", "_toc.yml", "intro.md"]
+
+
+def chapters() -> list[Path]:
+    """The chapter notebooks, in the order of _toc.yml."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [ROOT / (entry["file"] + ".ipynb") for entry in toc["chapters"]]
+
+
+def execute(notebook: Path, profile: str) -> float:
+    out = SOURCE / notebook.relative_to(ROOT)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    papermill.execute_notebook(notebook, out, parameters={"profile": profile}, cwd=notebook.parent,
+                               kernel_name="python3", progress_bar=False, log_output=False)
+    return time.perf_counter() - start
+
+
+def render() -> None:
+    for page in PAGES:
+        shutil.copy(ROOT / page, SOURCE / page)
+    subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(SOURCE), "--path-output", str(BUILD / "book"),
+                    "--warningiserror", "--nitpick", "--keep-going"], check=True)
+    html = BUILD / "html"
+    shutil.rmtree(html, ignore_errors=True)
+    shutil.copytree(BUILD / "book" / "_build" / "html", html)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="ci", choices=["ci", "paper", "auto"])
+    parser.add_argument("--only", help="execute only the chapter whose file name contains this")
+    args = parser.parse_args()
+    timings = {}
+    for notebook in chapters():
+        if args.only and args.only not in notebook.name:
+            continue
+        print(f"executing {notebook.relative_to(ROOT)} (profile {args.profile}) ...", flush=True)
+        timings[notebook.stem] = round(execute(notebook, args.profile), 1)
+        print(f"  {timings[notebook.stem]} s", flush=True)
+    (BUILD / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    render()
+    print(f"book: {BUILD / 'html' / 'index.html'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Reading what the executed chapters glued (myst_nb.glue), for the tests of the book's claims."""
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT / "_build" / "source" / "chapters"
+HTML = ROOT / "_build" / "html"
+
+
+@cache
+def glued(chapter: str) -> dict:
+    """The values a chapter glued, parsed from their text form."""
+    path = EXECUTED / f"{chapter}.ipynb"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build the book first (`make book`)")
+    values = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                text = next(v for k, v in output["data"].items() if k.endswith("text/plain"))
+                try:
+                    values[name] = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    values[name] = text
+    return values

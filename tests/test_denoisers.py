@@ -1,0 +1,83 @@
+import pytest
+import torch
+
+from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser, NetDenoiser
+from difflab.schedule import alphas_cumprod, forward_process
+
+AB = alphas_cumprod()
+
+
+def _noised(x0, t, seed=1):
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    return forward_process().add_noise(x0, noise, t), noise
+
+
+def test_empirical_denoiser_matches_brute_force(fashion8):
+    train = fashion8[0][:200]
+    x0 = fashion8[0][300:316]
+    t = torch.tensor([0, 5, 20, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 950, 990, 999])
+    x_t, _ = _noised(x0, t)
+    denoiser = EmpiricalDenoiser(train, max_elements=1000)   # forces chunked evaluation
+    got = denoiser.x0(x_t, t)
+    for i in range(len(t)):
+        a, s = AB[t[i]].double().sqrt(), (1 - AB[t[i]].double()).sqrt()
+        log_w = torch.stack([-((x_t[i].double() - a * y.double()) ** 2).sum() / (2 * s**2) for y in train])
+        w = torch.exp(log_w - log_w.max())
+        expected = (w[:, None] * train.flatten(1).double()).sum(0) / w.sum()
+        assert torch.allclose(got[i].flatten().double(), expected, atol=1e-5), f"t={t[i]}"
+
+
+def test_empirical_denoiser_returns_the_training_image_at_low_noise(fashion8):
+    train = fashion8[0][:100]
+    t = torch.full((10,), 5)
+    x_t, _ = _noised(train[:10], t)
+    assert torch.allclose(EmpiricalDenoiser(train).x0(x_t, t), train[:10], atol=1e-4)
+
+
+def test_gaussian_denoiser_is_the_wiener_filter(fashion8):
+    data = fashion8[0]
+    denoiser = GaussianDenoiser.fit(data)
+    flat = data.flatten(1).double()
+    mu, cov = flat.mean(0), torch.cov(flat.T)
+    t = torch.tensor([10, 300, 700])
+    x_t, _ = _noised(data[:3], t)
+    got = denoiser.x0(x_t, t).flatten(1).double()
+    for i in range(3):
+        a, s2 = AB[t[i]].double().sqrt(), 1 - AB[t[i]].double()
+        expected = mu + a * cov @ torch.linalg.solve(a**2 * cov + s2 * torch.eye(len(mu), dtype=torch.double),
+                                                     x_t[i].flatten().double() - a * mu)
+        assert torch.allclose(got[i], expected, atol=1e-4)
+
+
+def test_gaussian_denoiser_is_exact_for_gaussian_data():
+    """For Gaussian data the Wiener filter is the optimal denoiser: empirical risk ~ its theory."""
+    g = torch.Generator().manual_seed(0)
+    cov = torch.diag(torch.tensor([4.0, 1.0, 0.25]))
+    x0 = torch.randn(20000, 3, generator=g) @ cov.sqrt()
+    t = torch.full((len(x0),), 400)
+    x_t, _ = _noised(x0, t)
+    error = (GaussianDenoiser(torch.zeros(3), cov).x0(x_t, t) - x0).pow(2).mean(0)
+    a2, s2 = AB[400], 1 - AB[400]
+    theory = torch.diag(cov) * s2 / (a2 * torch.diag(cov) + s2)
+    assert torch.allclose(error, theory.float(), rtol=0.05)
+
+
+@pytest.mark.parametrize("objective", ["eps", "v", "x0"])
+def test_net_denoiser_converts_every_objective_to_eps(objective, fashion8):
+    x0 = fashion8[0][:4]
+    t = torch.tensor([1, 250, 600, 999])
+    x_t, noise = _noised(x0, t)
+    target = {"eps": noise, "x0": x0, "v": forward_process().get_velocity(x0, noise, t)}[objective]
+
+    class Oracle(torch.nn.Module):
+        def forward(self, x, t):
+            return target
+
+    denoiser = NetDenoiser(Oracle(), objective)
+    assert torch.allclose(denoiser.eps(x_t, t), noise, atol=1e-4)
+    assert torch.allclose(denoiser.x0(x_t, t), x0, atol=1e-3)
+
+
+def test_unknown_objective_is_named():
+    with pytest.raises(ValueError, match="objective='score' is unknown; allowed: 'eps', 'v', 'x0'"):
+        NetDenoiser(torch.nn.Identity(), "score")

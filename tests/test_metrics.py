@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from difflab import metrics
+
+
+def test_identical_sets_are_fully_reproducible(fashion8):
+    x = fashion8[0][:100]
+    assert metrics.rp_score(x, x, 0.99) == 1.0
+    assert metrics.retrieval_accuracy(x, x) == 1.0
+    assert torch.allclose(metrics.pair_similarity(x, x), torch.ones(100, dtype=torch.double))
+
+
+def test_similarity_ignores_brightness_offset_and_scale(fashion8):
+    x = fashion8[0][:10]
+    assert torch.allclose(metrics.pair_similarity(x, 0.5 * x + 0.2), torch.ones(10, dtype=torch.double))
+    assert torch.allclose(metrics.similarity_matrix(x, x).diagonal(), torch.ones(10, dtype=torch.double))
+
+
+def test_shuffled_pairs_never_pair_an_image_with_itself(fashion8):
+    x = fashion8[0][:200]
+    assert (metrics.shuffled_similarity(x, x, seed=3) < 0.999).all()
+
+
+def test_calibrated_threshold_passes_the_stated_share_of_shuffled_pairs(fashion8):
+    a, b = fashion8[0][:256], fashion8[0][256:512]
+    threshold = metrics.calibrated_threshold(a, b, 0.05, seed=0)
+    assert abs((metrics.shuffled_similarity(a, b, seed=0) > threshold).double().mean().item() - 0.05) < 0.01
+    # unrelated sets are not "reproducible" at the calibrated threshold
+    assert metrics.rp_score(a, b, threshold) < 0.15
+    with pytest.raises(ValueError, match="false_positive_rate=1.5"):
+        metrics.calibrated_threshold(a, b, 1.5)
+
+
+def test_noisy_copies_are_retrieved(fashion8):
+    x = fashion8[0][:100]
+    noisy = x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    assert metrics.retrieval_accuracy(x, noisy) > 0.95
+    assert metrics.rp_score(x, noisy, metrics.calibrated_threshold(x, noisy)) > 0.95
+
+
+def test_nearest_neighbours_and_gl(fashion8):
+    train, other = fashion8[0][:300], fashion8[0][300:400]
+    distance, index, similarity = metrics.nearest_neighbours(train[[5, 17, 200]], train)
+    assert index.tolist() == [5, 17, 200] and distance.max() < 1e-6 and similarity.min() > 0.999
+    assert metrics.gl_score(train[:50], train, 0.95) == 0.0        # copies are not generalization
+    assert metrics.gl_score(other, train, 0.999) == 1.0
+
+
+def test_rp_needs_paired_sets(fashion8):
+    with pytest.raises(ValueError, match="pair up one to one"):
+        metrics.rp_score(fashion8[0][:3], fashion8[0][:4], 0.5)

@@ -1,0 +1,104 @@
+import pytest
+import torch
+from diffusers import DDIMPipeline, DDIMScheduler
+
+from difflab.denoisers import Denoiser, EmpiricalDenoiser, NetDenoiser
+from difflab.models import build_network
+from difflab.sampling import SAMPLERS, sample, time_grid
+
+
+@pytest.fixture(scope="module")
+def unet():
+    torch.manual_seed(0)
+    return build_network("unet-s", 1, 8).eval()
+
+
+@pytest.mark.parametrize("steps", [10, 25, 50])
+def test_ddim_matches_diffusers_pipeline(unet, steps):
+    """Against a plain diffusers DDIM set-up (trailing spacing, which starts at t = 999)."""
+    scheduler = DDIMScheduler(beta_schedule="linear", beta_start=1e-4, beta_end=0.02, clip_sample=False,
+                              set_alpha_to_one=True, timestep_spacing="trailing")
+    expected = DDIMPipeline(unet=unet.net, scheduler=scheduler)(
+        batch_size=4, generator=torch.Generator().manual_seed(0), num_inference_steps=steps, eta=0.0,
+        output_type="np").images
+    noise = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    ours = ((sample(NetDenoiser(unet), noise, "ddim", steps) / 2 + 0.5).clamp(0, 1)).permute(0, 2, 3, 1)
+    assert abs(ours.numpy() - expected).max() < 1e-5
+
+
+def test_time_grid():
+    assert time_grid(10, 999) == [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]
+    assert time_grid(3, 400) == [400, 266, 133]
+    assert time_grid(5, 4) == [4, 3, 2, 1, 0]
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_every_sampler_is_deterministic(unet, sampler):
+    noise = torch.randn(3, 1, 8, 8)
+    first = sample(NetDenoiser(unet), noise, sampler, 6)
+    assert torch.equal(first, sample(NetDenoiser(unet), noise, sampler, 6))
+    assert torch.isfinite(first).all()
+
+
+class ConstantImage(Denoiser):
+    """Predicts the same clean image everywhere: the ODE is then linear and every solver
+    must end exactly on that image, unless its last step stops short of t = 0."""
+
+    def __init__(self, image):
+        super().__init__()
+        self.image = image
+
+    def x0(self, x, t):
+        return self.image.expand_as(x)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("t_start, steps", [(999, 10), (999, 3), (400, 7), (123, 5), (7, 8), (0, 1)])
+def test_late_start_begins_at_t_start_and_ends_clean(sampler, t_start, steps, fashion8):
+    image = fashion8[0][:1]
+    x_t = torch.randn(4, 1, 8, 8)
+    images, path = sample(ConstantImage(image), x_t, sampler, steps, t_start=t_start, return_trajectory=True)
+    assert path.t[0] == t_start and path.t == sorted(path.t, reverse=True)
+    # exact for DDIM, Euler, DPM-Solver++ and Heun; PNDM's multistep mix of eps leaves < 3e-4.
+    # Stopping at t = 0 instead of a clean image would leave sqrt(1 - alpha_bar_0) |z| ~ 0.03.
+    assert (images - image).abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpm++", "euler", "heun"])
+def test_late_start_of_the_optimal_denoiser_returns_training_images(sampler, fashion8):
+    train = fashion8[0][:50]
+    denoiser = EmpiricalDenoiser(train)
+    a, s = denoiser.coefficients(torch.tensor([300]), train)
+    x_t = a * train[:8] + s * torch.randn(8, 1, 8, 8)
+    images = sample(denoiser, x_t, sampler, 20, t_start=300)
+    assert torch.cdist(images.flatten(1), train.flatten(1)).min(1).values.max() < 0.02
+
+
+def test_trajectory_records_states_and_predictions(unet):
+    noise = torch.randn(5, 1, 8, 8)
+    images, path = sample(NetDenoiser(unet), noise, "ddim", 4, return_trajectory=True, batch_size=2)
+    assert path.x.shape == path.x0.shape == (4, 5, 1, 8, 8)
+    assert torch.equal(path.x[0], noise)
+    assert torch.allclose(path.x0[-1], images, atol=1e-5)   # the last DDIM step returns its x0 guess
+    # other batching changes only the last float digits
+    assert torch.allclose(images, sample(NetDenoiser(unet), noise, "ddim", 4), rtol=1e-4, atol=1e-3)
+
+
+def test_eta_one_is_random_but_seeded(unet):
+    noise = torch.randn(2, 1, 8, 8)
+    run = lambda seed: sample(NetDenoiser(unet), noise, "ddim", 5, eta=1.0, generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(run(0), run(0)) and not torch.equal(run(0), run(1))
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(sampler="ddpm"), "sampler='ddpm' is unknown; allowed: 'ddim', 'pndm'"),
+    (dict(steps=0), "steps=0 is not allowed; allowed: integers 1..t_start"),
+    (dict(t_start=1000), "t_start=1000 is out of range; allowed: integers 0..999"),
+    (dict(t_start=-1), "t_start=-1 is out of range"),
+    (dict(t_start=5, steps=7), "steps=7 is not allowed; allowed: integers 1..t_start\\+1 = 6"),
+    (dict(sampler="heun", eta=1.0), "eta=1.0 is only for sampler='ddim'"),
+    (dict(eta=2.0), "eta=2.0 is out of range"),
+])
+def test_bad_sampler_input_names_the_parameter(unet, options, message):
+    with pytest.raises(ValueError, match=message):
+        sample(NetDenoiser(unet), torch.randn(1, 1, 8, 8), **options)

@@ -1,0 +1,137 @@
+import json
+
+import pytest
+import torch
+
+from difflab import cache, checkpoints, training
+from difflab.training import TrainConfig, train
+
+TINY = TrainConfig(resolution=8, subset=64, arch="mlp", steps=6, batch_size=16)
+
+
+def _weights(denoiser):
+    return torch.cat([p.detach().flatten() for p in denoiser.net.parameters()])
+
+
+def test_training_is_deterministic_on_cpu(tmp_path):
+    first, summary = train(TINY, tmp_path / "a.pt", progress=False)
+    second, _ = train(TINY, tmp_path / "b.pt", progress=False)
+    assert torch.equal(_weights(first), _weights(second))
+    assert summary["final_loss"] > 0
+
+
+def test_the_seed_changes_the_weights(tmp_path):
+    first, _ = train(TINY, tmp_path / "a.pt", progress=False)
+    other, _ = train(TrainConfig(**{**TINY.as_dict(), "seed": 1}), tmp_path / "b.pt", progress=False)
+    assert not torch.equal(_weights(first), _weights(other))
+
+
+@pytest.mark.parametrize("arch, objective", [("mlp", "v"), ("mlp", "x0"), ("dit-s", "eps")])
+def test_resume_after_a_crash_gives_the_same_weights(tmp_path, monkeypatch, arch, objective):
+    config = TrainConfig(**{**TINY.as_dict(), "arch": arch, "objective": objective})
+    uninterrupted, _ = train(config, tmp_path / "full.pt", progress=False, checkpoint_every=3)
+
+    real_save = training.save_state
+
+    def save_then_crash(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt("simulated crash after the first checkpoint")
+
+    monkeypatch.setattr(training, "save_state", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "crashed.pt", progress=False, checkpoint_every=3)
+    monkeypatch.setattr(training, "save_state", real_save)
+    assert torch.load(tmp_path / "crashed.pt", weights_only=False)["step"] == 3
+    resumed, _ = train(config, tmp_path / "crashed.pt", progress=False, checkpoint_every=3)
+    assert torch.equal(_weights(uninterrupted), _weights(resumed))
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    train(TINY, tmp_path / "state.pt", progress=False)
+    with pytest.raises(ValueError, match="was written for config"):
+        train(TrainConfig(**{**TINY.as_dict(), "lr": 1e-4}), tmp_path / "state.pt", progress=False)
+
+
+def test_training_reduces_the_loss(tmp_path):
+    """A quick honest check that the loop learns: 300 steps of the MLP on 8x8 images."""
+    _, short = train(TrainConfig(**{**TINY.as_dict(), "steps": 20}), tmp_path / "a.pt", progress=False)
+    _, longer = train(TrainConfig(**{**TINY.as_dict(), "steps": 300}), tmp_path / "b.pt", progress=False)
+    assert longer["final_loss"] < 0.8 * short["final_loss"]
+
+
+def test_subset_parts_are_disjoint_data():
+    a = training.training_images(TrainConfig(resolution=8, subset=100, subset_part=0))
+    b = training.training_images(TrainConfig(resolution=8, subset=100, subset_part=1))
+    assert torch.cdist(a.flatten(1), b.flatten(1)).min() > 0
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(dataset="imagenet"), "dataset='imagenet' is unknown; allowed: 'fashion_mnist', 'cifar10'"),
+    (dict(arch="resnet"), "arch='resnet' is unknown; allowed: 'unet-s', 'unet-m', 'dit-s', 'mlp'"),
+    (dict(objective="score"), "objective='score' is unknown"),
+    (dict(steps=0), "steps=0 is not allowed; allowed: integers >= 1"),
+    (dict(subset=0), "subset=0 is not allowed"),
+])
+def test_bad_config_names_the_parameter(change, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{**TINY.as_dict(), **change})
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "w.safetensors"
+    checkpoints.save_weights(path, {"w": torch.ones(3)}, {"note": "first"})
+
+    def broken_save(tensors, filename, metadata):
+        open(filename, "wb").write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints, "save_file", broken_save)
+    with pytest.raises(OSError):
+        checkpoints.save_weights(path, {"w": torch.zeros(3)}, {"note": "second"})
+    state, metadata = checkpoints.load_weights(path)
+    assert torch.equal(state["w"], torch.ones(3)) and metadata == {"note": "first"}
+
+
+def test_cache_trains_once_then_loads(tmp_data, monkeypatch):
+    calls = []
+    real_train = cache.train
+    monkeypatch.setattr(cache, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    first = cache.get_denoiser(TINY, "cpu", progress=False)
+    cache._loaded.clear()                     # as in a new process
+    second = cache.get_denoiser(TINY, "cpu", progress=False)
+    assert len(calls) == 1 and torch.equal(_weights(first), _weights(second))
+    folder = cache.model_dir(TINY)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["key"] == cache.config_key(TINY) and manifest["config"] == TINY.as_dict()
+    assert {"final_loss", "wall_time_s", "command", "steps", "parameters"} <= set(manifest)
+    assert not (folder / "train_state.pt").exists()
+
+
+@pytest.mark.parametrize("field, value", [("dataset", "cifar10"), ("resolution", 16), ("subset", 128),
+                                          ("subset_part", 1), ("subset_seed", 1), ("arch", "unet-s"),
+                                          ("objective", "v"), ("steps", 7), ("batch_size", 8), ("lr", 1e-4),
+                                          ("ema_decay", 0.99), ("grad_clip", 0.5), ("seed", 1)])
+def test_every_config_field_changes_the_key(field, value):
+    assert cache.config_key(TrainConfig(**{**TINY.as_dict(), field: value})) != cache.config_key(TINY)
+
+
+def test_training_code_changes_the_key_but_docstrings_do_not():
+    import ast
+    source = "def f(x):\n    '''doc'''\n    return x + 1\n"
+    dump = lambda s: ast.dump(cache._without_docstrings(ast.parse(s)))
+    assert dump(source) == dump(source.replace("doc", "other words"))
+    assert dump(source) != dump(source.replace("x + 1", "x + 2"))
+    assert set(cache.TRAINING_CODE) >= {"difflab.training", "difflab.models", "difflab.data"}
+
+
+def test_a_code_change_misses_the_cache(tmp_data, monkeypatch):
+    cache.get_denoiser(TINY, "cpu", progress=False)
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "changed-training-code")
+    assert not (cache.model_dir(TINY) / "model.safetensors").exists()
+
+
+def test_loading_weights_of_another_config_is_refused(tmp_data):
+    cache.get_denoiser(TINY, "cpu", progress=False)
+    weights = cache.model_dir(TINY) / "model.safetensors"
+    with pytest.raises(ValueError, match="does not match its config"):
+        cache.load_denoiser(weights, TrainConfig(**{**TINY.as_dict(), "seed": 5}))
