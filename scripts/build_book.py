@@ -40,6 +40,7 @@ def execute(notebook: Path, profile: str) -> float:
 
 
 def render() -> None:
+    shutil.rmtree(BUILD / "book", ignore_errors=True)   # a clean render: no stale pages or images
     for page in PAGES:
         shutil.copy(ROOT / page, SOURCE / page)
     subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(SOURCE), "--path-output", str(BUILD / "book"),

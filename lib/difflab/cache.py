@@ -24,7 +24,7 @@ from .profiles import default_device
 from .training import TrainConfig, train
 
 TRAINING_CODE = ("difflab.training", "difflab.models", "difflab.data", "difflab.schedule")
-_loaded: dict[tuple[str, str], NetDenoiser] = {}
+_loaded: dict[tuple[Path, str], NetDenoiser] = {}
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -74,10 +74,10 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
     `command` is recorded in the manifest as the way to make the model again."""
     device = device or default_device()
     key = config_key(config)
-    if (key, device) in _loaded:
-        return _loaded[key, device]
     folder = model_dir(config)
     weights = folder / "model.safetensors"
+    if (weights, device) in _loaded:
+        return _loaded[weights, device]
     if not weights.exists():
         denoiser, summary = train(config, folder / "train_state.pt", device=device, progress=progress)
         save_weights(weights, denoiser.net.state_dict(), {"config": config.as_dict(), "key": key})
@@ -87,5 +87,5 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
             "device": device, "cpu_threads": torch.get_num_threads(), "machine": platform.machine(),
             "torch": torch.__version__, "diffusers": diffusers.__version__, "command": command})
         (folder / "train_state.pt").unlink()
-    _loaded[key, device] = load_denoiser(weights, config, device)
-    return _loaded[key, device]
+    _loaded[weights, device] = load_denoiser(weights, config, device)
+    return _loaded[weights, device]

@@ -18,7 +18,7 @@ class Profile:
 
 
 PROFILES = {
-    "ci": Profile("ci", "cpu", "fashion_mnist", 16, 4000, 128, 1000, 50),
+    "ci": Profile("ci", "cpu", "fashion_mnist", 16, 4000, 128, 500, 25),
     "paper": Profile("paper", "cuda", "cifar10", 32, 200_000, 128, 10_000, 100),
 }
 

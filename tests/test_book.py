@@ -1,0 +1,59 @@
+"""The claims the chapters make, read from the executed notebooks, and the rendered book.
+
+Bounds sit below the worst value the chapter measured over its noise seeds (each chapter states
+them in its text); `make book` must have run first (`make test` does)."""
+
+import re
+
+import pytest
+
+from book import HTML, ROOT, glued
+
+pytestmark = pytest.mark.book
+
+
+class TestDeterministicMap:
+    g = staticmethod(lambda: glued("01_deterministic_map"))
+
+    def test_same_noise_same_image_on_cpu(self):
+        assert self.g()["rerun_difference"] == 0.0
+
+    def test_samplers_of_different_order_agree(self):
+        g = self.g()
+        assert g["n_seeds"] >= 3
+        assert g["sampler_rp_min"] >= 0.9            # measured 0.98 (worst sampler and seed)
+        assert g["sampler_retrieval_min"] >= 0.9     # chance is 1/500
+        assert g["sampler_threshold_max"] > g["shuffled_median"]
+
+    def test_ddim_is_euler_in_variance_exploding_variables(self):
+        assert self.g()["ddim_euler_difference"] < 1e-3
+
+    def test_the_optimal_denoiser_copies_and_the_network_does_not(self):
+        g = self.g()
+        assert g["copies_optimal_min"] >= 0.9        # measured 0.98 at 25 DDIM steps
+        assert g["nn_optimal_median"] < 1e-3
+        assert g["copies_model_max"] <= 0.02         # measured 0
+        assert g["nn_model_median"] >= 0.5 * g["nn_test_median"]
+
+
+def _page(name: str) -> str:
+    path = HTML / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build the book first (`make book`)")
+    return path.read_text()
+
+
+@pytest.mark.parametrize("chapter", sorted(p.stem for p in (ROOT / "chapters").glob("*.md")))
+def test_chapter_page_has_figures_numbers_and_a_colab_button(chapter):
+    page = _page(f"chapters/{chapter}.html")
+    assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", page)) >= 3
+    assert "colab.research.google.com/github/" in page and f"chapters/{chapter}.ipynb" in page
+    assert "Traceback (most recent call last)" not in page
+    assert "pasted-text" in page                    # glued numbers rendered into the text
+
+
+def test_intro_results_table_is_filled_from_the_chapters():
+    page = _page("intro.html")
+    cells = re.findall(r'<span class="pasted-text">([^<]*)</span>', page)
+    roles = re.findall(r"\{glue:text\}`chapters/", (ROOT / "intro.md").read_text())
+    assert roles and len(cells) == len(roles) and all(c.strip() for c in cells)

@@ -1,0 +1,36 @@
+"""The committed `ci` models must be current: a change of the training code or of a zoo config
+would otherwise make every build retrain them silently (minutes of CI)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from difflab.cache import config_key, model_dir
+from difflab.profiles import get_profile
+from difflab.training import TrainConfig
+from difflab.zoo import ZOO
+
+MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
+REMAKE = "delete data/models/*, run `make models`, and commit data/models"
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_every_ci_zoo_model_is_committed(name, monkeypatch):
+    monkeypatch.setenv("DIFFLAB_DATA", str(MODELS.parent))
+    folder = model_dir(ZOO[name](get_profile("ci")))
+    assert (folder / "model.safetensors").exists(), f"the ci model {name!r} is not in the cache: {REMAKE}"
+
+
+@pytest.mark.parametrize("manifest", sorted(MODELS.glob("*/manifest.json")), ids=lambda p: p.parent.name)
+def test_committed_models_match_the_current_training_code(manifest):
+    record = json.loads(manifest.read_text())
+    assert record["key"] == config_key(TrainConfig(**record["config"])), \
+        f"{manifest.parent.name} was trained by older training code: {REMAKE}"
+    assert manifest.parent.name.endswith(record["key"])
+
+
+def test_data_folder_stays_small():
+    size = sum(p.stat().st_size for p in MODELS.parent.rglob("*") if p.is_file()
+               and "downloads" not in p.parts)
+    assert size < 50e6, f"data/ holds {size / 1e6:.1f} MB; the limit is 50 MB"
