@@ -5,6 +5,7 @@ docstrings), so changing either misses the cache and retrains instead of loading
 """
 
 import ast
+import functools
 import hashlib
 import importlib
 import inspect
@@ -36,8 +37,10 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """A hash of the training code's syntax: comments, docstrings and layout do not count."""
+    """A hash of the training code's syntax: comments, docstrings and layout do not count.
+    Computed once per process, so it describes the code that was imported."""
     digest = hashlib.sha256()
     for name in TRAINING_CODE:
         tree = _without_docstrings(ast.parse(inspect.getsource(importlib.import_module(name))))
