@@ -6,7 +6,7 @@ the j-th smallest time. The scheduler then steps index by index, starts exactly 
 on a clean image, whatever t_start and steps are; the denoiser is called at the true times.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler,
@@ -22,13 +22,14 @@ class SamplerSpec:
     scheduler: type
     spacing: str        # the spacing that makes a schedule of n indices step n-1, ..., 0
     sigma_space: bool   # the scheduler's x is x_t / sqrt(alpha_bar_t) (variance exploding)
-    options: tuple = ()
+    options: dict = field(default_factory=dict)
 
 
 SAMPLERS = {
-    "ddim": SamplerSpec(DDIMScheduler, "leading", False, (("clip_sample", False), ("set_alpha_to_one", True))),
-    "pndm": SamplerSpec(PNDMScheduler, "leading", False, (("skip_prk_steps", True), ("set_alpha_to_one", True))),
-    "dpm++": SamplerSpec(DPMSolverMultistepScheduler, "trailing", False, (("algorithm_type", "dpmsolver++"),)),
+    "ddim": SamplerSpec(DDIMScheduler, "leading", False, {"clip_sample": False, "set_alpha_to_one": True}),
+    # PLMS with diffusers' pseudo-improved-Euler warm-up (skip_prk_steps), not PNDM's Runge-Kutta one
+    "pndm": SamplerSpec(PNDMScheduler, "leading", False, {"skip_prk_steps": True, "set_alpha_to_one": True}),
+    "dpm++": SamplerSpec(DPMSolverMultistepScheduler, "trailing", False, {"algorithm_type": "dpmsolver++"}),
     "euler": SamplerSpec(EulerDiscreteScheduler, "trailing", True),
     "heun": SamplerSpec(HeunDiscreteScheduler, "trailing", True),
 }
@@ -69,7 +70,7 @@ def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1)
     spec = SAMPLERS[sampler]
     alpha_bar = forward_process().alphas_cumprod[time_grid(steps, t_start)[::-1]].double()
     betas = 1 - alpha_bar / torch.cat([alpha_bar.new_ones(1), alpha_bar[:-1]])
-    return spec.scheduler(**dict(spec.options), num_train_timesteps=steps, timestep_spacing=spec.spacing,
+    return spec.scheduler(**spec.options, num_train_timesteps=steps, timestep_spacing=spec.spacing,
                           trained_betas=betas.numpy())
 
 
