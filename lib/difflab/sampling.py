@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscreteScheduler,
                        HeunDiscreteScheduler, PNDMScheduler)
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .denoisers import Denoiser
 from .schedule import T, forward_process
