@@ -36,6 +36,26 @@ class TestDeterministicMap:
         assert g["nn_model_median"] >= 0.5 * g["nn_test_median"]
 
 
+class TestReproducibility:
+    g = staticmethod(lambda: glued("02_reproducibility"))
+
+    def test_models_that_learned_agree_far_above_the_shuffled_baseline(self):
+        g = self.g()
+        assert g["n_seeds"] >= 3 and g["n_noises"] >= 1000
+        assert g["rp_learned_min"] >= 0.5            # shuffled pairs: 0.01 by construction; measured 0.62
+
+    def test_retrieval_is_far_above_chance(self):
+        g = self.g()
+        assert g["acc_learned_min"] >= 0.5 and g["acc_learned_min"] > 100 * g["chance"]   # measured 0.71
+
+    def test_samplers_are_consistent(self):
+        assert self.g()["sampler_similarity_min"] >= 0.95
+
+    def test_agreement_grows_with_training(self):
+        g = self.g()
+        assert g["emergence_last"] >= g["emergence_first"] + 0.3   # measured 0.23 -> 0.85
+
+
 def _page(name: str) -> str:
     path = HTML / name
     if not path.exists():

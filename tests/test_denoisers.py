@@ -79,5 +79,5 @@ def test_net_denoiser_converts_every_objective_to_eps(objective, fashion8):
 
 
 def test_unknown_objective_is_named():
-    with pytest.raises(ValueError, match="objective='score' is unknown; allowed: 'eps', 'v', 'x0'"):
+    with pytest.raises(ValueError, match="objective='score' is unknown; allowed: 'eps', 'v', 'x0', 'edm'"):
         NetDenoiser(torch.nn.Identity(), "score")

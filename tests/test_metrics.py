@@ -62,7 +62,8 @@ def test_derangement_moves_every_index():
         assert sorted(partner.tolist()) == list(range(50)) and (partner != torch.arange(50)).all()
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning",
+                            "ignore:`torch.jit.load` is deprecated:DeprecationWarning")
 def test_sscd_features_follow_the_official_preprocessing(tmp_path, fashion8):
     """A stand-in torchscript network (SSCD's real weights need a download) checks the wiring:
     320x320 RGB input, ImageNet normalisation, unit-length output, used by every metric."""

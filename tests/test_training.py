@@ -26,7 +26,7 @@ def test_the_seed_changes_the_weights(tmp_path):
     assert not torch.equal(_weights(first), _weights(other))
 
 
-@pytest.mark.parametrize("arch, objective", [("mlp", "v"), ("mlp", "x0"), ("dit-s", "eps")])
+@pytest.mark.parametrize("arch, objective", [("mlp", "v"), ("mlp", "x0"), ("mlp", "edm"), ("dit-s", "eps")])
 def test_resume_after_a_crash_gives_the_same_weights(tmp_path, monkeypatch, arch, objective):
     config = TrainConfig(**{**TINY.as_dict(), "arch": arch, "objective": objective})
     uninterrupted, _ = train(config, tmp_path / "full.pt", progress=False, checkpoint_every=3)
@@ -109,7 +109,7 @@ def test_cache_trains_once_then_loads(tmp_data, monkeypatch):
 
 @pytest.mark.parametrize("field, value", [("dataset", "cifar10"), ("resolution", 16), ("subset", 128),
                                           ("subset_part", 1), ("subset_seed", 1), ("arch", "unet-s"),
-                                          ("objective", "v"), ("steps", 7), ("batch_size", 8), ("lr", 1e-4),
+                                          ("objective", "v"), ("objective", "edm"), ("snapshots", (2,)), ("steps", 7), ("batch_size", 8), ("lr", 1e-4),
                                           ("ema_decay", 0.99), ("grad_clip", 0.5), ("seed", 1)])
 def test_every_config_field_changes_the_key(field, value):
     assert cache.config_key(TrainConfig(**{**TINY.as_dict(), field: value})) != cache.config_key(TINY)
@@ -135,3 +135,29 @@ def test_loading_weights_of_another_config_is_refused(tmp_data):
     weights = cache.model_dir(TINY) / "model.safetensors"
     with pytest.raises(ValueError, match="does not match its config"):
         cache.load_denoiser(weights, TrainConfig(**{**TINY.as_dict(), "seed": 5}))
+
+
+def test_edm_model_learns_and_denoises_in_vp_time(tmp_path):
+    """The variance-exploding EDM model is used through the same interface as the VP ones."""
+    config = TrainConfig(**{**TINY.as_dict(), "objective": "edm", "steps": 300})
+    denoiser, summary = train(config, tmp_path / "s.pt", progress=False)
+    images = training.training_images(config)
+    t = torch.full((len(images),), 300)
+    a, s = denoiser.coefficients(t, images)
+    x_t = a * images + s * torch.randn(images.shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        error = (denoiser.x0(x_t, t) - images).pow(2).mean()
+        baseline = (x_t / a - images).pow(2).mean()      # no denoising at all
+    assert error < 0.5 * baseline
+
+
+def test_snapshots_keep_the_ema_weights_along_training(tmp_data):
+    config = TrainConfig(**{**TINY.as_dict(), "steps": 8, "snapshots": (2, 5)})
+    final = cache.get_denoiser(config, "cpu", progress=False)
+    early, middle = cache.get_snapshot(config, 2, "cpu"), cache.get_snapshot(config, 5, "cpu")
+    assert not torch.equal(_weights(early), _weights(middle))
+    assert not torch.equal(_weights(middle), _weights(final))
+    with pytest.raises(ValueError, match="step=3 is not a snapshot"):
+        cache.get_snapshot(config, 3)
+    with pytest.raises(ValueError, match="snapshots=\\(9,\\) is not allowed"):
+        TrainConfig(**{**TINY.as_dict(), "snapshots": (9,)})

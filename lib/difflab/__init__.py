@@ -1,7 +1,7 @@
 """difflab: the helper library of the book. Models, samplers and training come from diffusers
 and torch; this package holds the glue, the closed-form denoisers and the metrics."""
 
-from .cache import get_denoiser, load_denoiser
+from .cache import get_denoiser, get_snapshot, load_denoiser
 from .data import disjoint_subsets, gaussian_mixture, load_images, nested_subset, two_points
 from .denoisers import Denoiser, EmpiricalDenoiser, GaussianDenoiser, NetDenoiser
 from .metrics import (SSCD, calibrated_threshold, centred_pixels, gl_score, nearest_neighbours, pair_similarity,
@@ -10,4 +10,4 @@ from .plotting import comparison_grid, image_grid
 from .profiles import get_profile
 from .sampling import SAMPLERS, make_scheduler, sample
 from .training import TrainConfig, train
-from .zoo import standard
+from .zoo import reproducibility_models, standard, zoo

@@ -22,9 +22,10 @@ from .denoisers import NetDenoiser
 from .models import build_network, count_parameters
 from .paths import data_dir
 from .profiles import default_device
-from .training import TrainConfig, train
+from .training import TrainConfig, snapshot_path, train
 
-TRAINING_CODE = ("difflab.training", "difflab.models", "difflab.data", "difflab.schedule")
+TRAINING_CODE = ("difflab.training", "difflab.models", "difflab.data", "difflab.schedule",
+                 "difflab.preconditioning")
 _loaded: dict[tuple[Path, str], NetDenoiser] = {}
 
 
@@ -65,9 +66,22 @@ def load_denoiser(path: Path, config: TrainConfig, device: str = "cpu") -> NetDe
         raise ValueError(f"checkpoint {path} does not match its config: it was trained for "
                          f"{metadata.get('config')} (key {metadata.get('key')}), but "
                          f"{config.as_dict()} with this code has key {key}")
+    return _denoiser(config, state, device)
+
+
+def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
     net = build_network(config.arch, CHANNELS[config.dataset], config.resolution)
     net.load_state_dict(state)
     return NetDenoiser(net.to(device).eval(), config.objective)
+
+
+def get_snapshot(config: TrainConfig, step: int, device: str | None = None) -> NetDenoiser:
+    """The EMA model of `config` as it was after `step` training steps (one of config.snapshots)."""
+    if step not in config.snapshots:
+        raise ValueError(f"step={step} is not a snapshot of this config; allowed: {list(config.snapshots)}")
+    get_denoiser(config, device)                     # trains the model (and its snapshots) if needed
+    state, _ = load_weights(snapshot_path(model_dir(config) / "train_state.pt", step))
+    return _denoiser(config, state, device or default_device())
 
 
 def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool = True,

@@ -10,7 +10,9 @@ from torch import nn
 
 from .schedule import alphas_cumprod as default_alphas_cumprod
 
-OBJECTIVES = ("eps", "v", "x0")
+from .preconditioning import edm_denoise
+
+OBJECTIVES = ("eps", "v", "x0", "edm")
 
 
 class Denoiser(nn.Module):
@@ -36,7 +38,9 @@ class Denoiser(nn.Module):
 
 
 class NetDenoiser(Denoiser):
-    """A trained network net(x_t, t) whose output is eps, v = a eps - s x_0, or x_0."""
+    """A trained network net(x_t, t) whose output is eps, v = a eps - s x_0, or x_0; or, for
+    "edm", a variance-exploding network called on x_t / a at sigma = s / a through EDM's
+    preconditioning (the same noise: x_T = z for VP is sigma_max z for VE, up to the scale a)."""
 
     def __init__(self, net: nn.Module, objective: str = "eps", alphas_cumprod: torch.Tensor | None = None):
         super().__init__(alphas_cumprod)
@@ -45,6 +49,9 @@ class NetDenoiser(Denoiser):
         self.net, self.objective = net, objective
 
     def eps(self, x, t):
+        if self.objective == "edm":
+            a, s = self.coefficients(t, x)
+            return (x - a * edm_denoise(self.net, x / a, (s / a).flatten())) / s
         out = self.net(x, t)
         if self.objective == "eps":
             return out

@@ -6,13 +6,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from diffusers.training_utils import EMAModel
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
-from .checkpoints import load_state, save_state
+from .checkpoints import load_state, save_state, save_weights
 from .data import DATASETS, disjoint_subsets, load_images
 from .denoisers import OBJECTIVES, NetDenoiser
 from .models import ARCHITECTURES, build_network
+from .preconditioning import P_MEAN, P_STD, SIGMA_DATA, edm_coefficients
 from .schedule import T, forward_process
 
 
@@ -32,6 +34,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     grad_clip: float = 1.0
     seed: int = 0
+    snapshots: tuple[int, ...] = ()   # also keep the EMA weights at these steps
 
     def __post_init__(self):
         choices = {"dataset": DATASETS, "arch": ARCHITECTURES, "objective": OBJECTIVES}
@@ -41,11 +44,13 @@ class TrainConfig:
         for name in ("steps", "batch_size", "resolution"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; allowed: integers >= 1")
+        if any(not 1 <= step < self.steps for step in self.snapshots):
+            raise ValueError(f"snapshots={self.snapshots} is not allowed; allowed: steps in 1..steps-1 = {self.steps - 1}")
         if self.subset is not None and self.subset < 1:
             raise ValueError(f"subset={self.subset} is not allowed; allowed: None (all data) or >= 1")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "snapshots": list(self.snapshots)}
 
 
 def training_images(config: TrainConfig) -> torch.Tensor:
@@ -57,11 +62,34 @@ def training_images(config: TrainConfig) -> torch.Tensor:
     return images[parts[config.subset_part]]
 
 
-def training_target(objective: str, fp, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """What the network learns to output: eps, v = a eps - s x_0, or x_0."""
-    if objective == "v":
-        return fp.get_velocity(x0, noise, t)
-    return noise if objective == "eps" else x0
+def training_loss(config: TrainConfig, net, fp, x0: torch.Tensor, noise: torch.Tensor,
+                  t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """The network's regression loss for one batch.
+
+    DDPM objectives: the network sees x_t at time t and learns eps, v = a eps - s x_0, or x_0.
+    EDM: the network sees c_in x at c_noise, x = x_0 + sigma n with ln(sigma) ~ N(P_MEAN, P_STD^2),
+    and learns the target (x_0 - c_skip x) / c_out that makes D(x; sigma) the clean image."""
+    if config.objective == "edm":
+        sigma = (P_MEAN + P_STD * torch.randn(len(x0), generator=g, device=x0.device)).exp()
+        c_skip, c_out, c_in, c_noise = (c.view(-1, 1, 1, 1) for c in edm_coefficients(sigma))
+        x = x0 + sigma.view(-1, 1, 1, 1) * noise
+        return F.mse_loss(net(c_in * x, c_noise.flatten()), (x0 - c_skip * x) / c_out)
+    if config.objective == "v":
+        target = fp.get_velocity(x0, noise, t)
+    else:
+        target = noise if config.objective == "eps" else x0
+    return F.mse_loss(net(fp.add_noise(x0, noise, t), t), target)
+
+
+def ema_state_dict(net: torch.nn.Module, ema: EMAModel) -> dict[str, torch.Tensor]:
+    """The network's state with the EMA's parameters, leaving the training weights alone."""
+    state = dict(net.state_dict())
+    names = [name for name, _ in net.named_parameters()]
+    return {**state, **{name: p.detach().clone() for name, p in zip(names, ema.shadow_params)}}
+
+
+def snapshot_path(state_path: Path, step: int) -> Path:
+    return state_path.with_name(f"snapshot-{step}.safetensors")
 
 
 def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: bool = True,
@@ -93,8 +121,7 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
         x0 = data[torch.randint(len(data), (config.batch_size,), generator=g, device=device)]
         noise = torch.randn(x0.shape, generator=g, device=device)
         t = torch.randint(0, T, (config.batch_size,), generator=g, device=device)
-        prediction = net(fp.add_noise(x0, noise, t), t)
-        loss = torch.nn.functional.mse_loss(prediction, training_target(config.objective, fp, x0, noise, t))
+        loss = training_loss(config, net, fp, x0, noise, t, g)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
@@ -102,6 +129,8 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
         ema.step(net.parameters())
         step, losses = step + 1, losses + [loss.item()]
         bar.update(), bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        if step in config.snapshots:
+            save_weights(snapshot_path(state_path, step), ema_state_dict(net, ema), {"step": step})
         if step % checkpoint_every == 0 or step == config.steps:
             save_state(state_path, {"config": config.as_dict(), "net": net.state_dict(), "ema": ema.state_dict(),
                                     "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),

@@ -1,6 +1,10 @@
-"""The trained models the book uses, by profile. `python -m difflab.zoo ci` trains (or finds) them."""
+"""The trained models the book uses, by profile.
+
+    python -m difflab.zoo ci [NAME ...]      # train (or find) them; `make models` does all of `ci`
+"""
 
 import argparse
+from dataclasses import replace
 
 from .cache import get_denoiser
 from .profiles import Profile, get_profile
@@ -8,22 +12,47 @@ from .training import TrainConfig
 
 
 def standard(profile: Profile) -> TrainConfig:
-    """The book's standard model: the small U-Net on the profile's full training set."""
+    """The book's standard model: the small U-Net on the profile's full training set, with EMA
+    snapshots at 1/16, 1/8, 1/4 and 1/2 of training."""
+    steps = profile.train_steps
     return TrainConfig(dataset=profile.dataset, resolution=profile.resolution, arch="unet-s",
-                       steps=profile.train_steps, batch_size=profile.batch_size)
+                       steps=steps, batch_size=profile.batch_size,
+                       snapshots=tuple(steps // k for k in (16, 8, 4, 2)))
 
 
-ZOO = {"standard": standard}
+def reproducibility_models(profile: Profile) -> dict[str, TrainConfig]:
+    """Models that differ from the standard one in one thing each: training run, width,
+    family, objective, framework."""
+    base = standard(profile)
+    alone = replace(base, snapshots=())
+    return {"U-Net S": base,
+            "U-Net S, seed 1": replace(base, seed=1),
+            "U-Net M": replace(alone, arch="unet-m"),
+            "DiT": replace(alone, arch="dit-s"),
+            "MLP": replace(alone, arch="mlp"),
+            "U-Net S, v-pred": replace(alone, objective="v"),
+            "U-Net S, EDM (VE)": replace(alone, objective="edm")}
+
+
+def zoo(profile: Profile) -> dict[str, TrainConfig]:
+    """Every model the book trains at this profile (the standard one is also "U-Net S")."""
+    return {"standard": standard(profile), **reproducibility_models(profile)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("profile", nargs="?", default="ci")
+    parser.add_argument("names", nargs="*", help="only these models, in this order (default: all)")
     args = parser.parse_args()
     profile = get_profile(args.profile)
-    for name, make in ZOO.items():
-        print(f"{name}: {make(profile)}")
-        get_denoiser(make(profile), profile.device, command=f"python -m difflab.zoo {args.profile}")
+    models = zoo(profile)
+    unknown = set(args.names) - set(models)
+    if unknown:
+        parser.error(f"unknown model(s) {sorted(unknown)}; allowed: {sorted(models)}")
+    for name in args.names or models:
+        config = models[name]
+        print(f"{name}: {config}", flush=True)
+        get_denoiser(config, profile.device, command=f"python -m difflab.zoo {args.profile} '{name}'")
 
 
 if __name__ == "__main__":
