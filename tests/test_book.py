@@ -46,7 +46,7 @@ class TestReproducibility:
 
     def test_retrieval_is_far_above_chance(self):
         g = self.g()
-        assert g["acc_learned_min"] >= 0.5 and g["acc_learned_min"] > 100 * g["chance"]   # measured 0.71
+        assert g["acc_learned_min"] >= 0.5 and g["acc_learned_min"] > 100 * g["chance"]   # measured 0.68 (worst seed)
 
     def test_samplers_are_consistent(self):
         assert self.g()["sampler_similarity_min"] >= 0.95
