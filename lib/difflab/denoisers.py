@@ -8,9 +8,8 @@ gives the other. Samplers and metrics take any subclass.
 import torch
 from torch import nn
 
-from .schedule import alphas_cumprod as default_alphas_cumprod
-
 from .preconditioning import edm_denoise
+from .schedule import alphas_cumprod as default_alphas_cumprod
 
 OBJECTIVES = ("eps", "v", "x0", "edm")
 
