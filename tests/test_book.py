@@ -39,14 +39,14 @@ class TestDeterministicMap:
 class TestReproducibility:
     g = staticmethod(lambda: glued("02_reproducibility"))
 
-    def test_models_that_learned_agree_far_above_the_shuffled_baseline(self):
+    def test_trained_models_agree_far_above_the_shuffled_baseline(self):
         g = self.g()
         assert g["n_seeds"] >= 3 and g["n_noises"] >= 1000
-        assert g["rp_learned_min"] >= 0.5            # shuffled pairs: 0.01 by construction; measured 0.62
+        assert g["rp_trained_min"] >= 0.35           # shuffled pairs: 0.01 by construction; measured 0.45 (ResNet/EDM)
 
     def test_retrieval_is_far_above_chance(self):
         g = self.g()
-        assert g["acc_learned_min"] >= 0.5 and g["acc_learned_min"] > 100 * g["chance"]   # measured 0.68 (worst seed)
+        assert g["acc_trained_min"] >= 0.5 and g["acc_trained_min"] > 100 * g["chance"]   # measured 0.58 (worst seed)
 
     def test_samplers_are_consistent(self):
         assert self.g()["sampler_similarity_min"] >= 0.95
@@ -54,6 +54,34 @@ class TestReproducibility:
     def test_agreement_grows_with_training(self):
         g = self.g()
         assert g["emergence_last"] >= g["emergence_first"] + 0.3   # measured 0.23 -> 0.85
+
+
+class TestMemorization:
+    g = staticmethod(lambda: glued("03_memorization"))
+
+    def test_copies_at_the_small_end_new_images_at_the_large_end(self):
+        g = self.g()
+        assert g["n_seeds"] >= 3
+        assert g["gl_small_end_max"] <= 0.1 and g["gl_large_end_min"] >= 0.9
+        assert g["gl_optimal_max"] <= 0.05            # the optimal denoiser copies at every size
+
+    def test_reproducibility_dips_between_the_regimes(self):
+        g = self.g()
+        assert g["smallest"] < g["dip_size"] < g["largest"]
+        assert g["rp_ends_minus_dip_min"] >= 0.15     # worst seed at the ends vs best seed at the dip
+
+    def test_networks_leave_the_optimal_denoiser(self):
+        g = self.g()
+        assert g["rp_optimal_small_min"] >= 0.5 and g["rp_optimal_large_max"] <= 0.05
+
+    def test_the_smaller_width_generalizes_first(self):
+        g = self.g()
+        assert g["transition_small"] <= g["transition_wide"]
+
+    def test_disjoint_data_agree_only_when_generalizing(self):
+        g = self.g()
+        assert g["disjoint_large_rp_min"] >= 0.5 and g["disjoint_large_acc_min"] > 100 * g["chance"]
+        assert g["disjoint_small_rp_max"] <= 0.2
 
 
 def _page(name: str) -> str:

@@ -20,7 +20,6 @@ def test_similarity_ignores_brightness_offset_and_scale(fashion8):
 def test_shuffled_pairs_never_pair_an_image_with_itself(fashion8):
     x = fashion8[0][:200]
     assert (metrics.shuffled_similarity(x, x, seed=3) < 0.999).all()
-    assert metrics.gl_score(x[:20], x, 0.999) == 0.0
 
 
 def test_calibrated_threshold_passes_the_stated_share_of_shuffled_pairs(fashion8):
@@ -47,8 +46,16 @@ def test_nearest_neighbours_and_gl(fashion8):
     train, other = fashion8[0][:300], fashion8[0][300:400]
     distance, index, similarity = metrics.nearest_neighbours(train[[5, 17, 200]], train)
     assert index.tolist() == [5, 17, 200] and distance.max() < 1e-6 and similarity.min() > 0.999
-    assert metrics.gl_score(train[:50], train, 0.95) == 0.0        # copies are not generalization
-    assert metrics.gl_score(other, train, 0.999) == 1.0
+    noisy_copies = train[:50] + 0.01 * torch.randn(train[:50].shape, generator=torch.Generator().manual_seed(0))
+    assert metrics.gl_score(noisy_copies, train) == 0.0        # copies are not generalization
+    assert metrics.gl_score(other, train) == 1.0               # unseen images are
+
+
+def test_nearest_ratio_is_scale_free_and_needs_two_images(fashion8):
+    train, other = fashion8[0][:300], fashion8[0][300:340]
+    assert torch.allclose(metrics.nearest_ratio(3 * other, 3 * train), metrics.nearest_ratio(other, train))
+    with pytest.raises(ValueError, match="train holds 1 image"):
+        metrics.nearest_ratio(other, train[:1])
 
 
 def test_rp_needs_paired_sets(fashion8):

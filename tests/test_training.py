@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from difflab import cache, checkpoints, training
+from difflab import cache, checkpoints, models, training
 from difflab.training import TrainConfig, train
 
 TINY = TrainConfig(resolution=8, subset=64, arch="mlp", steps=6, batch_size=16)
@@ -26,7 +26,8 @@ def test_the_seed_changes_the_weights(tmp_path):
     assert not torch.equal(_weights(first), _weights(other))
 
 
-@pytest.mark.parametrize("arch, objective", [("mlp", "v"), ("mlp", "x0"), ("mlp", "edm"), ("dit-s", "eps")])
+@pytest.mark.parametrize("arch, objective", [("mlp", "v"), ("mlp", "x0"), ("mlp", "edm"), ("dit-s", "eps"),
+                                              ("resnet", "eps")])
 def test_resume_after_a_crash_gives_the_same_weights(tmp_path, monkeypatch, arch, objective):
     config = TrainConfig(**{**TINY.as_dict(), "arch": arch, "objective": objective})
     uninterrupted, _ = train(config, tmp_path / "full.pt", progress=False, checkpoint_every=3)
@@ -67,7 +68,7 @@ def test_subset_parts_are_disjoint_data():
 
 @pytest.mark.parametrize("change, message", [
     (dict(dataset="imagenet"), "dataset='imagenet' is unknown; allowed: 'fashion_mnist', 'cifar10'"),
-    (dict(arch="resnet"), "arch='resnet' is unknown; allowed: 'unet-s', 'unet-m', 'dit-s', 'mlp'"),
+    (dict(arch="vit"), "arch='vit' is unknown; allowed: 'unet-xs', 'unet-s', 'unet-m', 'dit-s', 'resnet', 'mlp'"),
     (dict(objective="score"), "objective='score' is unknown"),
     (dict(steps=0), "steps=0 is not allowed; allowed: integers >= 1"),
     (dict(subset=0), "subset=0 is not allowed"),
@@ -121,7 +122,31 @@ def test_training_code_changes_the_key_but_docstrings_do_not():
     dump = lambda s: ast.dump(cache._without_docstrings(ast.parse(s)))
     assert dump(source) == dump(source.replace("doc", "other words"))
     assert dump(source) != dump(source.replace("x + 1", "x + 2"))
-    assert set(cache.TRAINING_CODE) >= {"difflab.training", "difflab.models", "difflab.data"}
+    assert set(cache.TRAINING_CODE) >= {"difflab.training", "difflab.data", "difflab.schedule"}
+
+
+def test_a_network_change_misses_the_cache_only_for_that_architecture(monkeypatch):
+    """Changing (or adding) one architecture must not retrain the models of the others."""
+    unet = TrainConfig(**{**TINY.as_dict(), "arch": "unet-s"})
+    before = {config: cache.config_key(config) for config in (TINY, unet)}
+    monkeypatch.setitem(models.ARCHITECTURES, "mlp", lambda c, r: models.MLPBackbone((c, r, r), width=128))
+    cache.network_fingerprint.cache_clear()
+    assert cache.config_key(TINY) != before[TINY] and cache.config_key(unet) == before[unet]
+    monkeypatch.undo()
+    syntax = cache._syntax
+    monkeypatch.setattr(cache, "_syntax", lambda obj: "another" if obj is models.MLPBackbone else syntax(obj))
+    cache.network_fingerprint.cache_clear()
+    assert cache.config_key(TINY) != before[TINY] and cache.config_key(unet) == before[unet]
+    cache.network_fingerprint.cache_clear()
+
+
+def test_asking_for_a_key_leaves_the_random_stream_alone():
+    cache.network_fingerprint.cache_clear()
+    torch.manual_seed(0)
+    cache.config_key(TINY)
+    after_key = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(after_key, torch.rand(3))
 
 
 def test_a_code_change_misses_the_cache(tmp_data, monkeypatch):

@@ -1,7 +1,8 @@
 """The model cache: a chapter asks for a model by its TrainConfig and gets it trained once.
 
-The key hashes the full config and a fingerprint of the training code (its syntax tree without
-docstrings), so changing either misses the cache and retrains instead of loading stale weights.
+The key hashes the full config, a fingerprint of the training code (its syntax tree without
+docstrings) and one of the config's network, so changing any of them misses the cache and retrains
+instead of loading stale weights. Adding or changing another architecture keeps the key.
 """
 
 import ast
@@ -19,13 +20,13 @@ import torch
 from .checkpoints import load_weights, save_json, save_weights
 from .data import CHANNELS
 from .denoisers import NetDenoiser
+from . import models
 from .models import build_network, count_parameters
 from .paths import data_dir
 from .profiles import default_device
 from .training import TrainConfig, snapshot_path, train
 
-TRAINING_CODE = ("difflab.training", "difflab.models", "difflab.data", "difflab.schedule",
-                 "difflab.preconditioning")
+TRAINING_CODE = ("difflab.training", "difflab.data", "difflab.schedule", "difflab.preconditioning")
 _loaded: dict[tuple[Path, str], NetDenoiser] = {}
 
 
@@ -38,20 +39,40 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _syntax(obj) -> str:
+    return ast.dump(_without_docstrings(ast.parse(inspect.getsource(obj))))
+
+
 @functools.cache
 def code_fingerprint() -> str:
     """A hash of the training code's syntax: comments, docstrings and layout do not count.
     Computed once per process, so it describes the code that was imported."""
-    digest = hashlib.sha256()
-    for name in TRAINING_CODE:
-        tree = _without_docstrings(ast.parse(inspect.getsource(importlib.import_module(name))))
-        digest.update(ast.dump(tree).encode())
-    return digest.hexdigest()[:16]
+    return _hash([_syntax(importlib.import_module(name)) for name in TRAINING_CODE])
+
+
+@functools.cache
+def network_fingerprint(arch: str, channels: int, resolution: int) -> str:
+    """A hash of what decides a network: its layers, diffusers' config of its parts (without
+    diffusers' bookkeeping entries such as its version), and the syntax of difflab's own classes
+    in it. Built with a forked RNG, so asking for a key leaves the caller's random stream alone."""
+    with torch.random.fork_rng():
+        net = build_network(arch, channels, resolution)
+    parts = [repr(net)]
+    for module in net.modules():
+        if type(module).__module__ == models.__name__:
+            parts.append(_syntax(type(module)))
+        if isinstance(getattr(module, "config", None), dict):
+            parts.append({k: v for k, v in module.config.items() if not k.startswith("_")})
+    return _hash(parts)
+
+
+def _hash(parts: list) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def config_key(config: TrainConfig) -> str:
-    payload = json.dumps({"config": config.as_dict(), "code": code_fingerprint()}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    network = network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution)
+    return _hash([{"config": config.as_dict(), "code": code_fingerprint(), "network": network}])
 
 
 def model_dir(config: TrainConfig) -> Path:
@@ -100,6 +121,7 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
         save_weights(weights, denoiser.net.state_dict(), {"config": config.as_dict(), "key": key})
         save_json(folder / "manifest.json", {
             "config": config.as_dict(), "key": key, "code_fingerprint": code_fingerprint(),
+            "network_fingerprint": network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution),
             "parameters": count_parameters(denoiser.net), "steps": config.steps, **summary,
             "device": device, "cpu_threads": torch.get_num_threads(), "machine": platform.machine(),
             "torch": torch.__version__, "diffusers": diffusers.__version__, "command": command})

@@ -1,6 +1,7 @@
 """Named network architectures, each a module net(x_t, t) -> tensor shaped like x_t.
 
-The networks come from diffusers (U-Net, DiT); the MLP is the one small thing written here.
+The networks come from diffusers (U-Net, DiT, the ResNet's blocks); the MLP is the one small
+thing written here.
 """
 
 from math import prod
@@ -8,6 +9,7 @@ from math import prod
 import torch
 from diffusers import DiTTransformer2DModel, UNet2DModel
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from diffusers.models.resnet import ResnetBlock2D
 from torch import nn
 
 
@@ -55,6 +57,27 @@ class MLPBackbone(nn.Module):
         return self.out(h).view_as(x)
 
 
+class ResNetBackbone(nn.Module):
+    """A stack of diffusers' time-conditioned ResNet blocks at full resolution: no down-sampling and
+    no attention, so every pixel sees only its neighbourhood (14 convolutions: 29 pixels across)."""
+
+    def __init__(self, channels: int, width: int = 32, depth: int = 6, time_dim: int = 64):
+        super().__init__()
+        self.time_proj = Timesteps(time_dim, flip_sin_to_cos=True, downscale_freq_shift=0)
+        self.time_embed = TimestepEmbedding(time_dim, 4 * width)
+        self.inp = nn.Conv2d(channels, width, 3, padding=1)
+        self.blocks = nn.ModuleList(ResnetBlock2D(in_channels=width, out_channels=width, temb_channels=4 * width,
+                                                  groups=8) for _ in range(depth))
+        self.out = nn.Sequential(nn.GroupNorm(8, width), nn.SiLU(), nn.Conv2d(width, channels, 3, padding=1))
+
+    def forward(self, x, t):
+        temb = self.time_embed(self.time_proj(t.expand(len(x))).to(x.dtype))
+        h = self.inp(x)
+        for block in self.blocks:
+            h = block(h, temb)
+        return self.out(h)
+
+
 def _unet(channels: int, resolution: int, widths: tuple[int, ...]) -> nn.Module:
     return UNetBackbone(sample_size=resolution, in_channels=channels, out_channels=channels,
                         block_out_channels=widths, layers_per_block=1, norm_num_groups=8,
@@ -63,10 +86,12 @@ def _unet(channels: int, resolution: int, widths: tuple[int, ...]) -> nn.Module:
 
 
 ARCHITECTURES = {
+    "unet-xs": lambda c, r: _unet(c, r, (8, 16, 16)),
     "unet-s": lambda c, r: _unet(c, r, (16, 32, 32)),
     "unet-m": lambda c, r: _unet(c, r, (32, 64, 64)),
     "dit-s": lambda c, r: DiTBackbone(sample_size=r, in_channels=c, out_channels=c, patch_size=2,
                                       num_layers=4, num_attention_heads=4, attention_head_dim=16),
+    "resnet": lambda c, r: ResNetBackbone(c),
     "mlp": lambda c, r: MLPBackbone((c, r, r)),
 }
 

@@ -15,11 +15,20 @@ class Profile:
     batch_size: int
     n_samples: int
     sample_steps: int
+    sweep_sizes: tuple[int, ...]      # training-set sizes of the memorization sweep
+    sweep_archs: tuple[str, ...]      # the widths trained on each of them
+    sweep_steps: int                  # one training budget for every size
+    sweep_batch_size: int
+    disjoint_sizes: tuple[int, ...]   # sizes at which the smaller width also trains on other data
 
 
 PROFILES = {
-    "ci": Profile("ci", "cpu", "fashion_mnist", 16, 4000, 128, 500, 25),
-    "paper": Profile("paper", "cuda", "cifar10", 32, 200_000, 128, 10_000, 100),
+    "ci": Profile("ci", "cpu", "fashion_mnist", 16, 4000, 128, 500, 25,
+                  sweep_sizes=tuple(4 ** k for k in range(2, 8)), sweep_archs=("unet-xs", "unet-s"),
+                  sweep_steps=3000, sweep_batch_size=64, disjoint_sizes=(16, 16384)),
+    "paper": Profile("paper", "cuda", "cifar10", 32, 200_000, 128, 10_000, 100,
+                     sweep_sizes=tuple(2 ** k for k in range(6, 16)), sweep_archs=("unet-s", "unet-m"),
+                     sweep_steps=200_000, sweep_batch_size=128, disjoint_sizes=(64, 16384)),
 }
 
 

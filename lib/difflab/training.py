@@ -127,7 +127,8 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
         torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
         optimizer.step()
         ema.step(net.parameters())
-        step, losses = step + 1, losses + [loss.item()]
+        step += 1
+        losses.append(loss.item())
         bar.update(), bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         if step in config.snapshots:
             save_weights(snapshot_path(state_path, step), ema_state_dict(net, ema), {"step": step})

@@ -29,14 +29,32 @@ def reproducibility_models(profile: Profile) -> dict[str, TrainConfig]:
             "U-Net S, seed 1": replace(base, seed=1),
             "U-Net M": replace(alone, arch="unet-m"),
             "DiT": replace(alone, arch="dit-s"),
-            "MLP": replace(alone, arch="mlp"),
+            "ResNet": replace(alone, arch="resnet"),
             "U-Net S, v-pred": replace(alone, objective="v"),
             "U-Net S, EDM (VE)": replace(alone, objective="edm")}
 
 
+def memorization_sweep(profile: Profile) -> dict[tuple[str, int], TrainConfig]:
+    """Each sweep width on each nested subset (the first n images of one fixed permutation), all
+    with one training budget, so that the training-set size is the only thing that changes."""
+    base = TrainConfig(dataset=profile.dataset, resolution=profile.resolution, steps=profile.sweep_steps,
+                       batch_size=profile.sweep_batch_size)
+    return {(arch, n): replace(base, arch=arch, subset=n) for n in profile.sweep_sizes for arch in profile.sweep_archs}
+
+
+def disjoint_pairs(profile: Profile) -> dict[int, tuple[TrainConfig, TrainConfig]]:
+    """The smaller width trained on two disjoint sets of n images: the sweep's own subset and the
+    next n images of the same permutation."""
+    arch = profile.sweep_archs[0]
+    sweep = memorization_sweep(profile)
+    return {n: (sweep[arch, n], replace(sweep[arch, n], subset_part=1)) for n in profile.disjoint_sizes}
+
+
 def zoo(profile: Profile) -> dict[str, TrainConfig]:
-    """Every model the book trains at this profile (the standard one is also "U-Net S")."""
-    return {"standard": standard(profile), **reproducibility_models(profile)}
+    """Every model the book trains at this profile, by name (the standard one is also "U-Net S")."""
+    return {"standard": standard(profile), **reproducibility_models(profile),
+            **{f"sweep {arch} n={n}": config for (arch, n), config in memorization_sweep(profile).items()},
+            **{f"disjoint {pair[1].arch} n={n}": pair[1] for n, pair in disjoint_pairs(profile).items()}}
 
 
 def main() -> None:

@@ -1,0 +1,54 @@
+"""The book's named models: each experiment changes one thing at a time."""
+
+from dataclasses import asdict
+
+import pytest
+import torch
+
+from difflab.profiles import get_profile
+from difflab.training import training_images
+from difflab.zoo import disjoint_pairs, memorization_sweep, reproducibility_models, zoo
+
+
+def _differences(a, b) -> set[str]:
+    return {k for k, v in asdict(a).items() if asdict(b)[k] != v}
+
+
+@pytest.mark.parametrize("profile", ["ci", "paper"])
+def test_reproducibility_models_each_change_one_thing(profile):
+    models = reproducibility_models(get_profile(profile))
+    base = models["U-Net S"]
+    for name, config in models.items():
+        assert len(_differences(config, base) - {"snapshots"}) <= 1, name
+
+
+@pytest.mark.parametrize("profile", ["ci", "paper"])
+def test_the_sweep_changes_only_size_and_width(profile):
+    settings = get_profile(profile)
+    sweep = memorization_sweep(settings)
+    assert len(sweep) == len(settings.sweep_sizes) * len(settings.sweep_archs)
+    first = next(iter(sweep.values()))
+    for (arch, n), config in sweep.items():
+        assert config.subset == n and config.arch == arch
+        assert _differences(config, first) <= {"subset", "arch"}
+
+
+def test_sweep_subsets_are_nested_and_disjoint_pairs_are_disjoint():
+    settings = get_profile("ci")
+    sweep = memorization_sweep(settings)
+    arch = settings.sweep_archs[0]
+    small, large = (training_images(sweep[arch, n]) for n in settings.sweep_sizes[:2])
+    assert torch.equal(large[:len(small)], small)
+    for n, (first, second) in disjoint_pairs(settings).items():
+        assert first == sweep[arch, n] and _differences(first, second) == {"subset_part"}
+        a, b = training_images(first), training_images(second)
+        assert len(a) == len(b) == n
+        if n <= 1024:                                  # (the pixel check is quadratic in n)
+            assert torch.cdist(a.flatten(1), b.flatten(1)).min() > 0
+
+
+def test_zoo_names_every_model_once():
+    models = zoo(get_profile("ci"))
+    configs = list(models.values())
+    assert models["standard"] == models["U-Net S"]
+    assert len({repr(c) for c in configs}) == len(configs) - 1
