@@ -1,0 +1,64 @@
+import math
+
+import numpy as np
+import pytest
+
+from difflab import symmetry
+from difflab.schedule import alphas_cumprod
+
+
+def test_critical_theta_of_two_points():
+    assert abs(symmetry.critical_theta() - 0.6436) < 1e-4
+    assert symmetry.critical_theta() == pytest.approx(math.sqrt(math.sqrt(2) - 1), abs=1e-12)
+
+
+@pytest.mark.parametrize("lam", [0.5, 1.0, 7.66, 100.0])
+def test_critical_theta_solves_its_quartic(lam):
+    theta = symmetry.critical_theta(lam)
+    assert theta ** 4 + 2 * lam * theta ** 2 - 1 == pytest.approx(0, abs=1e-12)
+
+
+def test_worked_fixed_points():
+    """The paper's worked check: at theta = 0.8 the fixed points are 0 and +-0.947."""
+    points = symmetry.fixed_points(0.8)
+    assert len(points) == 3 and abs(points[2] - 0.947) < 1e-3 and points[0] == -points[2]
+    assert np.allclose(symmetry.fixed_points(0.6), [0.0])
+
+
+@pytest.mark.parametrize("theta", [0.65, 0.7, 0.8, 0.95])
+def test_fixed_points_are_zeros_of_the_force(theta):
+    x = symmetry.fixed_points(theta)
+    force = -x / 2 - symmetry.score(x, theta)                  # u'(x) / beta
+    assert np.abs(force).max() < 1e-10
+
+
+def test_potential_matches_the_exact_score():
+    """Cross-check of the closed form: u'(x) = beta (-x/2 - d/dx log p(x)), by finite differences
+    of the potential and of log p computed from the two Gaussians directly."""
+    theta, beta, h = 0.7, 2.0, 1e-5
+    x = np.linspace(-2, 2, 41)
+    du = (symmetry.potential(x + h, theta, beta) - symmetry.potential(x - h, theta, beta)) / (2 * h)
+    assert np.allclose(du, beta * (-x / 2 - symmetry.score(x, theta)), atol=1e-6)
+    v = 1 - theta ** 2
+    log_p = lambda y: np.log(0.5 * np.exp(-(y - theta) ** 2 / (2 * v)) + 0.5 * np.exp(-(y + theta) ** 2 / (2 * v)))
+    assert np.allclose((log_p(x + h) - log_p(x - h)) / (2 * h), symmetry.score(x, theta), atol=1e-6)
+
+
+def test_curvature_changes_sign_at_the_critical_step():
+    theta_c = symmetry.critical_theta()
+    assert symmetry.curvature_at_centre(theta_c) == pytest.approx(0, abs=1e-9)
+    assert symmetry.curvature_at_centre(theta_c - 1e-4) > 0 > symmetry.curvature_at_centre(theta_c + 1e-4)
+    step = symmetry.critical_step()
+    theta = np.sqrt(alphas_cumprod().double().numpy())
+    assert symmetry.curvature_at_centre(theta[step - 1]) < 0 < symmetry.curvature_at_centre(theta[step])
+    assert step == 292                                  # papers.md: alpha_bar drops below sqrt(2) - 1 at ~292
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: symmetry.potential(0.0, 1.0), "theta=1.0 is out of range"),
+    (lambda: symmetry.fixed_points(0.0), "theta=0.0 is out of range"),
+    (lambda: symmetry.critical_theta(-1.0), "top_eigenvalue=-1.0 is not allowed"),
+])
+def test_bad_input_names_the_parameter(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
