@@ -36,9 +36,13 @@ def reproducibility_models(profile: Profile) -> dict[str, TrainConfig]:
 
 def memorization_sweep(profile: Profile) -> dict[tuple[str, int], TrainConfig]:
     """Each sweep width on each nested subset (the first n images of one fixed permutation), all
-    with one training budget, so that the training-set size is the only thing that changes."""
-    base = TrainConfig(dataset=profile.dataset, resolution=profile.resolution, steps=profile.sweep_steps,
-                       batch_size=profile.sweep_batch_size)
+    with one training budget, so that the training-set size is the only thing that changes.
+
+    EDM-preconditioned, as the paper's networks are: an eps-network that has seen few images
+    errs at high noise by more than sqrt(alpha_bar), and its first clean-image estimates are
+    then off by many times the pixel range."""
+    base = TrainConfig(dataset=profile.dataset, resolution=profile.resolution, objective="edm",
+                       steps=profile.sweep_steps, batch_size=profile.sweep_batch_size)
     return {(arch, n): replace(base, arch=arch, subset=n) for n in profile.sweep_sizes for arch in profile.sweep_archs}
 
 
