@@ -128,15 +128,15 @@ def test_training_code_changes_the_key_but_docstrings_do_not():
 def test_a_network_change_misses_the_cache_only_for_that_architecture(monkeypatch):
     """Changing (or adding) one architecture must not retrain the models of the others."""
     unet = TrainConfig(**{**TINY.as_dict(), "arch": "unet-s"})
-    before = {config: cache.config_key(config) for config in (TINY, unet)}
+    before = {"mlp": cache.config_key(TINY), "unet": cache.config_key(unet)}
     monkeypatch.setitem(models.ARCHITECTURES, "mlp", lambda c, r: models.MLPBackbone((c, r, r), width=128))
     cache.network_fingerprint.cache_clear()
-    assert cache.config_key(TINY) != before[TINY] and cache.config_key(unet) == before[unet]
+    assert cache.config_key(TINY) != before["mlp"] and cache.config_key(unet) == before["unet"]
     monkeypatch.undo()
     syntax = cache._syntax
     monkeypatch.setattr(cache, "_syntax", lambda obj: "another" if obj is models.MLPBackbone else syntax(obj))
     cache.network_fingerprint.cache_clear()
-    assert cache.config_key(TINY) != before[TINY] and cache.config_key(unet) == before[unet]
+    assert cache.config_key(TINY) != before["mlp"] and cache.config_key(unet) == before["unet"]
     cache.network_fingerprint.cache_clear()
 
 
