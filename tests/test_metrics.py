@@ -58,6 +58,18 @@ def test_nearest_ratio_is_scale_free_and_needs_two_images(fashion8):
         metrics.nearest_ratio(other, train[:1])
 
 
+def test_same_copy_counts_copies_of_one_training_image(fashion8):
+    train, other = fashion8[0][:300], fashion8[0][300:340]
+    jitter = lambda x, seed: x + 0.01 * torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))
+    a, b = jitter(train[:40], 0), jitter(train[:40], 1)
+    assert metrics.copied_image(a, train).tolist() == list(range(40))
+    assert metrics.same_copy_score(a, b, train) == 1.0              # both copy image i from noise i
+    assert metrics.same_copy_score(a, b.roll(1, 0), train) == 0.0   # copies, of different images
+    assert metrics.same_copy_score(other, other, train) == 0.0      # identical, but new images
+    mixed = torch.cat([a[:10], other[10:]])
+    assert metrics.same_copy_score(mixed, b, train) == pytest.approx(0.25)
+
+
 def test_rp_needs_paired_sets(fashion8):
     with pytest.raises(ValueError, match="pair up one to one"):
         metrics.rp_score(fashion8[0][:3], fashion8[0][:4], 0.5)

@@ -107,34 +107,58 @@ def retrieval_accuracy(a: torch.Tensor, b: torch.Tensor, features: Features = ce
     return (similarity_matrix(a, b, features).argmax(1) == torch.arange(len(a))).double().mean().item()
 
 
+def _nearest_two(samples: torch.Tensor, train: torch.Tensor, chunk: int = 1024):
+    """L2 distances to, and indices of, each sample's nearest and second-nearest training images
+    (one column if the training set holds one image)."""
+    flat_train = train.flatten(1).double()
+    k = min(2, len(train))
+    distances, indices = [], []
+    for part in samples.flatten(1).double().split(chunk):
+        d, i = torch.cdist(part, flat_train).topk(k, dim=1, largest=False)
+        distances.append(d), indices.append(i)
+    return torch.cat(distances), torch.cat(indices)
+
+
+def _require_two(train: torch.Tensor) -> None:
+    if len(train) < 2:
+        raise ValueError(f"train holds {len(train)} image(s); allowed: at least 2 (a nearest and a second nearest)")
+
+
 def nearest_neighbours(samples: torch.Tensor, train: torch.Tensor, chunk: int = 1024):
     """For each sample: (L2 distance to, index of, and centred pixel cosine with) its nearest
     training image in pixel space."""
-    flat_train = train.flatten(1).double()
-    distances, indices = [], []
-    for part in samples.flatten(1).double().split(chunk):
-        d, i = torch.cdist(part, flat_train).min(1)
-        distances.append(d), indices.append(i)
-    distances, indices = torch.cat(distances), torch.cat(indices)
-    return distances, indices, pair_similarity(samples, train[indices])
+    distances, indices = _nearest_two(samples, train, chunk)
+    return distances[:, 0], indices[:, 0], pair_similarity(samples, train[indices[:, 0]])
 
 
 def nearest_ratio(samples: torch.Tensor, train: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
     """Each sample's L2 distance to its nearest training image over that to its second nearest
     (Gu et al.): a copy sits much closer to one training image than to any other, whatever the
     scale of the distances, so the test needs no threshold tuned to a similarity or a dataset."""
-    if len(train) < 2:
-        raise ValueError(f"train holds {len(train)} image(s); allowed: at least 2 (a nearest and a second nearest)")
-    flat_train = train.flatten(1).double()
-    ratios = []
-    for part in samples.flatten(1).double().split(chunk):
-        nearest = torch.cdist(part, flat_train).topk(2, dim=1, largest=False).values
-        ratios.append(nearest[:, 0] / nearest[:, 1])
-    return torch.cat(ratios)
+    _require_two(train)
+    distances, _ = _nearest_two(samples, train, chunk)
+    return distances[:, 0] / distances[:, 1]
+
+
+def copied_image(samples: torch.Tensor, train: torch.Tensor, copy_ratio: float = 1 / 3) -> torch.Tensor:
+    """For each sample, the index of the training image it copies (nearest / second-nearest
+    distance ratio below `copy_ratio`), or -1 for a new image."""
+    _require_two(train)
+    distances, indices = _nearest_two(samples, train)
+    copies = distances[:, 0] < copy_ratio * distances[:, 1]
+    return torch.where(copies, indices[:, 0], -1)
 
 
 def gl_score(samples: torch.Tensor, train: torch.Tensor, copy_ratio: float = 1 / 3) -> float:
     """Generalization: the share of samples that are not copies of a training image, a copy being
     a sample whose nearest / second-nearest distance ratio is below `copy_ratio`. (The paper counts
     a copy where SSCD similarity exceeds 0.6; the ratio test is its pixel-space stand-in.)"""
-    return (nearest_ratio(samples, train) >= copy_ratio).double().mean().item()
+    return (copied_image(samples, train, copy_ratio) == -1).double().mean().item()
+
+
+def same_copy_score(a: torch.Tensor, b: torch.Tensor, train: torch.Tensor, copy_ratio: float = 1 / 3) -> float:
+    """RP at the level of copies: the share of i for which a_i and b_i are copies of one and the
+    same training image. Close to what the paper's copy detector (SSCD) counts as "the same" when
+    one of the two is the optimal denoiser's sample, which is always a copy; at most 1 - GL."""
+    copied_a, copied_b = copied_image(a, train, copy_ratio), copied_image(b, train, copy_ratio)
+    return ((copied_a == copied_b) & (copied_a >= 0)).double().mean().item()

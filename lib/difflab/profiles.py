@@ -24,7 +24,7 @@ class Profile:
 
 PROFILES = {
     "ci": Profile("ci", "cpu", "fashion_mnist", 16, 4000, 128, 500, 25,
-                  sweep_sizes=tuple(4 ** k for k in range(2, 8)), sweep_archs=("unet-xs", "unet-s"),
+                  sweep_sizes=(16, 32, 64, 128, 256, 1024, 4096, 16384), sweep_archs=("unet-xs", "unet-s"),
                   sweep_steps=3000, sweep_batch_size=64, disjoint_sizes=(16, 16384)),
     "paper": Profile("paper", "cuda", "cifar10", 32, 200_000, 128, 10_000, 100,
                      sweep_sizes=tuple(2 ** k for k in range(6, 16)), sweep_archs=("unet-s", "unet-m"),
