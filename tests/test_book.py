@@ -86,6 +86,38 @@ class TestMemorization:
         assert g["disjoint_small_rp_max"] <= 0.2
 
 
+class TestSymmetryBreaking:
+    g = staticmethod(lambda: glued("04_symmetry_breaking"))
+
+    def test_two_point_theory_matches_its_numerical_check(self):
+        g = self.g()
+        assert abs(g["theta_c"] - 0.6436) < 1e-4 and g["theta_c_error"] < 1e-4
+        assert abs(g["x_star"] - 0.947) < 5e-4 and g["x_star_error"] < 1e-4
+        assert g["potential_error"] < 1e-4                          # relative; measured 1e-6
+        assert g["sign_step"] == g["t_c_step"] == 292
+
+    def test_early_kicks_relax_and_the_window_is_at_t_c(self):
+        g = self.g()
+        assert g["kick_early_max"] <= 0.01                          # measured 0.007
+        assert abs(g["kick_peak_step"] - g["t_c_step"]) <= 100 and g["kick_peak"] >= 3 * g["kick_early_max"]
+
+    def test_mixture_critical_time_is_measured_where_predicted(self):
+        g = self.g()
+        assert g["mixture_hessian_error"] <= 2                      # measured 0.6 steps
+        assert g["mixture_points_error"] <= 10                      # measured 3.6
+        assert g["mixture_clone_z_max"] <= 4                        # measured 3.1
+        assert g["mixture_speciation_step"] < g["mixture_clone_step"] < g["mixture_points_step"]
+
+    def test_fashion_mnist_critical_time_lies_in_the_stated_band(self):
+        g = self.g()
+        assert abs(g["path_gauss"] - g["gauss_exact_step"]) <= 5
+        assert 0.8 <= g["ratio_min"] and g["ratio_max"] <= 1.5     # measured 0.92 .. 1.35
+
+    def test_starting_late_from_noise_is_harmless_only_before_t_c(self):
+        g = self.g()
+        assert g["fid_early_ratio_max"] <= 1.8                      # measured 1.23
+        assert g["fid_late_ratio_min"] >= 3                         # measured 5.0
+
 def _page(name: str) -> str:
     path = HTML / name
     if not path.exists():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser, NetDenoiser
+from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser, NetDenoiser
 from difflab.schedule import alphas_cumprod, forward_process
 
 AB = alphas_cumprod()
@@ -76,6 +76,19 @@ def test_net_denoiser_converts_every_objective_to_eps(objective, fashion8):
     denoiser = NetDenoiser(Oracle(), objective)
     assert torch.allclose(denoiser.eps(x_t, t), noise, atol=1e-4)
     assert torch.allclose(denoiser.x0(x_t, t), x0, atol=1e-3)
+
+
+def test_gaussian_mixture_denoiser_limits():
+    """Narrow clusters: the empirical denoiser of the centres. One cluster: the Wiener filter."""
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 6, generator=g, dtype=torch.float64)
+    x, t = torch.randn(20, 6, generator=g, dtype=torch.float64), torch.full((20,), 400)
+    narrow = GaussianMixtureDenoiser(centres, 1e-6)
+    assert torch.allclose(narrow.x0(x, t), EmpiricalDenoiser(centres).x0(x.float(), t).double(), atol=1e-4)
+    assert torch.allclose(narrow.posterior(x, t).sum(1), torch.ones(20, dtype=torch.float64))
+    single = GaussianMixtureDenoiser(centres[:1], 0.7)
+    wiener = GaussianDenoiser(centres[0], 0.49 * torch.eye(6))
+    assert torch.allclose(single.x0(x, t), wiener.x0(x.float(), t).double(), atol=1e-4)
 
 
 def test_unknown_objective_is_named():

@@ -2,8 +2,10 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from difflab import symmetry
+from difflab.denoisers import GaussianMixtureDenoiser
 from difflab.schedule import alphas_cumprod
 
 
@@ -57,8 +59,49 @@ def test_curvature_changes_sign_at_the_critical_step():
 @pytest.mark.parametrize("call, message", [
     (lambda: symmetry.potential(0.0, 1.0), "theta=1.0 is out of range"),
     (lambda: symmetry.fixed_points(0.0), "theta=0.0 is out of range"),
-    (lambda: symmetry.critical_theta(-1.0), "top_eigenvalue=-1.0 is not allowed"),
+    (lambda: symmetry.critical_theta(-1.0), "top_eigenvalue=-1.0, within_variance=0.0 are not allowed"),
+    (lambda: symmetry.critical_theta(2.0, 1.5), "allowed: 0 <= within_variance < 1"),
+    (lambda: symmetry.speciation_theta(0.5), "top_eigenvalue=0.5 is not allowed"),
+    (lambda: symmetry.step_below(1.2), "theta=1.2 is out of range"),
 ])
 def test_bad_input_names_the_parameter(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_critical_theta_of_two_clusters_is_where_their_exact_drift_turns_unstable():
+    """The curvature at the centre, by autograd through the exact mixture denoiser, changes sign
+    between the steps on either side of the closed-form critical step."""
+    m, std = 3.0, 0.3
+    centres = torch.zeros(2, 8)
+    centres[0, 0], centres[1, 0] = m, -m
+    denoiser = GaussianMixtureDenoiser(centres, std)
+    step = symmetry.step_below(symmetry.critical_theta(m ** 2 + std ** 2, std ** 2))
+    centre = torch.zeros(1, 8, dtype=torch.float64)
+    assert symmetry.hessian_min(denoiser, centre, step - 1) < 0 < symmetry.hessian_min(denoiser, centre, step)
+    assert symmetry.critical_theta(m ** 2, 0.0) == pytest.approx(math.sqrt(math.sqrt(m ** 4 + 1) - m ** 2))
+
+
+def test_speciation_time_is_half_log_lambda():
+    lam = 20.0
+    step = symmetry.step_below(symmetry.speciation_theta(lam))
+    assert symmetry.ou_time(step) >= 0.5 * math.log(lam) > symmetry.ou_time(step - 1)
+
+
+def test_first_crossing_interpolates_in_generation_order():
+    steps = [100, 200, 300, 400]
+    assert symmetry.first_crossing(steps, [-3.0, -1.0, 1.0, 3.0]) == pytest.approx(250.0)
+    assert symmetry.first_crossing(steps, [1.0, -1.0, 1.0, 3.0]) == pytest.approx(250.0)   # the highest step first
+    assert symmetry.first_crossing(steps, [0.2, 0.4, 0.6, 0.8], level=0.5) == pytest.approx(250.0)
+    assert math.isnan(symmetry.first_crossing(steps, [1.0, 2.0, 3.0, 4.0]))
+
+
+def test_curvature_along_the_top_direction_matches_the_jacobian_for_an_exact_denoiser():
+    m, std = 3.0, 0.3
+    centres = torch.zeros(2, 8)
+    centres[0, 0], centres[1, 0] = m, -m
+    denoiser = GaussianMixtureDenoiser(centres, std)
+    centre, e = torch.zeros(1, 8), torch.eye(8)[0]
+    for t in (300, 500, 700):
+        along = symmetry.curvature_along(denoiser, centre, e, t, radius=1e-3)
+        assert along == pytest.approx(symmetry.hessian_min(denoiser, centre.double(), t), abs=1e-3)

@@ -111,3 +111,30 @@ class GaussianDenoiser(Denoiser):
         centred = (x.flatten(1) - a * self.mean) @ self.eigenvectors
         gain = a * self.eigenvalues / (a**2 * self.eigenvalues + s**2)
         return (self.mean + (gain * centred) @ self.eigenvectors.T).view_as(x)
+
+
+class GaussianMixtureDenoiser(Denoiser):
+    """The optimal denoiser of an equal-weight mixture of isotropic Gaussians N(c_k, std^2 I):
+    given component k, x_t ~ N(a c_k, (a^2 std^2 + s^2) I), so
+    P(k | x_t) = softmax_k( -||x_t - a c_k||^2 / (2 (a^2 std^2 + s^2)) ) and
+    D(x_t) = sum_k P(k | x_t) [ c_k + a std^2 / (a^2 std^2 + s^2) (x_t - a c_k) ]."""
+
+    def __init__(self, centres: torch.Tensor, std: float, alphas_cumprod: torch.Tensor | None = None):
+        super().__init__(alphas_cumprod)
+        self.register_buffer("centres", centres.flatten(1).double(), persistent=False)
+        self.std = std
+
+    def posterior(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """P(component k | x_t), shape (batch, components): where a trajectory from x_t will end."""
+        a, s = (c.flatten()[:, None].double() for c in self.coefficients(t, x))
+        variance = a ** 2 * self.std ** 2 + s ** 2
+        sq_dist = ((x.flatten(1).double()[:, None] - a[:, :, None] * self.centres[None]) ** 2).sum(-1)
+        return torch.softmax(-sq_dist / (2 * variance), dim=1)
+
+    def x0(self, x, t):
+        a, s = (c.flatten()[:, None].double() for c in self.coefficients(t, x))
+        gain = a * self.std ** 2 / (a ** 2 * self.std ** 2 + s ** 2)
+        flat = x.flatten(1).double()
+        weights = self.posterior(x, t)
+        means = self.centres[None] + gain[:, :, None] * (flat[:, None] - a[:, :, None] * self.centres[None])
+        return (weights[:, :, None] * means).sum(1).to(x.dtype).view_as(x)

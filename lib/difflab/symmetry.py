@@ -10,6 +10,7 @@ loses stability along the top direction when theta^4 + 2 lambda theta^2 - 1 = 0.
 import math
 
 import numpy as np
+import torch
 
 from .schedule import alphas_cumprod
 
@@ -55,15 +56,87 @@ def curvature_at_centre(theta, beta: float = 1.0):
     return -beta * (0.5 + (2 * theta ** 2 - 1) / (theta ** 2 - 1) ** 2)
 
 
-def critical_theta(top_eigenvalue: float = 1.0) -> float:
-    """theta_c with theta_c^2 = sqrt(lambda^2 + 1) - lambda (sqrt(sqrt(2) - 1) for the two points)."""
-    if top_eigenvalue <= 0:
-        raise ValueError(f"top_eigenvalue={top_eigenvalue} is not allowed; allowed: > 0")
-    return math.sqrt(math.sqrt(top_eigenvalue ** 2 + 1) - top_eigenvalue)
+def critical_theta(top_eigenvalue: float = 1.0, within_variance: float = 0.0) -> float:
+    """theta_c of two clusters at +-m along one direction, lambda = m^2 + within_variance their
+    covariance's top eigenvalue: the curvature at the centre vanishes where
+    (1 - w)^2 theta^4 + 2 m^2 theta^2 - 1 = 0, w = within_variance. For points (w = 0):
+    theta_c^2 = sqrt(lambda^2 + 1) - lambda, sqrt(sqrt(2) - 1) for the two points at +-1."""
+    separation = top_eigenvalue - within_variance
+    if separation <= 0 or not 0 <= within_variance < 1:
+        raise ValueError(f"top_eigenvalue={top_eigenvalue}, within_variance={within_variance} are not allowed; "
+                         "allowed: 0 <= within_variance < 1 and top_eigenvalue > within_variance")
+    c = (1 - within_variance) ** 2
+    return math.sqrt((math.sqrt(separation ** 2 + c) - separation) / c)
+
+
+def speciation_theta(top_eigenvalue: float) -> float:
+    """Biroli et al.'s speciation time t_S = 1/2 log(lambda) in the OU time t = -1/2 log(alpha_bar),
+    i.e. theta_S = exp(-t_S) = 1 / sqrt(lambda): where the noise variance along the top direction
+    of the data is as large as the signal's."""
+    if top_eigenvalue <= 1:
+        raise ValueError(f"top_eigenvalue={top_eigenvalue} is not allowed; allowed: > 1 (t_S > 0)")
+    return 1 / math.sqrt(top_eigenvalue)
+
+
+def step_below(theta: float) -> int:
+    """The first DDPM step t at which theta_t = sqrt(alpha_bar_t) is below theta: generation,
+    running t downward, crosses theta on leaving this step."""
+    _check_theta(theta)
+    return int((alphas_cumprod().double() < theta ** 2).nonzero()[0])
 
 
 def critical_step(top_eigenvalue: float = 1.0) -> int:
-    """The first DDPM step t at which theta_t = sqrt(alpha_bar_t) is below theta_c: generation,
-    running t downward, breaks the symmetry on leaving this step."""
-    below = alphas_cumprod().double() < critical_theta(top_eigenvalue) ** 2
-    return int(below.nonzero()[0])
+    """step_below(theta_c): 292 for the two points at +-1 under the linear schedule."""
+    return step_below(critical_theta(top_eigenvalue))
+
+
+def ou_time(step) -> np.ndarray:
+    """The OU time t = -1/2 log(alpha_bar) of a DDPM step (Biroli et al.'s clock)."""
+    return -0.5 * np.log(alphas_cumprod().double().numpy()[np.asarray(step)])
+
+
+def hessian_min(denoiser, x: torch.Tensor, t: int) -> float:
+    """The smallest eigenvalue of the potential's Hessian (per unit beta) at one point x (one image,
+    batch of one), by automatic differentiation of the denoiser: with score = (a D(x) - x) / s^2
+    it is -1/2 - (a mu - 1) / s^2, mu the top eigenvalue of the symmetrised Jacobian of D.
+    Positive: x sits in a well; negative: the flow pulls apart along some direction."""
+    time = torch.full((1,), t, dtype=torch.long)
+    jacobian = torch.autograd.functional.jacobian(lambda y: denoiser.x0(y, time).flatten(), x, vectorize=True)
+    jacobian = jacobian.reshape(x.numel(), x.numel()).double()
+    top = torch.linalg.eigvalsh((jacobian + jacobian.T) / 2)[-1].item()
+    a, s = (c.item() for c in denoiser.coefficients(time, x))
+    return -0.5 - (a * top - 1) / s ** 2
+
+
+@torch.no_grad()
+def drift_along(denoiser, centre: torch.Tensor, direction: torch.Tensor, t: int, offsets) -> np.ndarray:
+    """The generative drift x/2 + score (per unit beta) at centre + r * direction for each offset r,
+    projected on the unit vector `direction`: minus the slope of the potential along that line."""
+    offsets = torch.as_tensor(np.asarray(offsets), dtype=torch.float64)
+    e = direction.flatten().double()
+    x = (centre.flatten().double()[None] + offsets[:, None] * e[None]).float().view(-1, *centre.shape[1:])
+    time = torch.full((len(x),), t, dtype=torch.long)
+    a, s = denoiser.coefficients(time, x)
+    score = (a * denoiser.x0(x, time) - x) / s ** 2
+    return ((x / 2 + score).flatten(1).double() @ e).numpy()
+
+
+def curvature_along(denoiser, centre: torch.Tensor, direction: torch.Tensor, t: int, radius: float,
+                    points: int = 21) -> float:
+    """u'' at the centre along `direction`: minus the slope of the projected drift, fitted by least
+    squares over |r| <= radius. A finite radius averages out a network's roughness, which an exact
+    Jacobian at one point does not. Positive: a well (linear phase); negative: a barrier."""
+    offsets = np.linspace(-radius, radius, points)
+    return -np.polyfit(offsets, drift_along(denoiser, centre, direction, t, offsets), 1)[0]
+
+
+def first_crossing(steps, values, level: float = 0.0) -> float:
+    """The step, linearly interpolated, at which `values` first crosses `level` in generation order
+    (from high steps to low); nan if it never does."""
+    steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float) - level
+    order = np.argsort(-steps)
+    steps, values = steps[order], values[order]
+    for k in range(len(steps) - 1):
+        if values[k] == 0 or values[k] * values[k + 1] < 0:
+            return steps[k] + (steps[k + 1] - steps[k]) * values[k] / (values[k] - values[k + 1])
+    return float("nan")

@@ -1,12 +1,14 @@
 """The trained models the book uses, by profile.
 
-    python -m difflab.zoo ci [NAME ...]      # train (or find) them; `make models` does all of `ci`
+    python -m difflab.zoo ci [NAME ...]      # train (or find) them, and with no NAME the classifier;
+                                             # `make models` does all of `ci`
 """
 
 import argparse
 from dataclasses import replace
 
 from .cache import get_denoiser
+from .classifier import ClassifierConfig, get_classifier
 from .profiles import Profile, get_profile
 from .training import TrainConfig
 
@@ -75,6 +77,9 @@ def main() -> None:
         config = models[name]
         print(f"{name}: {config}", flush=True)
         get_denoiser(config, profile.device, command=f"python -m difflab.zoo {args.profile} '{name}'")
+    if not args.names:
+        print("classifier", flush=True)
+        get_classifier(ClassifierConfig(profile.dataset, profile.resolution), profile.device)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,38 @@
+"""FID and label entropy in the classifier's feature space."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from difflab.classifier import get_classifier
+from difflab.data import load_images
+from difflab.quality import fid, label_entropy
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def classifier_and_images():
+    images, labels = load_images("fashion_mnist", 16, train=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIFFLAB_DATA", str(DATA))
+        return get_classifier(device="cpu", progress=False), images, labels
+
+
+def test_fid_is_small_between_halves_of_one_set_and_large_for_noise(classifier_and_images):
+    net, images, _ = classifier_and_images
+    same = fid(images[:1000], images[1000:3000], net)
+    noise = fid(torch.randn(1000, 1, 16, 16, generator=torch.Generator().manual_seed(0)).clamp(-1, 1),
+                images[1000:3000], net)
+    assert same < 1.0 < 10 * same < noise
+    with pytest.raises(ValueError, match="at least 2 images"):
+        fid(images[:1], images[:10], net)
+
+
+def test_label_entropy_of_balanced_classes_is_near_log_10(classifier_and_images):
+    net, images, labels = classifier_and_images
+    assert label_entropy(images[:2000], net) == pytest.approx(math.log(10), abs=0.05)
+    one_class = images[labels == 1][:200]                          # trousers
+    assert label_entropy(one_class, net) < 0.5
