@@ -8,7 +8,7 @@ import torch
 
 from difflab.classifier import get_classifier
 from difflab.data import load_images
-from difflab.quality import fid, label_entropy
+from difflab.quality import FeatureDistance, label_entropy
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -21,14 +21,16 @@ def classifier_and_images():
         return get_classifier(device="cpu", progress=False), images, labels
 
 
-def test_fid_is_small_between_halves_of_one_set_and_large_for_noise(classifier_and_images):
+def test_fid_and_kid_are_small_between_halves_of_one_set_and_large_for_noise(classifier_and_images):
     net, images, _ = classifier_and_images
-    same = fid(images[:1000], images[1000:3000], net)
-    noise = fid(torch.randn(1000, 1, 16, 16, generator=torch.Generator().manual_seed(0)).clamp(-1, 1),
-                images[1000:3000], net)
-    assert same < 1.0 < 10 * same < noise
-    with pytest.raises(ValueError, match="at least 2 images"):
-        fid(images[:1], images[:10], net)
+    distance = FeatureDistance(images[1000:3000], net)
+    same = distance(images[:1000])
+    noise = distance(torch.randn(1000, 1, 16, 16, generator=torch.Generator().manual_seed(0)).clamp(-1, 1))
+    assert same["fid"] < 1.0 < 10 * same["fid"] < noise["fid"]
+    assert abs(same["kid"]) < 3 * same["kid_std"] + 1e-3 < noise["kid"]
+    assert distance(images[:1000]) == same                        # deterministic, reference kept
+    with pytest.raises(ValueError, match="allowed: at least kid_subset_size=500"):
+        distance(images[:10])
 
 
 def test_label_entropy_of_balanced_classes_is_near_log_10(classifier_and_images):

@@ -1,36 +1,47 @@
 """Sample quality and diversity in the feature space of the book's classifier: FID and KID from
-torchmetrics (which accept a custom feature network), and the entropy of predicted labels."""
+torchmetrics, fed with the classifier's features, and the entropy of predicted labels."""
 
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
 
 from .classifier import Classifier
 
 
-class ClassifierFeatures(nn.Module):
-    """The classifier's pooled features as a torchmetrics feature extractor."""
+class _Given(nn.Identity):
+    """A torchmetrics "feature extractor" for features computed beforehand."""
 
-    def __init__(self, classifier: Classifier):
+    def __init__(self, num_features: int):
         super().__init__()
-        self.classifier = classifier
-        self.num_features = classifier.head.in_features
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(images)
+        self.num_features = num_features
 
 
-@torch.no_grad()
-def fid(samples: torch.Tensor, reference: torch.Tensor, classifier: Classifier, batch_size: int = 1000) -> float:
-    """Frechet distance between the Gaussians fitted to the two sets' classifier features."""
-    if min(len(samples), len(reference)) < 2:
-        raise ValueError(f"fid needs at least 2 images on each side; got {len(samples)} and {len(reference)}")
-    device = next(classifier.parameters()).device
-    metric = FrechetInceptionDistance(feature=ClassifierFeatures(classifier)).to(device)
-    for images, real in ((reference, True), (samples, False)):
-        for part in images.split(batch_size):
-            metric.update(part.float().to(device), real=real)
-    return metric.compute().item()
+class FeatureDistance:
+    """FID and KID of sample sets against one reference set, in the classifier's feature space
+    (its pooled activations); the reference's features are computed once."""
+
+    def __init__(self, reference: torch.Tensor, classifier: Classifier, kid_subset_size: int = 500):
+        if len(reference) < kid_subset_size:
+            raise ValueError(f"reference holds {len(reference)} images; allowed: at least kid_subset_size={kid_subset_size}")
+        self.classifier, self.kid_subset_size = classifier, kid_subset_size
+        dim = classifier.head.in_features
+        self.fid = FrechetInceptionDistance(feature=_Given(dim), reset_real_features=False)
+        self.kid = KernelInceptionDistance(feature=_Given(dim), reset_real_features=False, subset_size=kid_subset_size)
+        features = classifier.embed(reference)
+        self.fid.update(features, real=True), self.kid.update(features, real=True)
+
+    def __call__(self, samples: torch.Tensor) -> dict[str, float]:
+        """{"fid", "kid", "kid_std"} of `samples` against the reference (KID over random subsets)."""
+        if len(samples) < self.kid_subset_size:
+            raise ValueError(f"samples hold {len(samples)} images; allowed: at least kid_subset_size={self.kid_subset_size}")
+        self.fid.reset(), self.kid.reset()
+        features = self.classifier.embed(samples)
+        self.fid.update(features, real=False), self.kid.update(features, real=False)
+        with torch.random.fork_rng():            # KID draws random subsets: same samples, same number
+            torch.manual_seed(0)
+            kid, kid_std = self.kid.compute()
+        return {"fid": self.fid.compute().item(), "kid": kid.item(), "kid_std": kid_std.item()}
 
 
 def label_entropy(images: torch.Tensor, classifier: Classifier) -> float:
@@ -38,4 +49,3 @@ def label_entropy(images: torch.Tensor, classifier: Classifier) -> float:
     counts = torch.bincount(classifier.predict(images).argmax(1), minlength=classifier.head.out_features)
     p = counts[counts > 0].double() / counts.sum()
     return -(p * p.log()).sum().item()
-

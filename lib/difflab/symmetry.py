@@ -5,6 +5,9 @@ dynamics is a gradient flow dx = -u'(x) dt in the potential u = beta (-x^2/4 - l
 at +1 and -1 the potential has one well at 0 while theta < theta_c and splits into two after:
 a pitchfork bifurcation. For centred data whose covariance has top eigenvalue lambda, the centre
 loses stability along the top direction when theta^4 + 2 lambda theta^2 - 1 = 0.
+
+The closed forms are in numpy; the measurements of the potential's curvature through any
+denoiser (a Hessian by automatic differentiation, or a fit along a line) in torch.
 """
 
 import math
@@ -100,7 +103,7 @@ def hessian_min(denoiser, x: torch.Tensor, t: int) -> float:
     batch of one), by automatic differentiation of the denoiser: with score = (a D(x) - x) / s^2
     it is -1/2 - (a mu - 1) / s^2, mu the top eigenvalue of the symmetrised Jacobian of D.
     Positive: x sits in a well; negative: the flow pulls apart along some direction."""
-    time = torch.full((1,), t, dtype=torch.long)
+    time = torch.full((1,), t, dtype=torch.long, device=x.device)
     jacobian = torch.autograd.functional.jacobian(lambda y: denoiser.x0(y, time).flatten(), x, vectorize=True)
     jacobian = jacobian.reshape(x.numel(), x.numel()).double()
     top = torch.linalg.eigvalsh((jacobian + jacobian.T) / 2)[-1].item()
@@ -112,13 +115,13 @@ def hessian_min(denoiser, x: torch.Tensor, t: int) -> float:
 def drift_along(denoiser, centre: torch.Tensor, direction: torch.Tensor, t: int, offsets) -> np.ndarray:
     """The generative drift x/2 + score (per unit beta) at centre + r * direction for each offset r,
     projected on the unit vector `direction`: minus the slope of the potential along that line."""
-    offsets = torch.as_tensor(np.asarray(offsets), dtype=torch.float64)
+    offsets = torch.as_tensor(np.asarray(offsets), dtype=torch.float64, device=centre.device)
     e = direction.flatten().double()
     x = (centre.flatten().double()[None] + offsets[:, None] * e[None]).float().view(-1, *centre.shape[1:])
-    time = torch.full((len(x),), t, dtype=torch.long)
+    time = torch.full((len(x),), t, dtype=torch.long, device=x.device)
     a, s = denoiser.coefficients(time, x)
     score = (a * denoiser.x0(x, time) - x) / s ** 2
-    return ((x / 2 + score).flatten(1).double() @ e).numpy()
+    return ((x / 2 + score).flatten(1).double() @ e).cpu().numpy()
 
 
 def curvature_along(denoiser, centre: torch.Tensor, direction: torch.Tensor, t: int, radius: float,
