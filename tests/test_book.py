@@ -118,6 +118,22 @@ class TestSymmetryBreaking:
         assert g["fid_early_ratio_max"] <= 1.8                      # measured 1.23
         assert g["fid_late_ratio_min"] >= 3                         # measured 5.0
 
+class TestLateInitialization:
+    g = staticmethod(lambda: glued("05_late_initialization"))
+
+    def test_the_fitted_gaussian_has_the_noised_moments(self):
+        g = self.g()
+        assert g["moment_mean_error"] <= 0.04 and g["moment_cov_error"] <= 0.06   # measured 0.023, 0.034
+
+    def test_gls_improves_fid_at_3_and_5_steps_for_ddim_and_pndm(self):
+        assert self.g()["gls_ratio_max"] <= 0.8          # both seeds; measured 0.60
+
+    def test_gls_with_3_steps_beats_the_standard_start_with_5(self):
+        assert self.g()["gls3_beats_base5"] is True
+
+    def test_gls_samples_are_more_diverse_at_3_steps(self):
+        assert self.g()["entropy_gap_margin"] > 0       # measured 0.057 nats (DDIM)
+
 def _page(name: str) -> str:
     path = HTML / name
     if not path.exists():
