@@ -3,7 +3,8 @@ fast sampler can begin at t_s from N(mu_t, Sigma_t), the noised data's mean and 
 instead of from N(0, I) at T.
 
 Under x_t = theta y + s z the moments follow from the data's in closed form:
-mu_t = theta mu,  Sigma_t = theta^2 Sigma + s^2 I  (s^2 = 1 - theta^2).
+mu_t = theta mu,  Sigma_t = theta^2 Sigma + s^2 I  (s^2 = 1 - theta^2),
+so the data's covariance is decomposed once and serves every t.
 """
 
 from dataclasses import dataclass
@@ -24,17 +25,8 @@ class NoisedGaussian:
 
     @classmethod
     def fit(cls, data: torch.Tensor, t: int) -> "NoisedGaussian":
-        """The Gaussian of the data noised to step t, from the data's mean and covariance (float64)."""
-        if not isinstance(t, int) or not 0 <= t < T:
-            raise ValueError(f"t={t!r} is out of range; allowed: integers 0..{T - 1}")
-        if len(data) < 2:
-            raise ValueError(f"data holds {len(data)} image(s); allowed: at least 2 to fit a covariance")
-        flat = data.flatten(1).double()
-        alpha_bar = alphas_cumprod().double()[t]
-        data_eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(flat.T))
-        # Sigma_t shares Sigma's eigenvectors; clamping Sigma's rounding negatives keeps Sigma_t >= s^2 I
-        eigenvalues = alpha_bar * data_eigenvalues.clamp_min(0) + (1 - alpha_bar)
-        return cls(t, alpha_bar.sqrt() * flat.mean(0), eigenvalues, eigenvectors, tuple(data.shape[1:]))
+        """The Gaussian of the data noised to step t (for several t, use DataMoments once)."""
+        return DataMoments.of(data).noised(t)
 
     @property
     def cov(self) -> torch.Tensor:
@@ -45,3 +37,29 @@ class NoisedGaussian:
         z = torch.randn(n, len(self.mean), generator=generator, dtype=torch.float64)
         x = self.mean + (z * self.eigenvalues.sqrt()) @ self.eigenvectors.T
         return x.float().view(n, *self.shape)
+
+
+@dataclass(frozen=True)
+class DataMoments:
+    """The clean data's mean and covariance eigendecomposition (float64, eigenvalues ascending)."""
+    mean: torch.Tensor
+    eigenvalues: torch.Tensor
+    eigenvectors: torch.Tensor
+    shape: tuple[int, ...]
+
+    @classmethod
+    def of(cls, data: torch.Tensor) -> "DataMoments":
+        if len(data) < 2:
+            raise ValueError(f"data holds {len(data)} image(s); allowed: at least 2 to fit a covariance")
+        flat = data.flatten(1).double()
+        eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(flat.T))
+        return cls(flat.mean(0), eigenvalues, eigenvectors, tuple(data.shape[1:]))
+
+    def noised(self, t: int) -> NoisedGaussian:
+        """The Gaussian of x_t: Sigma_t shares Sigma's eigenvectors; clamping Sigma's rounding
+        negatives keeps Sigma_t >= s^2 I."""
+        if not isinstance(t, int) or not 0 <= t < T:
+            raise ValueError(f"t={t!r} is out of range; allowed: integers 0..{T - 1}")
+        alpha_bar = alphas_cumprod().double()[t]
+        eigenvalues = alpha_bar * self.eigenvalues.clamp_min(0) + (1 - alpha_bar)
+        return NoisedGaussian(t, alpha_bar.sqrt() * self.mean, eigenvalues, self.eigenvectors, self.shape)
