@@ -1,24 +1,26 @@
-# make book   set up (venv, packages, data), execute every chapter, render the HTML book (CPU, offline)
-# make test   the same, then the tests (they read the executed chapters and the rendered book)
+# make book   set up (venv, packages, data, browser), execute every chapter, render the HTML book (CPU, offline)
+# make test   the same, then the tests (they read the executed chapters and open the rendered pages in Chromium)
 PYTHON ?= python3
 PROFILE ?= ci
-# The CPU build of torch; on a machine whose pip has no such build, `make TORCH=torch ...`.
+# The CPU build of torch; on a machine whose pip has no such build, `make TORCH=torch ...`
+# (`make TORCH="torch==2.13.0 torchvision"` where Fashion-MNIST must be downloaded).
 TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup data book test models clean
+.PHONY: setup system book test models repository clean
 
-setup: $(VENV)/.installed data
+setup: $(VENV)/.installed system
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "$(TORCH)" -r requirements.txt
+	$(BIN)/python -m pip install -q $(TORCH) -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
-data:
-	@scripts/install_data.sh
+# Debian's Fashion-MNIST and Chromium, where apt-get may run.
+system:
+	@scripts/install_system.sh
 
 book: setup
 	$(BIN)/python scripts/build_book.py --profile $(PROFILE)
@@ -29,6 +31,10 @@ test: book
 # Train (or find) the committed `ci` models; commit data/models afterwards.
 models: setup
 	$(BIN)/python -m difflab.zoo ci
+
+# After changing repository.url or branch in _config.yml: rewrite every copy (Colab cells, pyproject, baseurl).
+repository: $(VENV)/.installed
+	$(BIN)/python scripts/repository.py
 
 clean:
 	rm -rf _build

@@ -4,17 +4,21 @@
 
 Executed notebooks land in _build/source/ (with the book's config and pages), the HTML in
 _build/html/, and the time each chapter took in _build/timings.json. The render is strict:
-any Sphinx warning fails the build.
+any Sphinx warning fails the build. Progress bars are off in the build (TQDM_DISABLE), papermill's
+injected-parameters cell is removed from the pages, and the `paper` profile may train
+(DIFFLAB_TRAIN=1): elsewhere a missing model is an error that says how to train it.
 """
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import nbformat
 import papermill
 import yaml
 
@@ -34,9 +38,14 @@ def execute(notebook: Path, profile: str) -> float:
     out = SOURCE / notebook.relative_to(ROOT)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    papermill.execute_notebook(notebook, out, parameters={"profile": profile}, cwd=notebook.parent,
-                               kernel_name="python3", progress_bar=False, log_output=False)
-    return time.perf_counter() - start
+    executed = papermill.execute_notebook(notebook, out, parameters={"profile": profile}, cwd=notebook.parent,
+                                          kernel_name="python3", progress_bar=False, log_output=False)
+    elapsed = time.perf_counter() - start
+    for cell in executed.cells:                  # the parameters cell already shows the knobs
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.metadata.tags.append("remove-cell")
+    nbformat.write(executed, out)
+    return elapsed
 
 
 def render() -> None:
@@ -55,6 +64,10 @@ def main() -> None:
     parser.add_argument("--profile", default="ci", choices=["ci", "paper", "auto"])
     parser.add_argument("--only", help="execute only the chapter whose file name contains this")
     args = parser.parse_args()
+    os.environ["TQDM_DISABLE"] = "1"             # the kernels inherit it: no bars on the pages
+    if args.profile == "paper":
+        os.environ.setdefault("DIFFLAB_TRAIN", "1")
+        print("profile paper: models missing from data/models will be trained (DIFFLAB_TRAIN=1)")
     timings = {}
     for notebook in chapters():
         if args.only and args.only not in notebook.name:

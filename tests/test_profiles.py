@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from difflab.profiles import get_profile
 
@@ -9,14 +10,22 @@ def test_overrides_and_defaults():
     assert p.device == "cpu" and p.dataset == "fashion_mnist" and p.resolution == 16
 
 
-def test_paper_profile_falls_back_to_cpu_without_gpu():
+def test_paper_profile_runs_on_the_gpu_and_falls_back_to_cpu_without_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     p = get_profile("paper")
-    assert p.dataset == "cifar10" and p.resolution == 32 and p.device in ("cpu", "cuda")
+    assert p.dataset == "cifar10" and p.resolution == 32 and p.device == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_profile("paper").device == "cuda"
 
 
-def test_auto_picks_by_device():
-    import torch
-    assert get_profile("auto").name == ("paper" if torch.cuda.is_available() else "ci")
+@pytest.mark.parametrize("gpu", [False, True])
+def test_auto_is_the_ci_scale_on_the_best_device(gpu, monkeypatch):
+    """On a Colab GPU `auto` must not start the paper's days of training."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    p = get_profile("auto")
+    assert p.name == "ci" and p.device == ("cuda" if gpu else "cpu")
+    assert p.train_steps == get_profile("ci").train_steps and p.dataset == "fashion_mnist"
+    assert get_profile("auto", device="cpu").device == "cpu"      # an explicit device wins
 
 
 @pytest.mark.parametrize("call, message", [

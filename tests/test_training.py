@@ -4,6 +4,8 @@ import pytest
 import torch
 
 from difflab import cache, checkpoints, models, training
+from difflab.zoo import standard as standard_config
+from difflab.profiles import get_profile
 from difflab.training import TrainConfig, train
 
 TINY = TrainConfig(resolution=8, subset=64, arch="mlp", steps=6, batch_size=16)
@@ -97,7 +99,7 @@ def test_cache_trains_once_then_loads(tmp_data, monkeypatch):
     calls = []
     real_train = cache.train
     monkeypatch.setattr(cache, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
-    first = cache.get_denoiser(TINY, "cpu", progress=False)
+    first = cache.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
     cache._loaded.clear()                     # as in a new process
     second = cache.get_denoiser(TINY, "cpu", progress=False)
     assert len(calls) == 1 and torch.equal(_weights(first), _weights(second))
@@ -149,14 +151,41 @@ def test_asking_for_a_key_leaves_the_random_stream_alone():
     assert torch.equal(after_key, torch.rand(3))
 
 
-def test_a_code_change_misses_the_cache(tmp_data, monkeypatch):
+def test_a_missing_model_is_an_error_that_says_how_to_train_it(tmp_data, monkeypatch):
+    """Never a silent retrain (hours on a Colab CPU): the error names the model and the command."""
+    monkeypatch.delenv("DIFFLAB_TRAIN", raising=False)
+    monkeypatch.setattr(cache, "train", lambda *a, **k: pytest.fail("trained without being asked to"))
+    standard = standard_config(get_profile("ci"))
+    stale = tmp_data / "models" / "unet-s-0123456789abcdef"
+    stale.mkdir(parents=True)
+    (stale / "manifest.json").write_text(json.dumps({"config": standard.as_dict()}))
+    with pytest.raises(cache.NotTrainedError, match=(
+            r"The unet-s model of \{.*\} is not in the model cache: .*unet-s-\w+ is missing\. "
+            r"A model of the same config is cached as unet-s-0123456789abcdef, under another key: .*diffusers .* "
+            r"Train it with `python -m difflab.zoo ci 'standard'`.* DIFFLAB_TRAIN=1")):
+        cache.get_denoiser(standard, "cpu")
+    monkeypatch.setenv("DIFFLAB_TRAIN", "0")
+    with pytest.raises(cache.NotTrainedError, match=r"difflab.get_denoiser\(config, allow_training=True\)"):
+        cache.get_denoiser(TINY, "cpu")                      # not a zoo model
+
+
+def test_opting_in_trains(tmp_data, monkeypatch):
+    monkeypatch.setenv("DIFFLAB_TRAIN", "1")
     cache.get_denoiser(TINY, "cpu", progress=False)
+    assert (cache.model_dir(TINY) / "model.safetensors").exists()
+    cache._loaded.clear()
+    monkeypatch.delenv("DIFFLAB_TRAIN")
+    cache.get_denoiser(TINY, "cpu")                          # cached now: no opt-in needed
+
+
+def test_a_code_change_misses_the_cache(tmp_data, monkeypatch):
+    cache.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "changed-training-code")
     assert not (cache.model_dir(TINY) / "model.safetensors").exists()
 
 
 def test_loading_weights_of_another_config_is_refused(tmp_data):
-    cache.get_denoiser(TINY, "cpu", progress=False)
+    cache.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
     weights = cache.model_dir(TINY) / "model.safetensors"
     with pytest.raises(ValueError, match="does not match its config"):
         cache.load_denoiser(weights, TrainConfig(**{**TINY.as_dict(), "seed": 5}))
@@ -178,7 +207,7 @@ def test_edm_model_learns_and_denoises_in_vp_time(tmp_path):
 
 def test_snapshots_keep_the_ema_weights_along_training(tmp_data):
     config = TrainConfig(**{**TINY.as_dict(), "steps": 8, "snapshots": (2, 5)})
-    final = cache.get_denoiser(config, "cpu", progress=False)
+    final = cache.get_denoiser(config, "cpu", progress=False, allow_training=True)
     early, middle = cache.get_snapshot(config, 2, "cpu"), cache.get_snapshot(config, 5, "cpu")
     assert not torch.equal(_weights(early), _weights(middle))
     assert not torch.equal(_weights(middle), _weights(final))

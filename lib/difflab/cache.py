@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -96,20 +97,61 @@ def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
     return NetDenoiser(net.to(device).eval(), config.objective)
 
 
-def get_snapshot(config: TrainConfig, step: int, device: str | None = None) -> NetDenoiser:
+class NotTrainedError(RuntimeError):
+    """A model is not in the cache and training was not asked for."""
+
+
+def training_allowed(allow_training: bool | None = None) -> bool:
+    """`allow_training` if given, else whether the reader opted in with DIFFLAB_TRAIN=1."""
+    if allow_training is not None:
+        return allow_training
+    return os.environ.get("DIFFLAB_TRAIN", "0") not in ("", "0")
+
+
+def how_to_train(config) -> str:
+    """The command that trains `config`: its zoo name where it has one."""
+    from .profiles import PROFILES, get_profile
+    from .zoo import zoo
+    for profile in PROFILES:
+        for name, entry in zoo(get_profile(profile)).items():
+            if entry == config:
+                return f"python -m difflab.zoo {profile} '{name}'"
+    return "difflab.get_denoiser(config, allow_training=True)"
+
+
+def require_training(what: str, config_dict: dict, folder: Path, command: str,
+                     allow_training: bool | None) -> None:
+    """Refuse to train `what` silently: say which model is missing, why, and how to make it."""
+    if training_allowed(allow_training):
+        return
+    stale = [m.parent.name for m in sorted(folder.parent.glob("*/manifest.json"))
+             if json.loads(m.read_text()).get("config") == config_dict]
+    why = (f" A model of the same config is cached as {', '.join(stale)}, under another key: the "
+           f"network or training code here (torch {torch.__version__}, diffusers {diffusers.__version__}) "
+           f"differs from the one it was trained with." if stale else "")
+    raise NotTrainedError(
+        f"{what} is not in the model cache: {folder} is missing.{why} Train it with `{command}` "
+        f"(`make models` trains every ci model), or opt in to training where it is used with the "
+        f"environment variable DIFFLAB_TRAIN=1 (in a notebook: os.environ['DIFFLAB_TRAIN'] = '1').")
+
+
+def get_snapshot(config: TrainConfig, step: int, device: str | None = None,
+                 allow_training: bool | None = None) -> NetDenoiser:
     """The EMA model of `config` as it was after `step` training steps (one of config.snapshots)."""
     if step not in config.snapshots:
         raise ValueError(f"step={step} is not a snapshot of this config; allowed: {list(config.snapshots)}")
-    get_denoiser(config, device)                     # trains the model (and its snapshots) if needed
+    get_denoiser(config, device, allow_training=allow_training)   # trains the model (and its snapshots) if asked to
     state, _ = load_weights(snapshot_path(model_dir(config) / "train_state.pt", step))
     return _denoiser(config, state, device or default_device())
 
 
 def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool = True,
-                 command: str = "difflab.get_denoiser(difflab.TrainConfig(**config))") -> NetDenoiser:
-    """The trained model of `config`: from memory, from the cache folder, or trained now (resuming).
+                 command: str | None = None, allow_training: bool | None = None) -> NetDenoiser:
+    """The trained model of `config`: from memory, from the cache folder, or trained now (resuming)
+    when `allow_training` is True or DIFFLAB_TRAIN=1; otherwise a missing model is a NotTrainedError
+    that says how to train it.
 
-    `command` is recorded in the manifest as the way to make the model again."""
+    `command` (default: the zoo command) is recorded in the manifest as the way to make it again."""
     device = device or default_device()
     key = config_key(config)
     folder = model_dir(config)
@@ -117,6 +159,9 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
     if (weights, device) in _loaded:
         return _loaded[weights, device]
     if not weights.exists():
+        command = command or how_to_train(config)
+        require_training(f"The {config.arch} model of {config.as_dict()}", config.as_dict(), folder, command,
+                         allow_training)
         denoiser, summary = train(config, folder / "train_state.pt", device=device, progress=progress)
         save_weights(weights, denoiser.net.state_dict(), {"config": config.as_dict(), "key": key})
         save_json(folder / "manifest.json", {

@@ -76,10 +76,11 @@ def main() -> None:
     for name in args.names or models:
         config = models[name]
         print(f"{name}: {config}", flush=True)
-        get_denoiser(config, profile.device, command=f"python -m difflab.zoo {args.profile} '{name}'")
+        get_denoiser(config, profile.device, command=f"python -m difflab.zoo {args.profile} '{name}'",
+                     allow_training=True)
     if not args.names:
         print("classifier", flush=True)
-        get_classifier(ClassifierConfig(profile.dataset, profile.resolution), profile.device)
+        get_classifier(ClassifierConfig(profile.dataset, profile.resolution), profile.device, allow_training=True)
 
 
 if __name__ == "__main__":

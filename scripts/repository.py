@@ -1,0 +1,86 @@
+"""One place for the book's repository: `repository.url` and `branch` in _config.yml.
+
+    python scripts/repository.py        # (`make repository`) write every copy from _config.yml
+
+Writes the Colab set-up cell of every chapter (its first code cell) and re-syncs the .ipynb
+pair, `html.baseurl` (GitHub Pages of that repository) and `[project.urls]` in pyproject.toml.
+tests/test_repository.py fails when any copy disagrees with _config.yml.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COLAB_CELL = '''\
+# Colab set-up, written by `make repository` from _config.yml: clone the book (its committed
+# models live in data/) and install difflab; stop with the reason if either fails.
+import importlib.util, os, subprocess, sys
+BOOK, URL, BRANCH = "/content/book", "{url}", "{branch}"
+if "google.colab" in sys.modules:
+    try:
+        if not os.path.isdir(BOOK):
+            subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", BRANCH, URL, BOOK], check=True)
+        if importlib.util.find_spec("difflab") is None:
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", BOOK], check=True)
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"Colab set-up failed: {{error}}. Could not clone and install the book from "
+                           f"{{URL}} (branch {{BRANCH}}), the repository named in its _config.yml.") from None
+    os.chdir(f"{{BOOK}}/chapters")
+    sys.path.insert(0, f"{{BOOK}}/lib")'''
+CELL = re.compile(r"(```\{code-cell\} ipython3\n:tags: \[remove-cell\]\n\n)(.*?)(\n```)", re.S)
+
+
+def repository(root: Path = ROOT) -> tuple[str, str]:
+    """The repository's URL (without a trailing slash) and branch, from _config.yml."""
+    config = yaml.safe_load((root / "_config.yml").read_text())["repository"]
+    return config["url"].rstrip("/"), config["branch"]
+
+
+def colab_cell(url: str, branch: str) -> str:
+    return COLAB_CELL.format(url=url, branch=branch)
+
+
+def pages_url(url: str) -> str:
+    """Where GitHub Pages publishes the repository's book: https://OWNER.github.io/NAME/."""
+    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+)", url)
+    if not match:
+        raise ValueError(f"repository.url={url!r} in _config.yml is not allowed: "
+                         "expected https://github.com/OWNER/NAME")
+    return f"https://{match[1].lower()}.github.io/{match[2]}/"
+
+
+def project_urls(url: str) -> str:
+    return (f'[project.urls]\nRepository = "{url}"\nDocumentation = "{pages_url(url)}"\n'
+            f'Issues = "{url}/issues"\n')
+
+
+def _replace(path: Path, pattern: str, new: str, flags: int = 0) -> None:
+    text = path.read_text()
+    updated, count = re.subn(pattern, lambda _: new, text, count=1, flags=flags)
+    if count != 1:
+        raise SystemExit(f"{path}: found no place for {new.splitlines()[0]!r}")
+    path.write_text(updated)
+
+
+def write_copies(root: Path = ROOT) -> None:
+    """Write every copy of the repository's URL and branch under `root` from its _config.yml."""
+    url, branch = repository(root)
+    _replace(root / "_config.yml", r"^  baseurl: .*$", f"  baseurl: {pages_url(url)}", re.M)
+    _replace(root / "pyproject.toml", r"^\[project\.urls\]\n(?:.+\n)*", project_urls(url), re.M)
+    chapters = sorted((root / "chapters").glob("*.md"))
+    for md in chapters:
+        text = md.read_text()
+        match = CELL.search(text)
+        if not match or match.start() != text.index("```{code-cell}"):
+            raise SystemExit(f"{md}: the first code cell is not the Colab set-up cell")
+        md.write_text(text[:match.start(2)] + colab_cell(url, branch) + text[match.end(2):])
+        subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--sync", str(md)], check=True)
+    print(f"repository {url} (branch {branch}): {len(chapters)} chapters, pyproject.toml, html.baseurl")
+
+
+if __name__ == "__main__":
+    write_copies()

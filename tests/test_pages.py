@@ -1,0 +1,185 @@
+"""Every page of the rendered book, opened in headless Chromium as a reader would open it.
+
+The book is served from _build/html on 127.0.0.1; any request elsewhere is blocked and recorded.
+Each page must load without console or page errors, show every image, typeset every equation with
+the book's own MathJax, show every glued number as the executed notebook has it, link to Colab and
+to the repository exactly, and carry no build noise (tracebacks, stderr, progress bars, the build
+machine's paths, papermill's injected parameters). A full-page screenshot of each page is saved
+under _build/screenshots/. Chromium is Debian's (`make setup` installs it); in CI these tests run.
+"""
+
+import os
+import re
+import shutil
+import threading
+from functools import cache, partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from book import HTML, ROOT, glued
+
+pytestmark = pytest.mark.book
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+PAGES = [TOC["root"], *(entry["file"] for entry in TOC["chapters"])]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPOSITORY, BRANCH = CONFIG["repository"]["url"].rstrip("/"), CONFIG["repository"]["branch"]
+GLUE_ROLE = re.compile(r"\{glue:(text|md)\}`(?:([^`:]+\.ipynb)::)?([^`:]+)(?::([^`]*))?`")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str | None:
+    """$DIFFLAB_CHROMIUM, else Debian's chromium (or another Chromium on PATH)."""
+    names = [os.environ.get("DIFFLAB_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"]
+    return next((shutil.which(n) for n in names if n and shutil.which(n)), None)
+
+
+@pytest.fixture(scope="module")
+def site():
+    """_build/html served on an ephemeral port of 127.0.0.1, quietly."""
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"{HTML} is missing: build the book first (`make book`)")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(HTML))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium()
+    if executable is None:
+        message = "Chromium is missing: run `sudo apt-get install chromium` (or `make setup` as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+READ_PAGE = """async () => {
+  for (const img of document.images) img.loading = 'eager';
+  await Promise.all([...document.images].map(img => img.decode().catch(() => null)));
+  if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
+  const prose = document.querySelector('main').cloneNode(true);
+  prose.querySelectorAll('pre, code, .cell_input, mjx-container, script').forEach(e => e.remove());
+  const href = sel => [...document.querySelectorAll(sel)].map(a => a.getAttribute('href'));
+  return {
+    images: [...document.images].map(i => ({src: i.currentSrc, width: i.naturalWidth})),
+    math: document.querySelectorAll('.math').length,
+    typeset: document.querySelectorAll('.math mjx-container').length,
+    math_errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+    mathjax_version: window.MathJax && MathJax.version,
+    glue: [...document.querySelectorAll('main .pasted-text, main .pasted-inline')].map(e => e.textContent),
+    colab: href('a[href*="colab.research.google.com"]'),
+    repository: href('a.btn-source-repository-button'),
+    prose: prose.innerText,
+    text: document.querySelector('main').innerText,
+    stderr: document.querySelectorAll('.output.stderr, .stderr').length,
+    figures: [...document.querySelectorAll('main figure')].map(f => ({
+      id: f.id, caption: (f.querySelector('figcaption') || {}).innerText || ''})),
+  };
+}"""
+
+
+@cache
+def visit(page: str, site: str, browser) -> dict:
+    """Open one page, wait for its images and equations, and read what a test needs."""
+    outside, errors = [], []
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname == "127.0.0.1"
+                  else (outside.append(route.request.url), route.abort()))
+    tab = context.new_page()
+    tab.on("console", lambda message: message.type == "error" and errors.append(f"console: {message.text}"))
+    tab.on("pageerror", lambda error: errors.append(f"page error: {error}"))
+    response = tab.goto(f"{site}/{page}.html", wait_until="networkidle")
+    seen = tab.evaluate(READ_PAGE)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=SCREENSHOTS / f"{Path(page).name}.png", full_page=True)
+    context.close()
+    return {**seen, "status": response.status, "outside": outside, "errors": errors}
+
+
+@pytest.fixture(params=PAGES)
+def page(request, site, browser):
+    return request.param, visit(request.param, site, browser)
+
+
+def expected_glue(page: str) -> list[str]:
+    """The text of every glued number on `page`, in order, formatted from the executed notebooks."""
+    source = (ROOT / f"{page}.md").read_text()
+    values = []
+    for kind, notebook, key, spec in GLUE_ROLE.findall(source):
+        value = glued(Path(notebook or page).stem)[key]
+        if kind == "md":
+            values.append(re.sub(r"[*_`]", "", str(value)).strip())
+        elif spec and spec[-1] in "eEfFgGn%":
+            values.append(format(float(value), spec))
+        else:
+            values.append(format(value, spec))
+    return values
+
+
+def test_page_loads_without_errors_or_outside_requests(page):
+    name, seen = page
+    assert seen["status"] == 200
+    assert seen["errors"] == [], f"{name}: {seen['errors']}"
+    assert seen["outside"] == [], f"{name} asks for pages outside the book: {seen['outside']}"
+
+
+def test_every_image_is_shown(page):
+    name, seen = page
+    broken = [i["src"] for i in seen["images"] if i["width"] == 0]
+    assert seen["images"] and not broken, f"{name}: images not shown: {broken}"
+
+
+def test_every_equation_is_typeset_by_the_books_mathjax(page):
+    name, seen = page
+    if seen["math"]:
+        assert seen["mathjax_version"] and seen["mathjax_version"].startswith("3."), seen["mathjax_version"]
+    assert seen["typeset"] == seen["math"], f"{name}: {seen['typeset']} of {seen['math']} equations typeset"
+    assert seen["math_errors"] == 0
+    raw = [m for m in ("$$", "\\(", "\\[", "\\frac", "\\mathbb") if m in seen["prose"]]
+    assert not raw, f"{name}: raw TeX left in the text: {raw}"
+
+
+def test_every_glued_number_is_the_executed_notebooks(page):
+    name, seen = page
+    expected = expected_glue(name)
+    assert expected and all(text.strip() for text in seen["glue"]), f"{name}: an empty glued value"
+    assert [text.strip() for text in seen["glue"]] == expected
+
+
+def test_colab_and_repository_links_are_exact(page):
+    name, seen = page
+    owner_name = urlparse(REPOSITORY).path.strip("/")
+    notebook = [] if name == TOC["root"] else [f"https://colab.research.google.com/github/{owner_name}/blob/{BRANCH}/{name}.ipynb"]
+    assert seen["colab"] == notebook
+    assert seen["repository"] == [REPOSITORY]
+
+
+def test_no_build_noise_on_the_page(page):
+    name, seen = page
+    text = seen["text"]
+    assert seen["stderr"] == 0, f"{name}: a stderr output block is shown"
+    for noise in ("Traceback (most recent call last)", "Warning:", "site-packages", str(ROOT), "/tmp/",
+                  "# Parameters", "injected-parameters"):
+        assert noise not in text, f"{name}: {noise!r} on the page"
+    assert not re.search(r"\d+%\|[^|\n]*\|", text), f"{name}: a progress bar on the page"
+
+
+def test_every_figure_has_a_caption_and_a_name(page):
+    name, seen = page
+    assert seen["figures"], f"{name}: no figure"
+    unnamed = [f for f in seen["figures"] if not f["id"] or not f["caption"].strip()]
+    assert not unnamed, f"{name}: figures without a name or caption: {unnamed}"
