@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from difflab import classifier
+from difflab.cache import NotTrainedError
 from difflab.classifier import ClassifierConfig, classifier_dir, get_classifier
 from difflab.data import load_images
 
@@ -35,6 +36,17 @@ def test_a_checkpoint_for_another_config_is_refused(committed, tmp_path, monkeyp
     shutil.copytree(DATA / "models" / classifier_dir(ClassifierConfig()).name, classifier_dir(other))
     with pytest.raises(ValueError, match="does not match its config"):
         get_classifier(other, device="cpu")
+
+
+def test_a_missing_classifier_is_an_error_that_says_how_to_train_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFLAB_DATA", str(tmp_path))
+    monkeypatch.delenv("DIFFLAB_TRAIN", raising=False)
+    monkeypatch.setattr(classifier, "train_classifier", lambda *a, **k: pytest.fail("trained without being asked to"))
+    with pytest.raises(NotTrainedError, match=r"The classifier \{.*\} is not in the model cache: .* "
+                                              r"Train it with `python -m difflab.zoo ci`"):
+        get_classifier(device="cpu")
+    with pytest.raises(NotTrainedError, match=r"get_classifier\(config, allow_training=True\)"):
+        get_classifier(replace(ClassifierConfig(), width=8), device="cpu")
 
 
 def test_resume_after_a_crash_gives_the_same_weights(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """FID and label entropy in the classifier's feature space."""
 
 import math
+import warnings
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,11 @@ def test_label_entropy_of_balanced_classes_is_near_log_10(classifier_and_images)
     assert label_entropy(images[:2000], net) == pytest.approx(math.log(10), abs=0.05)
     one_class = images[labels == 1][:200]                          # trousers
     assert label_entropy(one_class, net) < 0.5
+
+
+def test_building_the_distance_prints_no_warning_on_a_page(classifier_and_images):
+    """torchmetrics warns that KID keeps its features; a chapter page must not show that."""
+    net, images, _ = classifier_and_images
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FeatureDistance(images[:600], net)

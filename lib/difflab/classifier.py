@@ -16,11 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .cache import _hash, _syntax
+from .cache import _hash, _syntax, require_training
 from .checkpoints import load_state, load_weights, save_json, save_state, save_weights
 from .data import CHANNELS, DATASETS, load_images
 from .paths import data_dir
-from .profiles import default_device
+from .profiles import PROFILES, default_device
 
 
 @dataclass(frozen=True)
@@ -117,13 +117,24 @@ def train_classifier(config: ClassifierConfig, state_path: Path, device: str = "
     return net, {"test_accuracy": accuracy, "wall_time_s": elapsed}
 
 
+def _how_to_train(config: ClassifierConfig) -> str:
+    """The zoo command that trains `config` (with a profile's models) where one does."""
+    for profile in PROFILES.values():
+        if config == ClassifierConfig(profile.dataset, profile.resolution):
+            return f"python -m difflab.zoo {profile.name}"
+    return "difflab.classifier.get_classifier(config, allow_training=True)"
+
+
 def get_classifier(config: ClassifierConfig = ClassifierConfig(), device: str | None = None,
-                   progress: bool = True) -> Classifier:
-    """The trained classifier of `config`: from the cache folder, or trained now (resuming)."""
+                   progress: bool = True, allow_training: bool | None = None) -> Classifier:
+    """The trained classifier of `config`: from the cache folder, or trained now (resuming) when
+    `allow_training` is True or DIFFLAB_TRAIN=1."""
     device = device or default_device()
     folder, key = classifier_dir(config), classifier_key(config)
     weights = folder / "model.safetensors"
     if not weights.exists():
+        require_training(f"The classifier {asdict(config)}", asdict(config), folder, _how_to_train(config),
+                         allow_training)
         net, summary = train_classifier(config, folder / "train_state.pt", device, progress)
         save_weights(weights, net.state_dict(), {"config": asdict(config), "key": key})
         save_json(folder / "manifest.json", {"config": asdict(config), "key": key, **summary,

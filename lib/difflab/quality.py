@@ -1,6 +1,8 @@
 """Sample quality and diversity in the feature space of the book's classifier: FID and KID from
 torchmetrics, fed with the classifier's features, and the entropy of predicted labels."""
 
+import warnings
+
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -27,7 +29,10 @@ class FeatureDistance:
         self.classifier, self.kid_subset_size = classifier, kid_subset_size
         dim = classifier.head.in_features
         self.fid = FrechetInceptionDistance(feature=_Given(dim), reset_real_features=False)
-        self.kid = KernelInceptionDistance(feature=_Given(dim), reset_real_features=False, subset_size=kid_subset_size)
+        with warnings.catch_warnings():      # KID keeps every feature vector: 128 floats each, fine here
+            warnings.filterwarnings("ignore", message=".*will save all extracted features in buffer")
+            self.kid = KernelInceptionDistance(feature=_Given(dim), reset_real_features=False,
+                                               subset_size=kid_subset_size)
         features = classifier.embed(reference)
         self.fid.update(features, real=True), self.kid.update(features, real=True)
 
