@@ -25,7 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 SOURCE = BUILD / "source"
-PAGES = ["_config.yml", "_toc.yml", "intro.md"]
+PAGES = ["_config.yml", "_toc.yml", "intro.md", "_ext/unique_scripts.py"]
 
 
 def chapters() -> list[Path]:
@@ -51,6 +51,7 @@ def execute(notebook: Path, profile: str) -> float:
 def render() -> None:
     shutil.rmtree(BUILD / "book", ignore_errors=True)   # a clean render: no stale pages or images
     for page in PAGES:
+        (SOURCE / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / page, SOURCE / page)
     subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(SOURCE), "--path-output", str(BUILD / "book"),
                     "--warningiserror", "--nitpick", "--keep-going"], check=True)

@@ -23,7 +23,9 @@ def glued(chapter: str) -> dict:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
-                text = next(v for k, v in output["data"].items() if k.endswith("text/plain"))
+                data = output["data"]          # Markdown (glued for {glue:md}) before its repr
+                text = next((v for k, v in data.items() if k.endswith("text/markdown")), None) \
+                    or next(v for k, v in data.items() if k.endswith("text/plain"))
                 try:
                     values[name] = ast.literal_eval(text)
                 except (ValueError, SyntaxError):

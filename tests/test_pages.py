@@ -39,14 +39,17 @@ def chromium() -> str | None:
     return next((shutil.which(n) for n in names if n and shutil.which(n)), None)
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
 def site():
-    """_build/html served on an ephemeral port of 127.0.0.1, quietly."""
+    """_build/html served on an ephemeral port of 127.0.0.1."""
     if not (HTML / "index.html").exists():
         pytest.fail(f"{HTML} is missing: build the book first (`make book`)")
-    handler = partial(SimpleHTTPRequestHandler, directory=str(HTML))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(HTML)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -80,12 +83,13 @@ READ_PAGE = """async () => {
     typeset: document.querySelectorAll('.math mjx-container').length,
     math_errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
     mathjax_version: window.MathJax && MathJax.version,
-    glue: [...document.querySelectorAll('main .pasted-text, main .pasted-inline')].map(e => e.textContent),
+    glue: [...document.querySelectorAll('main .pasted-text')].map(e => e.textContent),
     colab: href('a[href*="colab.research.google.com"]'),
     repository: href('a.btn-source-repository-button'),
     prose: prose.innerText,
     text: document.querySelector('main').innerText,
     stderr: document.querySelectorAll('.output.stderr, .stderr').length,
+    unfigured: [...document.querySelectorAll('main img[src*="_images/"]')].filter(i => !i.closest('figure')).map(i => i.src),
     figures: [...document.querySelectorAll('main figure')].map(f => ({
       id: f.id, caption: (f.querySelector('figcaption') || {}).innerText || ''})),
   };
@@ -115,19 +119,17 @@ def page(request, site, browser):
     return request.param, visit(request.param, site, browser)
 
 
-def expected_glue(page: str) -> list[str]:
-    """The text of every glued number on `page`, in order, formatted from the executed notebooks."""
-    source = (ROOT / f"{page}.md").read_text()
-    values = []
-    for kind, notebook, key, spec in GLUE_ROLE.findall(source):
+def expected_glue(page: str) -> tuple[list[str], list[str]]:
+    """What `page` must show for its glued values, formatted from the executed notebooks: the
+    `{glue:text}` numbers in order (each in its own span), and the `{glue:md}` texts (inline)."""
+    numbers, texts = [], []
+    for kind, notebook, key, spec in GLUE_ROLE.findall((ROOT / f"{page}.md").read_text()):
         value = glued(Path(notebook or page).stem)[key]
         if kind == "md":
-            values.append(re.sub(r"[*_`]", "", str(value)).strip())
-        elif spec and spec[-1] in "eEfFgGn%":
-            values.append(format(float(value), spec))
+            texts.append(re.sub(r"[*_`]", "", value).strip())
         else:
-            values.append(format(value, spec))
-    return values
+            numbers.append(format(float(value) if spec[-1:] in tuple("eEfFgGn%") else value, spec))
+    return numbers, texts
 
 
 def test_page_loads_without_errors_or_outside_requests(page):
@@ -155,9 +157,10 @@ def test_every_equation_is_typeset_by_the_books_mathjax(page):
 
 def test_every_glued_number_is_the_executed_notebooks(page):
     name, seen = page
-    expected = expected_glue(name)
-    assert expected and all(text.strip() for text in seen["glue"]), f"{name}: an empty glued value"
-    assert [text.strip() for text in seen["glue"]] == expected
+    numbers, texts = expected_glue(name)
+    assert numbers and all(text.strip() for text in seen["glue"]), f"{name}: an empty glued value"
+    assert [text.strip() for text in seen["glue"]] == numbers
+    assert all(text and text in seen["prose"] for text in texts), f"{name}: {texts}"
 
 
 def test_colab_and_repository_links_are_exact(page):
@@ -180,6 +183,9 @@ def test_no_build_noise_on_the_page(page):
 
 def test_every_figure_has_a_caption_and_a_name(page):
     name, seen = page
-    assert seen["figures"], f"{name}: no figure"
+    if name == TOC["root"]:                  # the intro's one image, pasted from chapter 2
+        assert len(seen["images"]) == 1 and not seen["figures"]
+        return
+    assert seen["figures"] and not seen["unfigured"], f"{name}: images outside a figure: {seen['unfigured']}"
     unnamed = [f for f in seen["figures"] if not f["id"] or not f["caption"].strip()]
     assert not unnamed, f"{name}: figures without a name or caption: {unnamed}"
