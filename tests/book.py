@@ -1,6 +1,8 @@
-"""Reading what the executed chapters glued (myst_nb.glue), for the tests of the book's claims."""
+"""Reading what the executed chapters glued (myst_nb.glue), for the tests of the book's claims, and
+the book's own scripts/repository.py (the one reader of the repository URL in _config.yml)."""
 
 import ast
+import importlib.util
 from functools import cache
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "_build" / "source" / "chapters"
 HTML = ROOT / "_build" / "html"
+_spec = importlib.util.spec_from_file_location("repository", ROOT / "scripts" / "repository.py")
+repository = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(repository)
 
 
 @cache

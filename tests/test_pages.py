@@ -20,14 +20,13 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from book import HTML, ROOT, glued
+from book import HTML, ROOT, glued, repository
 
 pytestmark = pytest.mark.book
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [TOC["root"], *(entry["file"] for entry in TOC["chapters"])]
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-REPOSITORY, BRANCH = CONFIG["repository"]["url"].rstrip("/"), CONFIG["repository"]["branch"]
+REPOSITORY, BRANCH = repository.repository()
 GLUE_ROLE = re.compile(r"\{glue:(text|md)\}`(?:([^`:]+\.ipynb)::)?([^`:]+)(?::([^`]*))?`")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -36,7 +35,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def chromium() -> str | None:
     """$DIFFLAB_CHROMIUM, else Debian's chromium (or another Chromium on PATH)."""
     names = [os.environ.get("DIFFLAB_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"]
-    return next((shutil.which(n) for n in names if n and shutil.which(n)), None)
+    return next(filter(None, (shutil.which(n) for n in names if n)), None)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

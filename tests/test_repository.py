@@ -2,7 +2,6 @@
 set-up cells, html.baseurl, pyproject's [project.urls]) must agree, `make repository` must update
 them all, and the set-up cell must clone the book or stop with a message naming the URL."""
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -14,10 +13,8 @@ import nbformat
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("repository", ROOT / "scripts" / "repository.py")
-repository = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(repository)
+from book import ROOT, repository
+
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 URL, BRANCH = repository.repository()
 
