@@ -1,4 +1,5 @@
 # make book   set up (venv, packages, data, browser), execute every chapter, render the HTML book (CPU, offline)
+# make bench  the speed benchmarks, side by side against diffusers and the GEMM bound
 # make test   the same, then the tests (they read the executed chapters and open the rendered pages in Chromium)
 PYTHON ?= python3
 PROFILE ?= ci
@@ -8,7 +9,7 @@ TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system book test models repository clean
+.PHONY: setup system book test bench models repository clean
 
 setup: $(VENV)/.installed system
 
@@ -27,6 +28,10 @@ book: setup
 
 test: book
 	$(BIN)/python -m pytest -q
+
+# Side-by-side speed ratios (not tests): each prints its ratio and writes _build/benchmarks/NAME.json.
+bench: setup
+	cd benchmarks && for b in sampling training empirical_denoiser; do ../$(BIN)/python $$b.py || exit 1; done
 
 # Train (or find) the committed `ci` models; commit data/models afterwards.
 models: setup

@@ -3,10 +3,12 @@
     python scripts/build_book.py [--profile ci|paper|auto] [--only NAME]
 
 Executed notebooks land in _build/source/ (with the book's config and pages), the HTML in
-_build/html/, and the time each chapter took in _build/timings.json. The render is strict:
-any Sphinx warning fails the build. Progress bars are off in the build (TQDM_DISABLE), papermill's
-injected-parameters cell is removed from the pages, and the `paper` profile may train
-(DIFFLAB_TRAIN=1): elsewhere a missing model is an error that says how to train it.
+_build/html/, and the time each chapter and each of its cells took in _build/timings.json. The
+render is strict: any Sphinx warning fails the build. Progress bars are off in the build
+(TQDM_DISABLE), papermill's injected-parameters cell is removed from the pages, and the `paper`
+profile may train (DIFFLAB_TRAIN=1): elsewhere a missing model is an error that says how to train
+it. Chapters share deterministic samples through a cache that lives for one build
+(DIFFLAB_SAMPLE_CACHE=_build/cache/samples, emptied at the start).
 """
 
 import argparse
@@ -25,6 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 SOURCE = BUILD / "source"
+SAMPLES = BUILD / "cache" / "samples"
 PAGES = ["_config.yml", "_toc.yml", "intro.md", "_ext/unique_scripts.py"]
 
 
@@ -34,7 +37,8 @@ def chapters() -> list[Path]:
     return [ROOT / (entry["file"] + ".ipynb") for entry in toc["chapters"]]
 
 
-def execute(notebook: Path, profile: str) -> float:
+def execute(notebook: Path, profile: str) -> dict:
+    """Run one chapter; return its time and the time of each code cell (slowest first)."""
     out = SOURCE / notebook.relative_to(ROOT)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -45,7 +49,10 @@ def execute(notebook: Path, profile: str) -> float:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.metadata.tags.append("remove-cell")
     nbformat.write(executed, out)
-    return elapsed
+    cells = [{"cell": index, "seconds": round(cell.metadata.papermill.duration or 0, 1),
+              "first line": cell.source.splitlines()[0] if cell.source else ""}
+             for index, cell in enumerate(executed.cells) if cell.cell_type == "code"]
+    return {"seconds": round(elapsed, 1), "cells": sorted(cells, key=lambda c: -c["seconds"])}
 
 
 def render() -> None:
@@ -69,13 +76,15 @@ def main() -> None:
     if args.profile == "paper":
         os.environ.setdefault("DIFFLAB_TRAIN", "1")
         print("profile paper: models missing from data/models will be trained (DIFFLAB_TRAIN=1)")
+    shutil.rmtree(SAMPLES, ignore_errors=True)   # the cache lives for one build: never stale
+    os.environ["DIFFLAB_SAMPLE_CACHE"] = str(SAMPLES)
     timings = {}
     for notebook in chapters():
         if args.only and args.only not in notebook.name:
             continue
         print(f"executing {notebook.relative_to(ROOT)} (profile {args.profile}) ...", flush=True)
-        timings[notebook.stem] = round(execute(notebook, args.profile), 1)
-        print(f"  {timings[notebook.stem]} s", flush=True)
+        timings[notebook.stem] = execute(notebook, args.profile)
+        print(f"  {timings[notebook.stem]['seconds']} s", flush=True)
     (BUILD / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     render()
     print(f"book: {BUILD / 'html' / 'index.html'}")

@@ -68,24 +68,32 @@ class EmpiricalDenoiser(Denoiser):
     def __init__(self, train: torch.Tensor, alphas_cumprod: torch.Tensor | None = None,
                  max_elements: int = 2**24):
         super().__init__(alphas_cumprod)
-        self.register_buffer("images", train.flatten(1).float(), persistent=False)
-        self.register_buffer("images_sq", self.images.pow(2).sum(1), persistent=False)
+        images = train.flatten(1).float()
+        # [y_i, ||y_i||^2]: one matrix product then gives every logit (see _posterior_mean)
+        self.register_buffer("augmented", torch.cat([images, images.pow(2).sum(1, keepdim=True)], 1),
+                             persistent=False)
         self.max_elements = max_elements
+
+    @property
+    def images(self) -> torch.Tensor:
+        return self.augmented[:, :-1]
 
     def x0(self, x, t):
         a, s = self.coefficients(t, x)
         a, s, flat = a.flatten(), s.flatten(), x.flatten(1)
-        rows = max(1, self.max_elements // len(self.images))
+        rows = max(1, self.max_elements // len(self.augmented))
         out = torch.cat([self._posterior_mean(flat[i:i + rows], a[i:i + rows], s[i:i + rows])
                          for i in range(0, len(flat), rows)])
         return out.view_as(x)
 
     def _posterior_mean(self, x, a, s):
-        # ||x - a y||^2 = ||x||^2 - 2 a x.y + a^2 ||y||^2; softmax subtracts the max (log-sum-exp).
-        sq_dist = (x.pow(2).sum(1, keepdim=True) - 2 * a[:, None] * (x @ self.images.T)
-                   + a[:, None] ** 2 * self.images_sq[None])
-        weights = torch.softmax(-sq_dist / (2 * s[:, None] ** 2), dim=1)
-        return weights @ self.images
+        # -||x - a y_i||^2 / (2 s^2) = (a x.y_i - a^2 ||y_i||^2 / 2) / s^2 - ||x||^2 / (2 s^2); the last
+        # term is the same for every i, so the softmax drops it. The rest is one product,
+        # [x a / s^2, -a^2 / (2 s^2)] @ [y_i, ||y_i||^2]^T, and the softmax runs in place on it.
+        lhs = torch.cat([x * (a / s**2)[:, None], (-a**2 / (2 * s**2))[:, None]], 1)
+        weights = (lhs @ self.augmented.T)
+        weights = weights.sub_(weights.amax(1, keepdim=True)).exp_()
+        return (weights @ self.images) / weights.sum(1, keepdim=True)
 
 
 class GaussianDenoiser(Denoiser):

@@ -13,6 +13,7 @@ from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerDiscrete
                        HeunDiscreteScheduler, PNDMScheduler)
 from tqdm import tqdm
 
+from . import sample_cache
 from .denoisers import Denoiser
 from .schedule import T, forward_process
 
@@ -68,31 +69,52 @@ def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1)
     being the smallest time; after the last index it steps to a clean image."""
     _check(sampler, steps, t_start, 0.0)
     spec = SAMPLERS[sampler]
-    alpha_bar = forward_process().alphas_cumprod[time_grid(steps, t_start)[::-1]].double()
-    betas = 1 - alpha_bar / torch.cat([alpha_bar.new_ones(1), alpha_bar[:-1]])
-    return spec.scheduler(**spec.options, num_train_timesteps=steps, timestep_spacing=spec.spacing,
-                          trained_betas=betas.numpy())
+    alpha_bar = forward_process().alphas_cumprod[time_grid(steps, t_start)[::-1]]
+    betas = 1 - alpha_bar.double() / torch.cat([alpha_bar.new_ones(1), alpha_bar[:-1]]).double()
+    scheduler = spec.scheduler(**spec.options, num_train_timesteps=steps, timestep_spacing=spec.spacing,
+                               trained_betas=betas.numpy())
+    # the forward process's own float32 values, not a cumulative product of the betas that
+    # rounds differently: DDIM then matches diffusers' DDIMPipeline to the last digits
+    scheduler.alphas_cumprod = alpha_bar.clone()
+    return scheduler
 
 
 @torch.no_grad()
 def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps: int = 50,
            t_start: int = T - 1, eta: float = 0.0, generator: torch.Generator | None = None,
-           return_trajectory: bool = False, batch_size: int = 500, progress: bool = False):
+           return_trajectory: bool = False, batch_size: int = 128, progress: bool = False, cache: bool = True):
     """Images from `noise`, read as x_{t_start} (pure noise N(0, I) when t_start = T - 1).
 
     Deterministic given the noise for every sampler at eta = 0 (bit for bit on a CPU for the same
     batch_size; another batching changes the last float digits); eta > 0 (DDIM only) draws
-    fresh noise from `generator`. Returns the images, and a Trajectory when asked."""
+    fresh noise from `generator`. Returns the images, and a Trajectory when asked. In a book build,
+    eta = 0 results come from the build's sample cache when another chapter computed them
+    (`sample_cache`); cache=False always computes."""
     _check(sampler, steps, t_start, eta)
+    name = None
+    if cache and eta == 0 and sample_cache.folder() is not None:
+        name = sample_cache.key(denoiser, noise, sampler=sampler, steps=steps, t_start=t_start,
+                                batch_size=batch_size, trajectory=return_trajectory)
+        stored = sample_cache.load(name)
+        if stored is not None:
+            return _result(stored, noise.device, return_trajectory)
     chunks = noise.split(batch_size)
     results = [_sample_batch(denoiser, x, sampler, steps, t_start, eta, generator, return_trajectory)
                for x in tqdm(chunks, desc=f"{sampler} x{steps}", disable=not progress or len(chunks) == 1)]
-    images = torch.cat([r[0] for r in results])
+    stored = {"images": torch.cat([r[0] for r in results])}
+    if return_trajectory:
+        stored.update(t=results[0][1].t, x=torch.cat([r[1].x for r in results], 1),
+                      x0=torch.cat([r[1].x0 for r in results], 1))
+    if name is not None:
+        sample_cache.save(name, {k: v.cpu() if torch.is_tensor(v) else v for k, v in stored.items()})
+    return _result(stored, noise.device, return_trajectory)
+
+
+def _result(stored: dict, device, return_trajectory: bool):
+    images = stored["images"].to(device)
     if not return_trajectory:
         return images
-    trajectory = Trajectory(results[0][1].t, torch.cat([r[1].x for r in results], 1),
-                            torch.cat([r[1].x0 for r in results], 1))
-    return images, trajectory
+    return images, Trajectory(stored["t"], stored["x"].to(device), stored["x0"].to(device))
 
 
 def _sample_batch(denoiser, x_t, sampler, steps, t_start, eta, generator, keep):
