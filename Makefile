@@ -1,6 +1,6 @@
 # make book   set up (venv, packages, data, browser), execute every chapter, render the HTML book (CPU, offline)
-# make bench  the speed benchmarks, side by side against diffusers and the GEMM bound
 # make test   the same, then the tests (they read the executed chapters and open the rendered pages in Chromium)
+# make bench  the speed benchmarks: ratios side by side against diffusers and the GEMM bound (not tests)
 PYTHON ?= python3
 PROFILE ?= ci
 # The CPU build of torch; on a machine whose pip has no such build, `make TORCH=torch ...`

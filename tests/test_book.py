@@ -3,6 +3,7 @@
 Bounds sit below the worst value the chapter measured over its noise seeds (each chapter states
 them in its text); `make book` must have run first (`make test` does)."""
 
+import json
 import re
 
 import pytest
@@ -155,3 +156,16 @@ def test_intro_results_table_is_filled_from_the_chapters():
     cells = re.findall(r'<span class="pasted-text">([^<]*)</span>', page)
     roles = re.findall(r"\{glue:text\}`chapters/", (ROOT / "intro.md").read_text())
     assert roles and len(cells) == len(roles) and all(c.strip() for c in cells)
+
+
+def test_build_times_every_chapter_and_its_cells():
+    """_build/timings.json: the profile of a build, chapter by chapter and cell by cell."""
+    path = ROOT / "_build" / "timings.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build the book first (`make book`)")
+    timings = json.loads(path.read_text())
+    assert set(timings) == {p.stem for p in (ROOT / "chapters").glob("*.md")}
+    for chapter, entry in timings.items():
+        cells = entry["cells"]
+        assert cells and [c["seconds"] for c in cells] == sorted((c["seconds"] for c in cells), reverse=True)
+        assert sum(c["seconds"] for c in cells) <= entry["seconds"], chapter   # the kernel's start is extra

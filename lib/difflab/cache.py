@@ -21,7 +21,7 @@ import torch
 from .checkpoints import load_weights, save_json, save_weights
 from .data import CHANNELS
 from .denoisers import NetDenoiser
-from . import models
+from . import models, runtime
 from .models import build_network, count_parameters
 from .paths import data_dir
 from .profiles import default_device
@@ -94,7 +94,8 @@ def load_denoiser(path: Path, config: TrainConfig, device: str = "cpu") -> NetDe
 def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
     net = build_network(config.arch, CHANNELS[config.dataset], config.resolution)
     net.load_state_dict(state)
-    return NetDenoiser(net.to(device).eval(), config.objective)
+    fast = device == "cpu" and config.arch in runtime.ARCHITECTURES      # ONNX Runtime for sampling
+    return NetDenoiser(net.to(device).eval(), config.objective, runtime=fast)
 
 
 class NotTrainedError(RuntimeError):

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .preconditioning import edm_denoise
+from .runtime import OnnxRuntimeNetwork
 from .schedule import alphas_cumprod as default_alphas_cumprod
 
 OBJECTIVES = ("eps", "v", "x0", "edm")
@@ -41,17 +42,25 @@ class NetDenoiser(Denoiser):
     "edm", a variance-exploding network called on x_t / a at sigma = s / a through EDM's
     preconditioning (the same noise: x_T = z for VP is sigma_max z for VE, up to the scale a)."""
 
-    def __init__(self, net: nn.Module, objective: str = "eps", alphas_cumprod: torch.Tensor | None = None):
+    def __init__(self, net: nn.Module, objective: str = "eps", alphas_cumprod: torch.Tensor | None = None,
+                 runtime: bool = False):
         super().__init__(alphas_cumprod)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective={objective!r} is unknown; allowed: {', '.join(map(repr, OBJECTIVES))}")
         self.net, self.objective = net, objective
+        self.runtime = OnnxRuntimeNetwork(net) if runtime else None
+
+    def network(self, x, t):
+        """net(x, t): through ONNX Runtime where it was asked for, on the CPU, without gradients."""
+        if self.runtime is not None and x.device.type == "cpu" and not torch.is_grad_enabled():
+            return self.runtime(x, t)
+        return self.net(x, t)
 
     def eps(self, x, t):
         if self.objective == "edm":
             a, s = self.coefficients(t, x)
-            return (x - a * edm_denoise(self.net, x / a, (s / a).flatten())) / s
-        out = self.net(x, t)
+            return (x - a * edm_denoise(self.network, x / a, (s / a).flatten())) / s
+        out = self.network(x, t)
         if self.objective == "eps":
             return out
         a, s = self.coefficients(t, x)
