@@ -82,7 +82,7 @@ def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1)
 @torch.no_grad()
 def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps: int = 50,
            t_start: int = T - 1, eta: float = 0.0, generator: torch.Generator | None = None,
-           return_trajectory: bool = False, batch_size: int = 250, progress: bool = False, cache: bool = True):
+           return_trajectory: bool = False, batch_size: int = 500, progress: bool = False, cache: bool = True):
     """Images from `noise`, read as x_{t_start} (pure noise N(0, I) when t_start = T - 1).
 
     Deterministic given the noise for every sampler at eta = 0 (bit for bit on a CPU for the same
