@@ -24,11 +24,13 @@ def folder() -> Path | None:
 
 
 def key(denoiser: torch.nn.Module, noise: torch.Tensor, **settings) -> str:
-    """A hash of the denoiser (class, scalar settings, every parameter and buffer), the noise and
-    the sampler's settings: equal keys give bit-identical samples on one machine."""
+    """A hash of the denoiser (class, public attributes: scalars by value, others such as the ONNX
+    Runtime backend by type; every parameter and buffer), the noise and the sampler's settings:
+    equal keys give bit-identical samples on one machine."""
     h = hashlib.sha256(repr((type(denoiser).__qualname__, sorted(settings.items()))).encode())
-    scalars = {k: v for k, v in vars(denoiser).items() if isinstance(v, (bool, int, float, str))}
-    h.update(repr(sorted(scalars.items())).encode())
+    attributes = {k: v if isinstance(v, (bool, int, float, str)) else type(v).__qualname__
+                  for k, v in vars(denoiser).items() if not k.startswith("_")}
+    h.update(repr(sorted(attributes.items())).encode())
     tensors = [("noise", noise), *denoiser.named_parameters(), *denoiser.named_buffers()]
     for name, tensor in tensors:
         h.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode())
