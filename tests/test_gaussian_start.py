@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from difflab.gaussian_start import NoisedGaussian
+from difflab.denoisers import GaussianDenoiser
+from difflab.gaussian_start import CLAIMED, DataMoments, NoisedGaussian, claim_margins, generate, start_sweep
 from difflab.schedule import alphas_cumprod
 
 
@@ -35,3 +36,36 @@ def test_bad_input_names_the_parameter(fashion8):
         NoisedGaussian.fit(fashion8[0][:10], 1000)
     with pytest.raises(ValueError, match="data holds 1 image"):
         NoisedGaussian.fit(fashion8[0][:1], 500)
+
+
+def test_generate_starts_from_noise_or_from_the_fitted_gaussian(fashion8):
+    data = fashion8[0]
+    moments = DataMoments.of(data)
+    gaussian = GaussianDenoiser.fit(data)         # exact for Gaussian data: a cheap stand-in network
+    from_noise = generate(gaussian, moments, "DDIM", 5, 64, seed=3)
+    late = generate(gaussian, moments, "DDIM", 5, 64, seed=3, t_start=400)
+    assert from_noise.shape == late.shape == (64, *data.shape[1:])
+    assert torch.equal(late, generate(gaussian, moments, "DDIM", 5, 64, seed=3, t_start=400))   # one seed, one answer
+    assert not torch.equal(late, generate(gaussian, moments, "DDPM (η = 1)", 5, 64, seed=3, t_start=400))
+    with pytest.raises(ValueError, match="sampler='ddim' is unknown; allowed: 'DDIM'"):
+        generate(gaussian, moments, "ddim", 5, 4, seed=0)
+
+
+def test_start_sweep_scores_every_start_with_the_same_seed(fashion8):
+    data = fashion8[0]
+    moments, gaussian = DataMoments.of(data), GaussianDenoiser.fit(data)
+    mean_gap = lambda images: {"fid": (images.mean(0) - data.mean(0)).abs().mean().item()}
+    fid = start_sweep(gaussian, moments, mean_gap, "DDIM", 3, [300, 600], 256, seed=1)
+    assert list(fid) == [None, 300, 600]
+    assert fid[600] == mean_gap(generate(gaussian, moments, "DDIM", 3, 256, 1, 600))["fid"]
+
+
+def test_claim_margins_take_each_claim_at_its_worst_row():
+    rows = {(s, k) for s, k in CLAIMED["fid"] + CLAIMED["entropy"]}
+    scores = {(s, k, start): {"FID": 10.0 if start == "baseline" else 5.0, "label entropy": 2.0 if start == "baseline" else 2.2}
+              for s, k in rows for start in ("baseline", "gls")}
+    scores["PNDM", 5, "gls"]["FID"] = 7.0
+    scores["DDPM (η = 1)", 3, "gls"]["label entropy"] = 2.05
+    margins = claim_margins(scores, train_entropy=2.3)
+    assert margins["fid_ratio_max"] == pytest.approx(0.7)
+    assert margins["entropy_gap_margin"] == pytest.approx(0.05)

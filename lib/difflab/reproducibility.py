@@ -1,0 +1,36 @@
+"""Reproducibility experiments: the same noises through other samplers and through a model's
+training checkpoints, scored against each other with the metrics of `metrics`."""
+
+import torch
+
+from . import metrics
+from .denoisers import Denoiser
+from .sampling import sample
+
+
+def sampler_consistency(denoiser: Denoiser, noise: torch.Tensor, reference: torch.Tensor, threshold: float,
+                        samplers=("ddim", "dpm++", "heun"), step_counts=(10, 25, 50)) -> list[dict]:
+    """Each sampler at each step count against a reference from the same noise: the median
+    same-noise similarity, RP at `threshold` and retrieval accuracy, one row each."""
+    rows = []
+    for sampler in samplers:
+        for steps in step_counts:
+            images = sample(denoiser, noise, sampler, steps).cpu()
+            rows.append({"sampler": sampler, "steps": steps,
+                         "median similarity": metrics.pair_similarity(reference, images).median().item(),
+                         "RP": metrics.rp_score(reference, images, threshold),
+                         "retrieval": metrics.retrieval_accuracy(reference, images)})
+    return rows
+
+
+def emergence(first: dict[int, Denoiser], second: dict[int, Denoiser], noise: torch.Tensor, steps: int,
+              threshold: float) -> dict[str, list[float]]:
+    """Along training (dicts from training step to model, both runs at the same steps): RP between
+    the two runs at each step, and RP of the first run with its own last model."""
+    if list(first) != list(second):
+        raise ValueError(f"the runs' checkpoints differ: {list(first)} and {list(second)}; allowed: the same steps")
+    images = [{k: sample(model, noise, "ddim", steps).cpu() for k, model in run.items()} for run in (first, second)]
+    last = list(first)[-1]
+    return {"RP between the runs": [metrics.rp_score(images[0][k], images[1][k], threshold) for k in first],
+            "RP of the first run with its final model": [metrics.rp_score(images[0][k], images[0][last], threshold)
+                                                         for k in first]}

@@ -1,0 +1,42 @@
+"""Seed-spread studies: a chapter's claim measured over many seeds at a reduced sample count,
+run once by a script in studies/ and committed under data/studies/, so that the chapter can use
+the smaller count and show the margin that justifies it."""
+
+import json
+import math
+import os
+from pathlib import Path
+
+from .paths import data_dir
+
+
+def study_path(name: str) -> Path:
+    return data_dir() / "studies" / f"{name}.json"
+
+
+def write_study(name: str, result: dict) -> Path:
+    """Write the study's result atomically (a half-written file never replaces a good one)."""
+    path = study_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(result, indent=1) + "\n")
+    os.replace(partial, path)
+    return path
+
+
+def read_study(name: str) -> dict:
+    path = study_path(name)
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as error:
+        raise FileNotFoundError(f"study {path} is missing or damaged ({error}); restore it with "
+                                f"`git checkout -- {path.name}` in its folder, or rerun studies/{name}.py") from None
+
+
+def spread(name: str, key: str, **where) -> dict[str, float]:
+    """The smallest and largest `key` over the study's rows that match `where`, and their count
+    (0, with NaN bounds, when the study did not measure that case: a reader's own sample count)."""
+    values = [row[key] for row in read_study(name)["rows"] if all(row[k] == v for k, v in where.items())]
+    if not values:
+        return {"min": math.nan, "max": math.nan, "count": 0}
+    return {"min": min(values), "max": max(values), "count": len(values)}

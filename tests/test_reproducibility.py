@@ -1,0 +1,32 @@
+"""The reproducibility experiments on a closed-form denoiser: cheap, exact and deterministic."""
+
+import pytest
+import torch
+
+from difflab import sample
+from difflab.denoisers import GaussianDenoiser
+from difflab.reproducibility import emergence, sampler_consistency
+
+
+@pytest.fixture(scope="module")
+def gaussian(fashion8):
+    return GaussianDenoiser.fit(fashion8[0])
+
+
+def test_sampler_consistency_scores_every_sampler_and_step_count(gaussian, fashion8):
+    noise = torch.randn(64, *fashion8[0].shape[1:], generator=torch.Generator().manual_seed(0))
+    reference = sample(gaussian, noise, "ddim", 100)
+    rows = sampler_consistency(gaussian, noise, reference, threshold=0.9, samplers=("ddim", "dpm++"), step_counts=(10, 100))
+    assert [(r["sampler"], r["steps"]) for r in rows] == [("ddim", 10), ("ddim", 100), ("dpm++", 10), ("dpm++", 100)]
+    assert rows[1]["median similarity"] == pytest.approx(1) and rows[1]["RP"] == 1 and rows[1]["retrieval"] == 1
+    assert all(r["median similarity"] > 0.9 for r in rows)
+
+
+def test_emergence_compares_the_runs_and_the_first_run_with_its_end(gaussian, fashion8):
+    noise = torch.randn(32, *fashion8[0].shape[1:], generator=torch.Generator().manual_seed(1))
+    blurred = GaussianDenoiser.fit(fashion8[0].flip(-1))          # a different "model"
+    result = emergence({10: blurred, 20: gaussian}, {10: gaussian, 20: gaussian}, noise, 10, threshold=0.99)
+    assert result["RP between the runs"][1] == 1 and result["RP of the first run with its final model"][1] == 1
+    assert result["RP between the runs"][0] < 1
+    with pytest.raises(ValueError, match="the runs' checkpoints differ"):
+        emergence({10: gaussian}, {20: gaussian}, noise, 10, threshold=0.9)

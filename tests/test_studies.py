@@ -1,0 +1,26 @@
+"""Seed-spread studies: written atomically, read back, a damaged file says how to restore it."""
+
+import math
+
+import pytest
+
+from difflab.studies import read_study, spread, study_path, write_study
+
+
+def test_a_study_is_written_read_and_summarised(tmp_data):
+    rows = [{"n": 2000, "seed": s, "margin": 0.1 * s} for s in range(1, 4)] + [{"n": 500, "seed": 1, "margin": -1.0}]
+    path = write_study("example", {"rows": rows})
+    assert path == study_path("example") and not path.with_suffix(".json.partial").exists()
+    assert read_study("example")["rows"] == rows
+    assert spread("example", "margin", n=2000) == {"min": pytest.approx(0.1), "max": pytest.approx(0.3), "count": 3}
+    unmeasured = spread("example", "margin", n=1000)
+    assert unmeasured["count"] == 0 and math.isnan(unmeasured["min"]) and math.isnan(unmeasured["max"])
+
+
+def test_a_damaged_or_missing_study_names_the_file_and_the_fix(tmp_data):
+    with pytest.raises(FileNotFoundError, match="rerun studies/absent.py"):
+        read_study("absent")
+    write_study("broken", {"rows": []})
+    study_path("broken").write_text('{"rows": [')
+    with pytest.raises(FileNotFoundError, match="broken.json is missing or damaged"):
+        read_study("broken")
