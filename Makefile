@@ -1,6 +1,7 @@
 # make book   set up (venv, packages, data, browser), execute every chapter, render the HTML book (CPU, offline)
 # make test   the same, then the tests (they read the executed chapters and open the rendered pages in Chromium)
 # make bench  the speed benchmarks: ratios side by side against diffusers and the GEMM bound (not tests)
+# make studies  the seed-spread studies behind the chapters' reduced sample counts (data/studies/, committed)
 PYTHON ?= python3
 PROFILE ?= ci
 # The CPU build of torch; on a machine whose pip has no such build, `make TORCH=torch ...`
@@ -9,7 +10,7 @@ TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system book test bench models repository clean
+.PHONY: setup system book test bench studies models repository clean
 
 setup: $(VENV)/.installed system
 
@@ -32,6 +33,10 @@ test: book
 # Side-by-side speed ratios (not tests): each prints its ratio and writes _build/benchmarks/NAME.json.
 bench: setup
 	cd benchmarks && for b in sampling training empirical_denoiser; do ../$(BIN)/python $$b.py || exit 1; done
+
+# Each chapter claim's spread over many seeds at the chapter's reduced count; commit data/studies afterwards.
+studies: setup
+	for s in studies/*.py; do DIFFLAB_SAMPLE_CACHE=_build/cache/studies $(BIN)/python $$s || exit 1; done
 
 # Train (or find) the committed `ci` models; commit data/models afterwards.
 models: setup

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from difflab.studies import read_study, spread, study_path, write_study
+from difflab.studies import over_seeds, read_study, spread, study_path, write_study
 
 
 def test_a_study_is_written_read_and_summarised(tmp_data):
@@ -24,3 +24,9 @@ def test_a_damaged_or_missing_study_names_the_file_and_the_fix(tmp_data):
     study_path("broken").write_text('{"rows": [')
     with pytest.raises(FileNotFoundError, match="broken.json is missing or damaged"):
         read_study("broken")
+
+
+def test_over_seeds_measures_every_count_and_seed_in_order():
+    rows = over_seeds(lambda n, seed: {"value": n + seed}, counts=[10, 20], seeds=range(2))
+    assert [(r["n"], r["seed"], r["value"]) for r in rows] == [(10, 0, 10), (10, 1, 11), (20, 0, 20), (20, 1, 21)]
+    assert all(r["seconds"] >= 0 for r in rows)

@@ -5,7 +5,10 @@ the smaller count and show the margin that justifies it."""
 import json
 import math
 import os
+import time
 from pathlib import Path
+
+from tqdm import tqdm
 
 from .paths import data_dir
 
@@ -40,3 +43,14 @@ def spread(name: str, key: str, **where) -> dict[str, float]:
     if not values:
         return {"min": math.nan, "max": math.nan, "count": 0}
     return {"min": min(values), "max": max(values), "count": len(values)}
+
+
+def over_seeds(measure, counts, seeds) -> list[dict]:
+    """The study's rows: measure(n, seed), a dict, for every count n and seed, with n, seed and
+    the seconds it took."""
+    rows = []
+    for n in counts:
+        for seed in tqdm(seeds, desc=f"n = {n}"):
+            tic = time.perf_counter()
+            rows.append({"n": n, "seed": seed, **measure(n, seed), "seconds": time.perf_counter() - tic})
+    return rows
