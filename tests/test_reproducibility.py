@@ -5,7 +5,7 @@ import torch
 
 from difflab import sample
 from difflab.denoisers import GaussianDenoiser
-from difflab.reproducibility import emergence, sampler_consistency
+from difflab.reproducibility import emergence, sampler_agreement, sampler_consistency
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +30,14 @@ def test_emergence_compares_the_runs_and_the_first_run_with_its_end(gaussian, fa
     assert result["RP between the runs"][0] < 1
     with pytest.raises(ValueError, match="the runs' checkpoints differ"):
         emergence({10: gaussian}, {20: gaussian}, noise, 10, threshold=0.9)
+
+
+def test_sampler_agreement_calibrates_a_threshold_per_sampler(gaussian, fashion8):
+    noise = torch.randn(64, *fashion8[0].shape[1:], generator=torch.Generator().manual_seed(2))
+    reference, results = sampler_agreement(gaussian, noise, 40, {"ddim": 40, "dpm++": 10}, seed=3)
+    assert torch.equal(reference, sample(gaussian, noise, "ddim", 40))
+    same = results["ddim"]
+    assert torch.equal(same["images"], reference) and same["rp"] == 1 and same["retrieval"] == 1
+    for r in results.values():
+        assert r["shuffled"].median() < r["threshold"] < r["similarity"].min()   # well separated here
+        assert len(r["similarity"]) == len(r["shuffled"]) == 64

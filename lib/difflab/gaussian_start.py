@@ -69,8 +69,10 @@ class DataMoments:
 
 # The samplers of the chapter's table: (diffusers sampler, eta)
 SAMPLERS = {"DDIM": ("ddim", 0.0), "DDPM (η = 1)": ("ddim", 1.0), "PNDM": ("pndm", 0.0)}
-# The (sampler, steps) rows of the chapter's claims: FID cut by gls, labels' entropy nearer the data's
-CLAIMED = {"fid": [(s, k) for s in ("DDIM", "PNDM") for k in (3, 5)], "entropy": [(s, 3) for s in SAMPLERS]}
+# The (sampler, steps) rows of the chapter's claims: FID cut by gls, labels' entropy nearer the data's,
+# gls with 3 steps better than the standard start with 5
+CLAIMED = {"fid": [(s, k) for s in ("DDIM", "PNDM") for k in (3, 5)], "entropy": [(s, 3) for s in SAMPLERS],
+           "3 beats 5": [(s, k) for s in SAMPLERS for k in (3, 5)]}
 
 
 def generate(denoiser, moments: DataMoments, sampler: str, steps: int, n: int, seed: int,
@@ -101,9 +103,12 @@ def start_sweep(denoiser, moments: DataMoments, distance, sampler: str, steps: i
 
 
 def claim_margins(scores: dict, train_entropy: float) -> dict[str, float]:
-    """Each claim at its worst row: the largest FID ratio gls / baseline, and the smallest gain in
-    how close the labels' entropy comes to the training set's. scores[sampler, steps, start]
-    holds "FID" and "label entropy", start being "baseline" or "gls"."""
+    """Each claim at its worst row: the largest FID ratio gls / baseline, the smallest gain in how
+    close the labels' entropy comes to the training set's, and the largest FID ratio of gls with 3
+    steps to the standard start with 5. scores[sampler, steps, start] holds "FID" and "label
+    entropy", start being "baseline" or "gls"."""
+    fid = lambda s, k, start: scores[s, k, start]["FID"]
     gap = lambda s, k, start: abs(scores[s, k, start]["label entropy"] - train_entropy)
-    return {"fid_ratio_max": max(scores[s, k, "gls"]["FID"] / scores[s, k, "baseline"]["FID"] for s, k in CLAIMED["fid"]),
-            "entropy_gap_margin": min(gap(s, k, "baseline") - gap(s, k, "gls") for s, k in CLAIMED["entropy"])}
+    return {"fid_ratio_max": max(fid(s, k, "gls") / fid(s, k, "baseline") for s, k in CLAIMED["fid"]),
+            "entropy_gap_margin": min(gap(s, k, "baseline") - gap(s, k, "gls") for s, k in CLAIMED["entropy"]),
+            "gls3_over_base5_max": max(fid(s, 3, "gls") / fid(s, 5, "baseline") for s in SAMPLERS)}

@@ -8,6 +8,24 @@ from .denoisers import Denoiser
 from .sampling import sample
 
 
+def sampler_agreement(denoiser: Denoiser, noise: torch.Tensor, reference_steps: int, sampler_steps: dict[str, int],
+                      seed: int = 0) -> tuple[torch.Tensor, dict[str, dict]]:
+    """Each sampler (name: steps) against DDIM with `reference_steps` from the same noise. Per
+    sampler: its images, same-noise and shuffled similarities, a threshold calibrated on the
+    shuffled pairs (derangement `seed`), RP at it and retrieval accuracy. Returns the reference too."""
+    reference = sample(denoiser, noise, "ddim", reference_steps).cpu()
+    results = {}
+    for name, steps in sampler_steps.items():
+        images = sample(denoiser, noise, name, steps).cpu()
+        threshold = metrics.calibrated_threshold(reference, images, seed=seed)
+        results[name] = dict(images=images, threshold=threshold,
+                             similarity=metrics.pair_similarity(reference, images),
+                             shuffled=metrics.shuffled_similarity(reference, images, seed=seed),
+                             rp=metrics.rp_score(reference, images, threshold),
+                             retrieval=metrics.retrieval_accuracy(reference, images))
+    return reference, results
+
+
 def sampler_consistency(denoiser: Denoiser, noise: torch.Tensor, reference: torch.Tensor, threshold: float,
                         samplers=("ddim", "dpm++", "heun"), step_counts=(10, 25, 50)) -> list[dict]:
     """Each sampler at each step count against a reference from the same noise: the median
