@@ -59,7 +59,7 @@ class TestReproducibility:
 
     def test_agreement_grows_with_training(self):
         g = self.g()
-        assert g["emergence_last"] >= g["emergence_first"] + 0.3   # measured 0.20 -> 0.84
+        assert g["emergence_last"] >= g["emergence_first"] + 0.3   # measured 0.18 -> 0.83 (250 noises)
 
     def test_both_checks_hold_at_every_seed_of_their_study(self):
         g = self.g()                                  # the chapter's reduced count, over the committed study
