@@ -7,7 +7,7 @@ sampler). This study repeats the chapter's final table with the best starts of i
 a fresh seed per row, at each sample count given, and writes every seed's worst case of each claim
 to data/studies/late_start_fid_samples.json.
 
-    python studies/late_start_fid_samples.py [--counts 1000] [--seeds 10]
+    python studies/late_start_fid_samples.py [--counts 1000 3000] [--seeds 10]
 """
 
 import argparse
@@ -26,7 +26,7 @@ STARTS = [100, 200, 300, 400, 500, 600, 700, 800, 900]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--counts", type=int, nargs="+", default=[1000])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1000, 3000])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--sweep-samples", type=int, default=500)
     args = parser.parse_args()
