@@ -8,6 +8,12 @@ from .denoisers import Denoiser
 from .sampling import sample
 
 
+def _scores(reference: torch.Tensor, images: torch.Tensor, threshold: float) -> dict:
+    """Same-noise similarities of images to the reference, RP at `threshold`, retrieval accuracy."""
+    return dict(similarity=metrics.pair_similarity(reference, images), rp=metrics.rp_score(reference, images, threshold),
+                retrieval=metrics.retrieval_accuracy(reference, images))
+
+
 def sampler_agreement(denoiser: Denoiser, noise: torch.Tensor, reference_steps: int, sampler_steps: dict[str, int],
                       seed: int = 0) -> tuple[torch.Tensor, dict[str, dict]]:
     """Each sampler (name: steps) against DDIM with `reference_steps` from the same noise. Per
@@ -18,11 +24,8 @@ def sampler_agreement(denoiser: Denoiser, noise: torch.Tensor, reference_steps: 
     for name, steps in sampler_steps.items():
         images = sample(denoiser, noise, name, steps).cpu()
         threshold = metrics.calibrated_threshold(reference, images, seed=seed)
-        results[name] = dict(images=images, threshold=threshold,
-                             similarity=metrics.pair_similarity(reference, images),
-                             shuffled=metrics.shuffled_similarity(reference, images, seed=seed),
-                             rp=metrics.rp_score(reference, images, threshold),
-                             retrieval=metrics.retrieval_accuracy(reference, images))
+        results[name] = dict(images=images, threshold=threshold, **_scores(reference, images, threshold),
+                             shuffled=metrics.shuffled_similarity(reference, images, seed=seed))
     return reference, results
 
 
@@ -33,11 +36,9 @@ def sampler_consistency(denoiser: Denoiser, noise: torch.Tensor, reference: torc
     rows = []
     for sampler in samplers:
         for steps in step_counts:
-            images = sample(denoiser, noise, sampler, steps).cpu()
-            rows.append({"sampler": sampler, "steps": steps,
-                         "median similarity": metrics.pair_similarity(reference, images).median().item(),
-                         "RP": metrics.rp_score(reference, images, threshold),
-                         "retrieval": metrics.retrieval_accuracy(reference, images)})
+            scores = _scores(reference, sample(denoiser, noise, sampler, steps).cpu(), threshold)
+            rows.append({"sampler": sampler, "steps": steps, "median similarity": scores["similarity"].median().item(),
+                         "RP": scores["rp"], "retrieval": scores["retrieval"]})
     return rows
 
 
