@@ -14,7 +14,7 @@ import argparse
 import torch
 
 import difflab
-from difflab.reproducibility import sampler_agreement
+from difflab.reproducibility import sampler_agreement, sampler_steps
 from difflab.studies import over_seeds, write_study
 
 
@@ -26,15 +26,15 @@ def main() -> None:
     settings = difflab.get_profile("ci")
     model = difflab.get_denoiser(difflab.standard(settings))
     steps = settings.sample_steps
-    sampler_steps = {"ddim": steps, "euler": steps, "pndm": steps, "dpm++": steps // 2, "heun": steps // 2}
+    samplers = sampler_steps(steps)
 
     def measure(n, seed):
         z = torch.randn(n, 1, settings.resolution, settings.resolution, generator=torch.Generator().manual_seed(seed))
-        _, results = sampler_agreement(model, z, 4 * steps, sampler_steps, seed)
+        _, results = sampler_agreement(model, z, 4 * steps, samplers, seed)
         return {"rp_min": min(r["rp"] for r in results.values()),
                 "retrieval_min": min(r["retrieval"] for r in results.values())}
 
-    write_study("sampler_agreement", {"reference_steps": 4 * steps, "sampler_steps": sampler_steps,
+    write_study("sampler_agreement", {"reference_steps": 4 * steps, "sampler_steps": samplers,
                                       "rows": over_seeds(measure, args.counts, range(args.seeds))})
 
 

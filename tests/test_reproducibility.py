@@ -5,7 +5,7 @@ import torch
 
 from difflab import sample
 from difflab.denoisers import GaussianDenoiser
-from difflab.reproducibility import emergence, sampler_agreement, sampler_consistency
+from difflab.reproducibility import emergence, sampler_agreement, sampler_consistency, sampler_steps
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +41,7 @@ def test_sampler_agreement_calibrates_a_threshold_per_sampler(gaussian, fashion8
     for r in results.values():
         assert r["shuffled"].median() < r["threshold"] < r["similarity"].min()   # well separated here
         assert len(r["similarity"]) == len(r["shuffled"]) == 64
+
+
+def test_second_order_samplers_get_half_the_steps():
+    assert sampler_steps(25) == {"ddim": 25, "euler": 25, "pndm": 25, "dpm++": 12, "heun": 12}

@@ -8,6 +8,12 @@ from .denoisers import Denoiser
 from .sampling import sample
 
 
+def sampler_steps(steps: int) -> dict[str, int]:
+    """Chapter 1's samplers at one budget: first-order and multistep ones with `steps` steps, the
+    second-order ones (DPM-Solver++, Heun) with half as many."""
+    return {"ddim": steps, "euler": steps, "pndm": steps, "dpm++": steps // 2, "heun": steps // 2}
+
+
 def _scores(reference: torch.Tensor, images: torch.Tensor, threshold: float) -> dict:
     """Same-noise similarities of images to the reference, RP at `threshold`, retrieval accuracy."""
     return dict(similarity=metrics.pair_similarity(reference, images), rp=metrics.rp_score(reference, images, threshold),
