@@ -94,3 +94,14 @@ def test_gaussian_mixture_denoiser_limits():
 def test_unknown_objective_is_named():
     with pytest.raises(ValueError, match="objective='score' is unknown; allowed: 'eps', 'v', 'x0', 'edm'"):
         NetDenoiser(torch.nn.Identity(), "score")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: EmpiricalDenoiser(torch.zeros(0, 1, 8, 8)), r"train has shape \(0, 1, 8, 8\); allowed: at least one"),
+    (lambda: GaussianDenoiser.fit(torch.zeros(1, 4)), r"data has shape \(1, 4\); allowed: at least two samples"),
+    (lambda: GaussianDenoiser(torch.zeros(3), torch.eye(4)), r"cov has shape \(4, 4\); allowed: \(3, 3\)"),
+    (lambda: GaussianMixtureDenoiser(torch.zeros(2, 3), 0.0), r"std=0.0 are not allowed; allowed: .* std > 0"),
+])
+def test_closed_form_denoisers_name_data_they_cannot_use(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -2,7 +2,7 @@ import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler
 
-from difflab.denoisers import Denoiser, EmpiricalDenoiser, NetDenoiser
+from difflab.denoisers import Denoiser, EmpiricalDenoiser, GaussianMixtureDenoiser, NetDenoiser
 from difflab.models import build_network
 from difflab.sampling import SAMPLERS, sample, time_grid
 
@@ -102,6 +102,31 @@ def test_eta_one_is_random_but_seeded(unet):
 def test_bad_sampler_input_names_the_parameter(unet, options, message):
     with pytest.raises(ValueError, match=message):
         sample(NetDenoiser(unet), torch.randn(1, 1, 8, 8), **options)
+
+
+@pytest.mark.parametrize("noise, message", [
+    (torch.randn(2, 1, 28, 28), r"noise has shape \(2, 1, 28, 28\); allowed: \(batch, 1, 8, 8\)"),
+    (torch.randn(2, 3, 8, 8), r"noise has shape \(2, 3, 8, 8\); allowed: \(batch, 1, 8, 8\)"),
+    (torch.randn(1, 8, 8), r"noise has shape \(1, 8, 8\); allowed: \(batch, 1, 8, 8\)"),
+    (torch.randn(0, 1, 8, 8), r"noise has shape \(0, 1, 8, 8\); allowed: a batch \(batch, ...\) of at least one"),
+    (torch.randn(2, 1, 8, 8, dtype=torch.float64), r"noise is a Tensor of dtype torch.float64; allowed: tensors of dtype torch.float32"),
+    (torch.full((2, 1, 8, 8), float("nan")), r"noise holds 128 non-finite values \(NaN or inf\); allowed: finite values"),
+    ([[0.0]], r"noise is a list of dtype None"),
+])
+def test_noise_a_model_cannot_take_is_named(unet, noise, message):
+    """Before: a 28x28 noise gave 28x28 images from a 16x16 model and NaN noise NaN images, silently."""
+    with pytest.raises(ValueError, match=message):
+        sample(NetDenoiser(unet, sample_shape=(1, 8, 8)), noise, "ddim", 2)
+
+
+def test_closed_form_denoisers_take_their_data_shape_and_precision(fashion8):
+    mixture = GaussianMixtureDenoiser(fashion8[0][:3], 0.1)
+    assert sample(mixture, torch.randn(3, 1, 8, 8, dtype=torch.float64), "ddim", 2).dtype == torch.float64
+    denoiser = EmpiricalDenoiser(fashion8[0][:50])
+    with pytest.raises(ValueError, match=r"noise is a Tensor of dtype torch.float64; allowed: tensors of dtype torch.float32"):
+        sample(denoiser, torch.randn(3, 1, 8, 8, dtype=torch.float64), "ddim", 2)
+    with pytest.raises(ValueError, match=r"noise has shape \(3, 64\); allowed: \(batch, 1, 8, 8\)"):
+        sample(denoiser, torch.randn(3, 64), "ddim", 2)
 
 
 class CountingDenoiser(NetDenoiser):

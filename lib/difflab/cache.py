@@ -1,14 +1,15 @@
 """The model cache: a chapter asks for a model by its TrainConfig and gets it trained once.
 
-The key hashes the full config, a fingerprint of the training code (its syntax tree without
-docstrings) and one of the config's network, so changing any of them misses the cache and retrains
-instead of loading stale weights. Adding or changing another architecture keeps the key.
+The key hashes the full config, the training code's revision (training.REVISION: raised when
+what training computes changes, checked by the recorded digests of difflab.digests) and a
+fingerprint of the config's network, so changing any of them misses the cache and retrains instead
+of loading stale weights; a refactor that keeps the behaviour keeps the key. Adding or changing
+another architecture keeps the key of the others.
 """
 
 import ast
 import functools
 import hashlib
-import importlib
 import inspect
 import json
 import os
@@ -21,13 +22,12 @@ import torch
 from .checkpoints import load_weights, save_json, save_weights
 from .data import CHANNELS
 from .denoisers import NetDenoiser
-from . import models, runtime
+from . import models, runtime, training
 from .models import build_network, count_parameters
 from .paths import data_dir
 from .profiles import default_device
 from .training import TrainConfig, snapshot_path, train
 
-TRAINING_CODE = ("difflab.training", "difflab.data", "difflab.schedule", "difflab.preconditioning")
 _loaded: dict[tuple[Path, str], NetDenoiser] = {}
 
 
@@ -45,13 +45,6 @@ def _syntax(obj) -> str:
 
 
 @functools.cache
-def code_fingerprint() -> str:
-    """A hash of the training code's syntax: comments, docstrings and layout do not count.
-    Computed once per process, so it describes the code that was imported."""
-    return _hash([_syntax(importlib.import_module(name)) for name in TRAINING_CODE])
-
-
-@functools.cache
 def network_fingerprint(arch: str, channels: int, resolution: int) -> str:
     """A hash of what decides a network: its layers, diffusers' config of its parts (without
     diffusers' bookkeeping entries such as its version), and the syntax of difflab's own classes
@@ -64,16 +57,17 @@ def network_fingerprint(arch: str, channels: int, resolution: int) -> str:
             parts.append(_syntax(type(module)))
         if isinstance(getattr(module, "config", None), dict):
             parts.append({k: v for k, v in module.config.items() if not k.startswith("_")})
-    return _hash(parts)
+    return fingerprint(parts)
 
 
-def _hash(parts: list) -> str:
+def fingerprint(parts: list) -> str:
+    """A short hash of JSON-able parts: the cache keys of the denoisers and the classifier."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def config_key(config: TrainConfig) -> str:
     network = network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution)
-    return _hash([{"config": config.as_dict(), "code": code_fingerprint(), "network": network}])
+    return fingerprint([{"config": config.as_dict(), "revision": training.REVISION, "network": network}])
 
 
 def model_dir(config: TrainConfig) -> Path:
@@ -81,13 +75,12 @@ def model_dir(config: TrainConfig) -> Path:
 
 
 def load_denoiser(path: Path, config: TrainConfig, device: str = "cpu") -> NetDenoiser:
-    """The weights at `path`, after checking they were trained for `config` by this code."""
+    """The weights at `path`, after checking they were trained for `config` (the folder's name,
+    the key, says by which revision of the training code)."""
     state, metadata = load_weights(path)
-    key = config_key(config)
-    if metadata.get("key") != key:
+    if metadata.get("config") != config.as_dict():
         raise ValueError(f"checkpoint {path} does not match its config: it was trained for "
-                         f"{metadata.get('config')} (key {metadata.get('key')}), but "
-                         f"{config.as_dict()} with this code has key {key}")
+                         f"{metadata.get('config')}, not {config.as_dict()}")
     return _denoiser(config, state, device)
 
 
@@ -95,7 +88,8 @@ def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
     net = build_network(config.arch, CHANNELS[config.dataset], config.resolution)
     net.load_state_dict(state)
     fast = device == "cpu" and config.arch in runtime.ARCHITECTURES      # ONNX Runtime for sampling
-    return NetDenoiser(net.to(device).eval(), config.objective, runtime=fast)
+    return NetDenoiser(net.to(device).eval(), config.objective, runtime=fast,
+                       sample_shape=(CHANNELS[config.dataset], config.resolution, config.resolution))
 
 
 class NotTrainedError(RuntimeError):
@@ -166,7 +160,7 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
         denoiser, summary = train(config, folder / "train_state.pt", device=device, progress=progress)
         save_weights(weights, denoiser.net.state_dict(), {"config": config.as_dict(), "key": key})
         save_json(folder / "manifest.json", {
-            "config": config.as_dict(), "key": key, "code_fingerprint": code_fingerprint(),
+            "config": config.as_dict(), "key": key, "training_revision": training.REVISION,
             "network_fingerprint": network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution),
             "parameters": count_parameters(denoiser.net), "steps": config.steps, **summary,
             "device": device, "cpu_threads": torch.get_num_threads(), "machine": platform.machine(),

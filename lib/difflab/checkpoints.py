@@ -2,11 +2,12 @@
 
 import json
 import os
+import pickle
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from safetensors import safe_open
 
 
 def _atomic(path: Path, write) -> None:
@@ -23,9 +24,16 @@ def save_weights(path: Path, state: dict[str, torch.Tensor], metadata: dict) -> 
 
 
 def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    with safe_open(str(path), framework="pt") as f:
-        metadata = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
-    return load_file(str(path)), metadata
+    """The weights and the metadata of a safetensors file; a damaged file is an error that names it
+    and the way back, not a bare header error."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+        return load_file(str(path)), metadata
+    except (SafetensorError, ValueError) as error:
+        raise ValueError(f"the weights file {path} is damaged ({error}). If it is committed, restore it with "
+                         f"`git checkout -- {path}`; otherwise delete {path.parent} and train it again "
+                         f"(`make models`, or the command in its manifest.json)") from None
 
 
 def save_state(path: Path, state: dict) -> None:
@@ -34,7 +42,11 @@ def save_state(path: Path, state: dict) -> None:
 
 
 def load_state(path: Path) -> dict:
-    return torch.load(path, weights_only=False)
+    """A training state to resume from; a damaged one says so and how to start over."""
+    try:
+        return torch.load(path, weights_only=False)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as error:
+        raise ValueError(f"the training state {path} is damaged ({error}); delete it to train from the start") from None
 
 
 def save_json(path: Path, data: dict) -> None:

@@ -18,10 +18,28 @@ OBJECTIVES = ("eps", "v", "x0", "edm")
 class Denoiser(nn.Module):
     """Subclasses override `eps` or `x0`; the other follows from x_t = a x_0 + s eps."""
 
-    def __init__(self, alphas_cumprod: torch.Tensor | None = None):
+    dtypes = (torch.float32, torch.float64)
+
+    def __init__(self, alphas_cumprod: torch.Tensor | None = None, sample_shape: tuple[int, ...] | None = None):
         super().__init__()
         ab = default_alphas_cumprod() if alphas_cumprod is None else alphas_cumprod
         self.register_buffer("alphas_cumprod", ab.double(), persistent=False)
+        self.sample_shape = None if sample_shape is None else tuple(sample_shape)     # None: any shape
+
+    def check_input(self, x, name: str = "x") -> None:
+        """A clear error, naming `name`, for a batch this denoiser cannot take (instead of a torch
+        traceback, or images of the wrong size or NaN images returned silently)."""
+        if not torch.is_tensor(x) or x.dtype not in self.dtypes:
+            raise ValueError(f"{name} is a {type(x).__name__} of dtype {getattr(x, 'dtype', None)}; allowed: "
+                             f"tensors of dtype {' or '.join(map(str, self.dtypes))}")
+        if x.dim() < 2 or len(x) == 0:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; allowed: a batch (batch, ...) of at least one sample")
+        if self.sample_shape is not None and tuple(x.shape[1:]) != self.sample_shape:
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; allowed: (batch, {', '.join(map(str, self.sample_shape))}), "
+                             f"the samples this denoiser was made for")
+        if not torch.isfinite(x).all():
+            raise ValueError(f"{name} holds {(~torch.isfinite(x)).sum().item()} non-finite values (NaN or inf); "
+                             f"allowed: finite values")
 
     def coefficients(self, t: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(a_t, s_t), shaped to broadcast against x."""
@@ -42,9 +60,11 @@ class NetDenoiser(Denoiser):
     "edm", a variance-exploding network called on x_t / a at sigma = s / a through EDM's
     preconditioning (the same noise: x_T = z for VP is sigma_max z for VE, up to the scale a)."""
 
+    dtypes = (torch.float32,)
+
     def __init__(self, net: nn.Module, objective: str = "eps", alphas_cumprod: torch.Tensor | None = None,
-                 runtime: bool = False):
-        super().__init__(alphas_cumprod)
+                 runtime: bool = False, sample_shape: tuple[int, ...] | None = None):
+        super().__init__(alphas_cumprod, sample_shape)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective={objective!r} is unknown; allowed: {', '.join(map(repr, OBJECTIVES))}")
         self.net, self.objective = net, objective
@@ -74,9 +94,13 @@ class EmpiricalDenoiser(Denoiser):
     D(x_t) = sum_i w_i y_i,  w = softmax_i( -||x_t - a y_i||^2 / (2 s^2) ).
     Run through the probability-flow ODE it returns training images (memorization)."""
 
+    dtypes = (torch.float32,)
+
     def __init__(self, train: torch.Tensor, alphas_cumprod: torch.Tensor | None = None,
                  max_elements: int = 2**24):
-        super().__init__(alphas_cumprod)
+        if len(train) == 0:
+            raise ValueError(f"train has shape {tuple(train.shape)}; allowed: at least one training image")
+        super().__init__(alphas_cumprod, train.shape[1:])
         images = train.flatten(1).float()
         # [y_i, ||y_i||^2]: one matrix product then gives every logit (see _posterior_mean)
         self.register_buffer("augmented", torch.cat([images, images.pow(2).sum(1, keepdim=True)], 1),
@@ -109,8 +133,13 @@ class GaussianDenoiser(Denoiser):
     """The optimal denoiser of a Gaussian N(mu, Sigma) with Sigma = U diag(l) U^T (Wiener filter):
     D(x_t) = mu + U diag( a l / (a^2 l + s^2) ) U^T (x_t - a mu)."""
 
+    dtypes = (torch.float32,)
+
     def __init__(self, mean: torch.Tensor, cov: torch.Tensor, alphas_cumprod: torch.Tensor | None = None):
-        super().__init__(alphas_cumprod)
+        if cov.shape != (mean.numel(), mean.numel()):
+            raise ValueError(f"cov has shape {tuple(cov.shape)}; allowed: ({mean.numel()}, {mean.numel()}) for a mean of "
+                             f"{mean.numel()} values")
+        super().__init__(alphas_cumprod, mean.shape)
         eigenvalues, eigenvectors = torch.linalg.eigh(cov.double())
         self.register_buffer("mean", mean.flatten().float(), persistent=False)
         self.register_buffer("eigenvalues", eigenvalues.clamp_min(0).float(), persistent=False)
@@ -119,8 +148,10 @@ class GaussianDenoiser(Denoiser):
     @classmethod
     def fit(cls, data: torch.Tensor, alphas_cumprod: torch.Tensor | None = None) -> "GaussianDenoiser":
         """The Gaussian with the data's mean and full covariance."""
+        if len(data) < 2:
+            raise ValueError(f"data has shape {tuple(data.shape)}; allowed: at least two samples (a covariance)")
         flat = data.flatten(1).double()
-        return cls(flat.mean(0), torch.cov(flat.T), alphas_cumprod)
+        return cls(flat.mean(0).view(data.shape[1:]), torch.cov(flat.T), alphas_cumprod)
 
     def x0(self, x, t):
         a, s = self.coefficients(t, x)
@@ -137,7 +168,10 @@ class GaussianMixtureDenoiser(Denoiser):
     D(x_t) = sum_k P(k | x_t) [ c_k + a std^2 / (a^2 std^2 + s^2) (x_t - a c_k) ]."""
 
     def __init__(self, centres: torch.Tensor, std: float, alphas_cumprod: torch.Tensor | None = None):
-        super().__init__(alphas_cumprod)
+        if len(centres) == 0 or not std > 0:
+            raise ValueError(f"centres of shape {tuple(centres.shape)}, std={std} are not allowed; "
+                             "allowed: at least one centre and std > 0")
+        super().__init__(alphas_cumprod, centres.shape[1:])
         self.register_buffer("centres", centres.flatten(1).double(), persistent=False)
         self.std = std
 

@@ -91,6 +91,7 @@ def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps
     eta = 0 results come from the build's sample cache when another chapter computed them
     (`sample_cache`); cache=False always computes."""
     _check(sampler, steps, t_start, eta)
+    denoiser.check_input(noise, "noise")
     name = None
     if cache and eta == 0 and sample_cache.folder() is not None:
         name = sample_cache.key(denoiser, noise, sampler=sampler, steps=steps, t_start=t_start,

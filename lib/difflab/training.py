@@ -14,8 +14,14 @@ from .checkpoints import load_state, save_state, save_weights
 from .data import DATASETS, disjoint_subsets, load_images
 from .denoisers import OBJECTIVES, NetDenoiser
 from .models import ARCHITECTURES, build_network
-from .preconditioning import P_MEAN, P_STD, SIGMA_DATA, edm_coefficients
+from .preconditioning import P_MEAN, P_STD, edm_coefficients
 from .schedule import T, forward_process
+
+# The revision of what this loop computes, part of every model's cache key in place of the code's
+# text: refactors keep it (and the committed models); a change of behaviour must raise it, which
+# retrains (`make models`). tests/test_training_digest.py compares short runs with the digests
+# recorded for this revision, so a forgotten raise fails there.
+REVISION = 1
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,15 @@ class TrainConfig:
             raise ValueError(f"snapshots={self.snapshots} is not allowed; allowed: steps in 1..steps-1 = {self.steps - 1}")
         if self.subset is not None and self.subset < 1:
             raise ValueError(f"subset={self.subset} is not allowed; allowed: None (all data) or >= 1")
+        numbers = {"lr": ("> 0", lambda v: v > 0), "grad_clip": ("> 0", lambda v: v > 0),
+                   "ema_decay": ("in [0, 1)", lambda v: 0 <= v < 1)}
+        for name, (allowed, ok) in numbers.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
+                raise ValueError(f"{name}={value!r} is not allowed; allowed: a number {allowed}")
+        for name in ("subset_part", "subset_seed", "seed"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; allowed: integers >= 0")
 
     def as_dict(self) -> dict:
         return {**asdict(self), "snapshots": list(self.snapshots)}
@@ -93,11 +108,15 @@ def snapshot_path(state_path: Path, step: int) -> Path:
 
 
 def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: bool = True,
-          checkpoint_every: int = 500) -> tuple[NetDenoiser, dict]:
+          checkpoint_every: int = 500, until: int | None = None) -> tuple[NetDenoiser, dict]:
     """Train `config`, resuming from `state_path` if it holds a checkpoint of the same config.
 
     Batch k draws its images, noise and times from a generator seeded by (seed, k), so a resumed
-    run gives the same weights as an uninterrupted one. Returns the EMA denoiser and a summary."""
+    run gives the same weights as an uninterrupted one. `until` stops after that many steps with a
+    checkpoint, for a later call to go on (a job with a time limit). Returns the EMA denoiser and a summary."""
+    if until is not None and not (isinstance(until, int) and 1 <= until <= config.steps):
+        raise ValueError(f"until={until!r} is not allowed; allowed: None (all steps) or an integer in 1..{config.steps}")
+    stop = config.steps if until is None else until
     data = training_images(config).to(device)
     torch.manual_seed(config.seed)
     net = build_network(config.arch, data.shape[1], config.resolution).to(device)
@@ -116,7 +135,7 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
     net.train()
     bar = tqdm(total=config.steps, initial=step, desc=f"train {config.arch}", disable=not progress)
     start = time.perf_counter() - wall
-    while step < config.steps:
+    while step < stop:
         g = torch.Generator(device).manual_seed(config.seed * 1_000_003 + step)
         x0 = data[torch.randint(len(data), (config.batch_size,), generator=g, device=device)]
         noise = torch.randn(x0.shape, generator=g, device=device)
@@ -132,11 +151,11 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
         bar.update(), bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         if step in config.snapshots:
             save_weights(snapshot_path(state_path, step), ema_state_dict(net, ema), {"step": step})
-        if step % checkpoint_every == 0 or step == config.steps:
+        if step % checkpoint_every == 0 or step == stop:
             save_state(state_path, {"config": config.as_dict(), "net": net.state_dict(), "ema": ema.state_dict(),
                                     "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
                                     "step": step, "losses": losses, "wall_time_s": time.perf_counter() - start})
     bar.close()
     ema.copy_to(net.parameters())
     summary = {"final_loss": sum(losses[-200:]) / len(losses[-200:]), "wall_time_s": time.perf_counter() - start}
-    return NetDenoiser(net.eval(), config.objective), summary
+    return NetDenoiser(net.eval(), config.objective, sample_shape=data.shape[1:]), summary

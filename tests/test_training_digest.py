@@ -1,0 +1,51 @@
+"""A model's cache key names a revision of the training code, not its text: these tests hold the
+code to the digests recorded for its revision (difflab.digests), so that a refactor keeps the
+committed models and a change of behaviour cannot keep their keys."""
+
+import functools
+import json
+
+import pytest
+import torch
+
+from difflab import classifier, digests
+
+FIX = ("if the change is meant, raise difflab.training.REVISION (classifier.REVISION for the classifier), "
+       "retrain with `make models`, record with `python -m difflab.digests --write` and commit data/; "
+       "otherwise revert it")
+
+
+def test_training_computes_what_its_revision_recorded():
+    recorded, now = digests.recorded(), digests.pinned_digests()
+    if (recorded["torch"], recorded["diffusers"]) != (now["torch"], now["diffusers"]):
+        pytest.skip(f"digests recorded with torch {recorded['torch']} and diffusers {recorded['diffusers']}; "
+                    f"this machine has {now['torch']} and {now['diffusers']}")
+    revisions = ("training_revision", "classifier_revision")
+    assert [recorded[k] for k in revisions] == [now[k] for k in revisions], \
+        "a revision was raised but its digests are not recorded: run `python -m difflab.digests --write`"
+    changed = {name: f"{recorded['cases'].get(name, {}).get('digest')} -> {case['digest']}"
+               for name, case in now["cases"].items() if recorded["cases"].get(name) != case}
+    assert not changed, f"training now computes other weights (digests {json.dumps(changed)}): {FIX}"
+
+
+def test_the_digest_is_deterministic_and_sees_a_change_of_behaviour(tmp_path, monkeypatch):
+    case = digests.CASES["mlp eps"]
+    first = digests.train_digest(case, tmp_path / "a")
+    assert digests.train_digest(case, tmp_path / "b") == first          # a rerun (with its resume) is bit-identical
+    monkeypatch.setattr(torch.optim, "AdamW", functools.partial(torch.optim.AdamW, weight_decay=0))
+    assert digests.train_digest(case, tmp_path / "c") != first          # no weight decay: another digest
+
+
+def test_the_classifier_revision_is_in_its_key(monkeypatch):
+    before = classifier.classifier_key(digests.CLASSIFIER)
+    monkeypatch.setattr(classifier, "REVISION", classifier.REVISION + 1)
+    assert classifier.classifier_key(digests.CLASSIFIER) != before
+
+
+def test_digests_need_pinned_numerics_and_a_recording(monkeypatch, tmp_data):
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    with pytest.raises(RuntimeError, match="digests need pinned numerics; set .*ATEN_CPU_CAPABILITY"):
+        digests._compute()
+    with pytest.raises(FileNotFoundError, match=r"training_digests.json is missing .*python -m difflab.digests --write"):
+        digests.recorded()
+
