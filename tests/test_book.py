@@ -129,6 +129,13 @@ class TestSymmetryBreaking:
         assert g["fid_early_ratio_max"] <= 1.8                      # measured 1.23
         assert g["fid_late_ratio_min"] >= 3                         # measured 5.0
 
+    def test_the_unet_crossing_and_the_start_times_hold_at_every_seed_of_their_study(self):
+        g = self.g()                                  # the chapter's counts, over the committed study
+        assert g["study_seeds"] >= 10
+        assert 0.8 <= g["study_unet_full_min"] and g["study_unet_full_max"] <= 1.5     # measured 0.83 .. 0.98
+        assert g["study_early_full_max"] <= 1.8 and g["study_late_full_min"] >= 3       # measured 1.54, 4.4
+
+
 class TestLateInitialization:
     g = staticmethod(lambda: glued("05_late_initialization"))
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from difflab import symmetry
-from difflab.denoisers import GaussianMixtureDenoiser
+from difflab.denoisers import GaussianDenoiser, GaussianMixtureDenoiser
 from difflab.schedule import alphas_cumprod
 
 
@@ -105,3 +105,49 @@ def test_curvature_along_the_top_direction_matches_the_jacobian_for_an_exact_den
     for t in (300, 500, 700):
         along = symmetry.curvature_along(denoiser, centre, e, t, radius=1e-3)
         assert along == pytest.approx(symmetry.hessian_min(denoiser, centre.double(), t), abs=1e-3)
+
+
+def _two_clusters(n: int = 400):
+    """Points in 8 dimensions around +-3 e_0 (spread 0.3), their exact denoiser, and a judge of the side."""
+    centres = torch.zeros(2, 8)
+    centres[0, 0], centres[1, 0] = 3.0, -3.0
+    g = torch.Generator().manual_seed(0)
+    points = centres[torch.randint(2, (n,), generator=g)] + 0.3 * torch.randn(n, 8, generator=g)
+    return points, GaussianMixtureDenoiser(centres, 0.3), {"side": lambda x: x[:, 0] > 0}
+
+
+def test_clones_forget_their_start_before_the_critical_time_and_keep_it_after():
+    points, denoiser, judges = _two_clusters()
+    step = symmetry.step_below(symmetry.critical_theta(9.0 + 0.09, 0.09))     # step 533 for these clusters
+    early = symmetry.clone_agreement(denoiser, points, 990, 400, seed=0, judges=judges)["side"]
+    late = symmetry.clone_agreement(denoiser, points, step - 300, 400, seed=0, judges=judges)["side"]
+    assert abs(early - 0.5) < 0.1 and late > 0.98          # chance (two balanced sides) vs decided; measured 0.56, 1.0
+    curve = symmetry.clone_curve(denoiser, points, [990, step - 300], 400, seed=0, judges=judges)
+    assert curve == [{"step": 990, "side": early}, {"step": step - 300, "side": late}]    # one seed, one answer
+
+
+def test_clone_agreement_names_bad_input():
+    points, denoiser, judges = _two_clusters(10)
+    with pytest.raises(ValueError, match="t=1000, n=5 are not allowed; allowed: 0 <= t < 1000"):
+        symmetry.clone_agreement(denoiser, points, 1000, 5, seed=0, judges=judges)
+    with pytest.raises(ValueError, match="n=11 are not allowed; .* 1 <= n <= 10"):
+        symmetry.clone_agreement(denoiser, points, 500, 11, seed=0, judges=judges)
+
+
+def test_noise_start_fid_scores_every_start_from_the_same_noise():
+    """Gaussian data with one wide direction (std 3): started at step 300 from N(0, I) rather than
+    from p_300 (std 2 along it), the sampler cannot restore the width; started at 999 it nearly does."""
+    scale = torch.ones(8)
+    scale[0] = 3.0
+    points = scale * torch.randn(2000, 8, generator=torch.Generator().manual_seed(0))
+    denoiser = GaussianDenoiser.fit(points)
+
+    class WidthGap:                         # a stand-in for quality.FeatureDistance: error in the top width
+        reference_shape = (8,)
+
+        def __call__(self, images):
+            return {"fid": abs(images[:, 0].std().item() - 3.0)}
+
+    fid = symmetry.noise_start_fid(denoiser, WidthGap(), [999, 300], 1000, seed=1)
+    assert list(fid) == [999, 300] and fid == symmetry.noise_start_fid(denoiser, WidthGap(), [999, 300], 1000, seed=1)
+    assert fid[999] < 0.5 < 1.0 < fid[300]  # measured 0.38 (40 stochastic steps narrow it a little), 1.15

@@ -27,6 +27,7 @@ class FeatureDistance:
         if len(reference) < kid_subset_size:
             raise ValueError(f"reference holds {len(reference)} images; allowed: at least kid_subset_size={kid_subset_size}")
         self.classifier, self.kid_subset_size = classifier, kid_subset_size
+        self.reference_shape = tuple(reference.shape[1:])        # one image's shape, for samplers to match
         dim = classifier.head.in_features
         self.fid = FrechetInceptionDistance(feature=_Given(dim), reset_real_features=False)
         with warnings.catch_warnings():      # KID keeps every feature vector: 128 floats each, fine here

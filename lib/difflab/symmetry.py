@@ -6,16 +6,19 @@ at +1 and -1 the potential has one well at 0 while theta < theta_c and splits in
 a pitchfork bifurcation. For centred data whose covariance has top eigenvalue lambda, the centre
 loses stability along the top direction when theta^4 + 2 lambda theta^2 - 1 = 0.
 
-The closed forms are in numpy; the measurements of the potential's curvature through any
-denoiser (a Hessian by automatic differentiation, or a fit along a line) in torch.
+The closed forms are in numpy; the measurements through any denoiser in torch: the potential's
+curvature (a Hessian by automatic differentiation, or a fit along a line), cloned trajectories,
+and the quality of samples started late from pure noise.
 """
 
 import math
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from .schedule import alphas_cumprod
+from .sampling import sample
+from .schedule import T, alphas_cumprod, forward_process
 
 
 def _check_theta(theta) -> None:
@@ -143,3 +146,44 @@ def first_crossing(steps, values, level: float = 0.0) -> float:
         if values[k] == 0 or values[k] * values[k + 1] < 0:
             return steps[k] + (steps[k + 1] - steps[k]) * values[k] / (values[k] - values[k + 1])
     return float("nan")
+
+
+def stochastic_steps(t: int) -> int:
+    """The stochastic sampler's steps from step t: one per 25 training steps, as from T - 1 with 40."""
+    return -(-(t + 1) // 25)
+
+
+@torch.no_grad()
+def clone_agreement(denoiser, images: torch.Tensor, t: int, n: int, seed: int, judges: dict,
+                    device: str = "cpu") -> dict[str, float]:
+    """Cloning: noise n of `images` (drawn by the seed) to step t, continue each twice with the
+    stochastic sampler (DDIM at eta = 1) under independent noise, and return for each judge (a
+    function from images to labels) the share of pairs whose two copies it labels alike. Before the
+    critical time the copies forget their common start (chance agreement); after it, the start decides."""
+    if not 0 <= t < T or not 1 <= n <= len(images):
+        raise ValueError(f"t={t}, n={n} are not allowed; allowed: 0 <= t < {T}, 1 <= n <= {len(images)} (the images given)")
+    g = torch.Generator().manual_seed(1000 * seed + t)
+    y = images[torch.randperm(len(images), generator=g)[:n]]
+    x_t = forward_process().add_noise(y, torch.randn(y.shape, generator=g), torch.tensor([t]))
+    copies = [sample(denoiser, x_t.to(device), "ddim", stochastic_steps(t), t_start=t, eta=1.0,
+                     generator=torch.Generator(device).manual_seed(copy)).cpu() for copy in (2 * seed + 1, 2 * seed + 2)]
+    return {name: (judge(copies[0]) == judge(copies[1])).double().mean().item() for name, judge in judges.items()}
+
+
+def clone_curve(denoiser, images: torch.Tensor, steps, n: int, seed: int, judges: dict,
+                device: str = "cpu") -> list[dict]:
+    """clone_agreement at each step, one row per step (the step, then each judge's agreement)."""
+    return [{"step": int(t), **clone_agreement(denoiser, images, int(t), n, seed, judges, device)}
+            for t in tqdm(steps, desc=f"cloning, seed {seed}")]
+
+
+@torch.no_grad()
+def noise_start_fid(denoiser, distance, starts, n: int, seed: int, device: str = "cpu") -> dict[int, float]:
+    """FID (by `distance`, a quality.FeatureDistance) of n samples of the stochastic sampler started
+    at each step t_s from pure noise N(0, I) instead of from the noised data p_{t_s}; one seed's
+    noise serves every start, so the starts differ only in where the sampler begins."""
+    shape = distance.reference_shape
+    noise = torch.randn(n, *shape, generator=torch.Generator().manual_seed(seed))
+    return {t_s: distance(sample(denoiser, noise.to(device), "ddim", stochastic_steps(t_s), t_start=t_s, eta=1.0,
+                                 generator=torch.Generator(device).manual_seed(seed)).cpu())["fid"]
+            for t_s in tqdm(starts, desc=f"start times, seed {seed}")}
