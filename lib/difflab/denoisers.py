@@ -8,11 +8,10 @@ gives the other. Samplers and metrics take any subclass.
 import torch
 from torch import nn
 
-from .preconditioning import edm_denoise
+from .objectives import OBJECTIVES
 from .runtime import OnnxRuntimeNetwork
 from .schedule import alphas_cumprod as default_alphas_cumprod
 
-OBJECTIVES = ("eps", "v", "x0", "edm")
 
 
 class Denoiser(nn.Module):
@@ -56,9 +55,8 @@ class Denoiser(nn.Module):
 
 
 class NetDenoiser(Denoiser):
-    """A trained network net(x_t, t) whose output is eps, v = a eps - s x_0, or x_0; or, for
-    "edm", a variance-exploding network called on x_t / a at sigma = s / a through EDM's
-    preconditioning (the same noise: x_T = z for VP is sigma_max z for VE, up to the scale a)."""
+    """A trained network net(x_t, t) whose output the objective (difflab.objectives: "eps", "v",
+    "x0" or "edm") turns into the noise estimate, as it did for the training loss."""
 
     dtypes = (torch.float32,)
 
@@ -67,7 +65,7 @@ class NetDenoiser(Denoiser):
         super().__init__(alphas_cumprod, sample_shape)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective={objective!r} is unknown; allowed: {', '.join(map(repr, OBJECTIVES))}")
-        self.net, self.objective = net, objective
+        self.net, self.objective = net, OBJECTIVES[objective]
         self.runtime = OnnxRuntimeNetwork(net) if runtime else None
 
     def network(self, x, t):
@@ -77,16 +75,8 @@ class NetDenoiser(Denoiser):
         return self.net(x, t)
 
     def eps(self, x, t):
-        if self.objective == "edm":
-            a, s = self.coefficients(t, x)
-            return (x - a * edm_denoise(self.network, x / a, (s / a).flatten())) / s
-        out = self.network(x, t)
-        if self.objective == "eps":
-            return out
         a, s = self.coefficients(t, x)
-        if self.objective == "v":
-            return a * out + s * x
-        return (x - a * out) / s
+        return self.objective.eps(self.network, x, t, a, s)
 
 
 class EmpiricalDenoiser(Denoiser):

@@ -12,9 +12,9 @@ from tqdm import tqdm
 
 from .checkpoints import load_state, save_state, save_weights
 from .data import DATASETS, disjoint_subsets, load_images
-from .denoisers import OBJECTIVES, NetDenoiser
+from .denoisers import NetDenoiser
 from .models import ARCHITECTURES, build_network
-from .preconditioning import P_MEAN, P_STD, edm_coefficients
+from .objectives import OBJECTIVES
 from .schedule import T, forward_process
 
 # The revision of what this loop computes, part of every model's cache key in place of the code's
@@ -79,21 +79,9 @@ def training_images(config: TrainConfig) -> torch.Tensor:
 
 def training_loss(config: TrainConfig, net, fp, x0: torch.Tensor, noise: torch.Tensor,
                   t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """The network's regression loss for one batch.
-
-    DDPM objectives: the network sees x_t at time t and learns eps, v = a eps - s x_0, or x_0.
-    EDM: the network sees c_in x at c_noise, x = x_0 + sigma n with ln(sigma) ~ N(P_MEAN, P_STD^2),
-    and learns the target (x_0 - c_skip x) / c_out that makes D(x; sigma) the clean image."""
-    if config.objective == "edm":
-        sigma = (P_MEAN + P_STD * torch.randn(len(x0), generator=g, device=x0.device)).exp()
-        c_skip, c_out, c_in, c_noise = (c.view(-1, 1, 1, 1) for c in edm_coefficients(sigma))
-        x = x0 + sigma.view(-1, 1, 1, 1) * noise
-        return F.mse_loss(net(c_in * x, c_noise.flatten()), (x0 - c_skip * x) / c_out)
-    if config.objective == "v":
-        target = fp.get_velocity(x0, noise, t)
-    else:
-        target = noise if config.objective == "eps" else x0
-    return F.mse_loss(net(fp.add_noise(x0, noise, t), t), target)
+    """The network's regression loss for one batch, on the pair its objective defines."""
+    prediction, target = OBJECTIVES[config.objective].regression(net, fp, x0, noise, t, g)
+    return F.mse_loss(prediction, target)
 
 
 def ema_state_dict(net: torch.nn.Module, ema: EMAModel) -> dict[str, torch.Tensor]:
