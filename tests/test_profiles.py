@@ -10,6 +10,12 @@ def test_overrides_and_defaults():
     assert p.device == "cpu" and p.dataset == "fashion_mnist" and p.resolution == 16
 
 
+def test_chapter_knobs_live_in_the_profile():
+    """A chapter's parameters cell passes None for the profile's count, or the reader's own."""
+    assert get_profile("ci", clones=None).clones == 250 and get_profile("ci", clones=100).clones == 100
+    assert get_profile("paper").late_table_fid_samples == 50_000
+
+
 def test_paper_profile_runs_on_the_gpu_and_falls_back_to_cpu_without_one(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     p = get_profile("paper")
@@ -31,6 +37,8 @@ def test_auto_is_the_ci_scale_on_the_best_device(gpu, monkeypatch):
 @pytest.mark.parametrize("call, message", [
     (lambda: get_profile("fast"), "profile='fast' is unknown; allowed: 'auto', 'ci', 'paper'"),
     (lambda: get_profile("ci", samples=3), r"unknown profile knob\(s\) \['samples'\]"),
+    (lambda: get_profile("ci", clones=0), r"clones=0 is not allowed; allowed: an integer >= 1"),
+    (lambda: get_profile("ci", n_samples=2.5), r"n_samples=2.5 is not allowed; allowed: an integer >= 1"),
 ])
 def test_bad_profile_input(call, message):
     with pytest.raises(ValueError, match=message):

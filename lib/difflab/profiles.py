@@ -11,24 +11,40 @@ class Profile:
     device: str
     dataset: str
     resolution: int
-    train_steps: int
+    train_steps: int                  # the standard model's training budget
     batch_size: int
-    n_samples: int
-    sample_steps: int
+    n_samples: int                    # starting noises per seed
+    sample_steps: int                 # deterministic sampler's steps
     sweep_sizes: tuple[int, ...]      # training-set sizes of the memorization sweep
     sweep_archs: tuple[str, ...]      # the widths trained on each of them
     sweep_steps: int                  # one training budget for every size
     sweep_batch_size: int
     disjoint_sizes: tuple[int, ...]   # sizes at which the smaller width also trains on other data
+    clones: int                       # chapter 4: images cloned at each time
+    noise_start_fid_samples: int      # chapter 4: samples per FID when starting late from noise
+    late_sweep_fid_samples: int       # chapter 5: samples per FID in the start-time sweep
+    late_table_fid_samples: int       # chapter 5: samples per FID in the final table
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{f.name}={value!r} is not allowed; allowed: an integer >= 1")
 
 
 PROFILES = {
-    "ci": Profile("ci", "cpu", "fashion_mnist", 16, 4000, 128, 500, 25,
-                  sweep_sizes=(16, 32, 64, 128, 256, 1024, 4096, 16384), sweep_archs=("unet-xs", "unet-s"),
-                  sweep_steps=3000, sweep_batch_size=64, disjoint_sizes=(16, 16384)),
-    "paper": Profile("paper", "cuda", "cifar10", 32, 200_000, 128, 10_000, 100,
-                     sweep_sizes=tuple(2 ** k for k in range(6, 16)), sweep_archs=("unet-s", "unet-m"),
-                     sweep_steps=200_000, sweep_batch_size=128, disjoint_sizes=(64, 16384)),
+    "ci": Profile(
+        name="ci", device="cpu", dataset="fashion_mnist", resolution=16, train_steps=4000, batch_size=128,
+        n_samples=500, sample_steps=25,
+        sweep_sizes=(16, 32, 64, 128, 256, 1024, 4096, 16384), sweep_archs=("unet-xs", "unet-s"),
+        sweep_steps=3000, sweep_batch_size=64, disjoint_sizes=(16, 16384),
+        clones=250, noise_start_fid_samples=600, late_sweep_fid_samples=500, late_table_fid_samples=5000),
+    "paper": Profile(
+        name="paper", device="cuda", dataset="cifar10", resolution=32, train_steps=200_000, batch_size=128,
+        n_samples=10_000, sample_steps=100,
+        sweep_sizes=tuple(2 ** k for k in range(6, 16)), sweep_archs=("unet-s", "unet-m"),
+        sweep_steps=200_000, sweep_batch_size=128, disjoint_sizes=(64, 16384),
+        clones=2000, noise_start_fid_samples=10_000, late_sweep_fid_samples=10_000, late_table_fid_samples=50_000),
 }
 
 
