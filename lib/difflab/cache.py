@@ -77,11 +77,16 @@ def model_dir(config: TrainConfig) -> Path:
 def load_denoiser(path: Path, config: TrainConfig, device: str = "cpu") -> NetDenoiser:
     """The weights at `path`, after checking they were trained for `config` (the folder's name,
     the key, says by which revision of the training code)."""
+    return _denoiser(config, checked_weights(path, config.as_dict()), device)
+
+
+def checked_weights(path: Path, config: dict) -> dict[str, torch.Tensor]:
+    """The state dict at `path`, after checking that its metadata names `config`."""
     state, metadata = load_weights(path)
-    if metadata.get("config") != config.as_dict():
+    if metadata.get("config") != config:
         raise ValueError(f"checkpoint {path} does not match its config: it was trained for "
-                         f"{metadata.get('config')}, not {config.as_dict()}")
-    return _denoiser(config, state, device)
+                         f"{json.dumps(metadata.get('config'))}, not {json.dumps(config)}")
+    return state
 
 
 def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
@@ -148,23 +153,34 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
 
     `command` (default: the zoo command) is recorded in the manifest as the way to make it again."""
     device = device or default_device()
-    key = config_key(config)
     folder = model_dir(config)
+    if (folder, device) not in _loaded:
+        def fit(state_path):
+            denoiser, summary = train(config, state_path, device=device, progress=progress)
+            return denoiser.net.state_dict(), {
+                "training_revision": training.REVISION, "parameters": count_parameters(denoiser.net),
+                "network_fingerprint": network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution),
+                "steps": config.steps, **summary}
+        state = cached_weights(folder, config.as_dict(), f"The {config.arch} model of {config.as_dict()}",
+                               command or how_to_train(config), fit, device, allow_training)
+        _loaded[folder, device] = _denoiser(config, state, device)
+    return _loaded[folder, device]
+
+
+def cached_weights(folder: Path, config: dict, what: str, command: str, fit, device: str,
+                   allow_training: bool | None) -> dict[str, torch.Tensor]:
+    """The weights cached in `folder` (named by the config's key), checked against `config`. A
+    missing model is trained by `fit(state_path)` -> (state dict, manifest entries), resuming from
+    state_path, and written with its manifest, if training is allowed; else a NotTrainedError."""
     weights = folder / "model.safetensors"
-    if (weights, device) in _loaded:
-        return _loaded[weights, device]
     if not weights.exists():
-        command = command or how_to_train(config)
-        require_training(f"The {config.arch} model of {config.as_dict()}", config.as_dict(), folder, command,
-                         allow_training)
-        denoiser, summary = train(config, folder / "train_state.pt", device=device, progress=progress)
-        save_weights(weights, denoiser.net.state_dict(), {"config": config.as_dict(), "key": key})
+        require_training(what, config, folder, command, allow_training)
+        state, entries = fit(folder / "train_state.pt")
+        key = folder.name.rsplit("-", 1)[-1]
+        save_weights(weights, state, {"config": config, "key": key})
         save_json(folder / "manifest.json", {
-            "config": config.as_dict(), "key": key, "training_revision": training.REVISION,
-            "network_fingerprint": network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution),
-            "parameters": count_parameters(denoiser.net), "steps": config.steps, **summary,
-            "device": device, "cpu_threads": torch.get_num_threads(), "machine": platform.machine(),
-            "torch": torch.__version__, "diffusers": diffusers.__version__, "command": command})
+            "config": config, "key": key, **entries, "device": device, "cpu_threads": torch.get_num_threads(),
+            "machine": platform.machine(), "torch": torch.__version__, "diffusers": diffusers.__version__,
+            "command": command})
         (folder / "train_state.pt").unlink()
-    _loaded[weights, device] = load_denoiser(weights, config, device)
-    return _loaded[weights, device]
+    return checked_weights(weights, config)

@@ -4,8 +4,6 @@ label entropy of samples (late initialization), where Inception weights cannot b
 
 Trained once per config and cached like the diffusion models (key = config + REVISION)."""
 
-import json
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,8 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .cache import fingerprint, require_training
-from .checkpoints import load_state, load_weights, save_json, save_state, save_weights
+from .cache import cached_weights, fingerprint
+from .checkpoints import load_state, save_state
 from .data import CHANNELS, DATASETS, load_images
 from .paths import data_dir
 from .profiles import PROFILES, default_device
@@ -132,21 +130,13 @@ def get_classifier(config: ClassifierConfig = ClassifierConfig(), device: str | 
     """The trained classifier of `config`: from the cache folder, or trained now (resuming) when
     `allow_training` is True or DIFFLAB_TRAIN=1."""
     device = device or default_device()
-    folder, key = classifier_dir(config), classifier_key(config)
-    weights = folder / "model.safetensors"
-    if not weights.exists():
-        require_training(f"The classifier {asdict(config)}", asdict(config), folder, _how_to_train(config),
-                         allow_training)
-        net, summary = train_classifier(config, folder / "train_state.pt", device, progress)
-        save_weights(weights, net.state_dict(), {"config": asdict(config), "key": key})
-        save_json(folder / "manifest.json", {"config": asdict(config), "key": key, "revision": REVISION, **summary,
-                                             "device": device, "machine": platform.machine(),
-                                             "torch": torch.__version__})
-        (folder / "train_state.pt").unlink()
-    state, metadata = load_weights(weights)
-    if metadata.get("config") != asdict(config):
-        raise ValueError(f"checkpoint {weights} does not match its config: it was trained for "
-                         f"{json.dumps(metadata.get('config'))}, not {asdict(config)}")
+
+    def fit(state_path):
+        net, summary = train_classifier(config, state_path, device, progress)
+        return net.state_dict(), {"revision": REVISION, **summary}
+
+    state = cached_weights(classifier_dir(config), asdict(config), f"The classifier {asdict(config)}",
+                           _how_to_train(config), fit, device, allow_training)
     net = _build(config)
     net.load_state_dict(state)
     return net.to(device).eval()
