@@ -10,7 +10,7 @@ from difflab.studies import over_seeds, read_study, spread, study_path, write_st
 def test_a_study_is_written_read_and_summarised(tmp_data):
     rows = [{"n": 2000, "seed": s, "margin": 0.1 * s} for s in range(1, 4)] + [{"n": 500, "seed": 1, "margin": -1.0}]
     path = write_study("example", {"rows": rows})
-    assert path == study_path("example") and not path.with_suffix(".json.partial").exists()
+    assert path == study_path("example") and [p.name for p in path.parent.iterdir()] == ["example.json"]
     assert read_study("example")["rows"] == rows
     assert spread("example", "margin", n=2000) == {"min": pytest.approx(0.1), "max": pytest.approx(0.3), "count": 3}
     unmeasured = spread("example", "margin", n=1000)

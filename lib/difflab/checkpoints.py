@@ -51,3 +51,11 @@ def load_state(path: Path) -> dict:
 
 def save_json(path: Path, data: dict) -> None:
     _atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
+
+
+def load_json(path: Path, fix: str) -> dict:
+    """A JSON record the book depends on; a missing or damaged one names the file and `fix`."""
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError) as error:
+        raise FileNotFoundError(f"{path} is missing or damaged ({error}); {fix}") from None

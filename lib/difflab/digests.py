@@ -25,7 +25,7 @@ import diffusers
 import torch
 
 from . import classifier, training
-from .checkpoints import load_weights, save_json
+from .checkpoints import load_json, load_weights, save_json
 from .paths import data_dir
 
 PINNED = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -98,12 +98,8 @@ def pinned_digests() -> dict:
 
 
 def recorded() -> dict:
-    path = recorded_path()
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError) as error:
-        raise FileNotFoundError(f"{path} is missing or damaged ({error}); restore it with `git checkout -- "
-                                f"{path.name}` in data/, or record this code's with `python -m difflab.digests --write`") from None
+    return load_json(recorded_path(), f"restore it with `git checkout -- {recorded_path().name}` in data/, "
+                                      f"or record this code's with `python -m difflab.digests --write`")
 
 
 def main() -> None:

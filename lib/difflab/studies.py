@@ -2,14 +2,13 @@
 run once by a script in studies/ and committed under data/studies/, so that the chapter can use
 the smaller count and show the margin that justifies it."""
 
-import json
 import math
-import os
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
+from .checkpoints import load_json, save_json
 from .paths import data_dir
 
 
@@ -19,21 +18,13 @@ def study_path(name: str) -> Path:
 
 def write_study(name: str, result: dict) -> Path:
     """Write the study's result atomically (a half-written file never replaces a good one)."""
-    path = study_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(json.dumps(result, indent=1) + "\n")
-    os.replace(partial, path)
-    return path
+    save_json(study_path(name), result)
+    return study_path(name)
 
 
 def read_study(name: str) -> dict:
-    path = study_path(name)
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError) as error:
-        raise FileNotFoundError(f"study {path} is missing or damaged ({error}); restore it with "
-                                f"`git checkout -- {path.name}` in its folder, or rerun studies/{name}.py") from None
+    return load_json(study_path(name), f"restore it with `git checkout -- {study_path(name).name}` in its folder, "
+                                       f"or rerun studies/{name}.py")
 
 
 def spread(name: str, key: str, **where) -> dict[str, float]:
