@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from difflab import symmetry
-from difflab.denoisers import GaussianDenoiser, GaussianMixtureDenoiser
-from difflab.schedule import alphas_cumprod
+from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser
+from difflab.schedule import alphas_cumprod, noise_to
 
 
 def test_critical_theta_of_two_points():
@@ -151,3 +151,45 @@ def test_noise_start_fid_scores_every_start_from_the_same_noise():
     fid = symmetry.noise_start_fid(denoiser, WidthGap(), [999, 300], 1000, seed=1)
     assert list(fid) == [999, 300] and fid == symmetry.noise_start_fid(denoiser, WidthGap(), [999, 300], 1000, seed=1)
     assert fid[999] < 0.5 < 1.0 < fid[300]  # measured 0.38 (40 stochastic steps narrow it a little), 1.15
+
+
+def test_the_potential_integrated_from_the_score_matches_the_closed_form():
+    x = np.linspace(-3, 3, 6001)
+    for theta in (0.5, 0.8):
+        assert symmetry.potential_mismatch(x, theta) < 1e-4
+        assert symmetry.curvature_from_score(x, theta) == pytest.approx(symmetry.curvature_at_centre(theta), abs=1e-4)
+
+
+def test_kicks_relax_in_the_well_and_decide_at_the_ridge():
+    two_points = EmpiricalDenoiser(torch.tensor([[-1.0], [1.0]]))
+    flips = symmetry.two_point_kicks(two_points, [900, 300], 2000, kick=0.1)
+    assert flips[0] < 0.01 and flips[1] > 10 * flips[0]      # measured 0.0005 and 0.031 (t_c = 292)
+
+
+def test_mixture_cloning_follows_the_exact_rate():
+    centres = torch.zeros(2, 4)
+    centres[0, 0], centres[1, 0] = 3.0, -3.0
+    clones = symmetry.mixture_cloning(centres, 0.5, [900, 300], 1000)
+    z = np.abs(clones["same"] - clones["exact"]) / np.sqrt(clones["exact"] * (1 - clones["exact"]) / 1000)
+    assert list(clones["step"]) == [900, 300] and clones["exact"][0] < 0.6 < 0.95 < clones["exact"][1]
+    assert z.max() < 4                                       # measured: same 0.467, 0.983; exact 0.501, 0.981
+
+
+def test_centre_curvatures_of_a_gaussian_change_sign_at_its_closed_form_step():
+    """For Gaussian data the curvature along the top direction vanishes at theta^2 = 1 / (lambda - 1)."""
+    scale = torch.ones(8)
+    scale[0] = 3.0
+    points = scale * torch.randn(20_000, 8, generator=torch.Generator().manual_seed(0))
+    flat = points.double()
+    eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(flat.T))
+    lam = eigenvalues[-1].item()
+    steps = np.arange(200, 800, 5)
+    c = symmetry.centre_curvatures(GaussianDenoiser.fit(points), flat.mean(0), eigenvectors[:, -1], steps, lam, (8,))
+    assert abs(symmetry.first_crossing(steps, c) - symmetry.step_below(1 / np.sqrt(lam - 1))) <= 5
+
+
+def test_noise_to_draws_from_the_noised_data():
+    y = torch.ones(100_000, 1)
+    x = noise_to(y, 500, torch.Generator().manual_seed(0))
+    theta = alphas_cumprod().double().sqrt()[500].item()
+    assert x.mean().item() == pytest.approx(theta, abs=0.01) and x.std().item() == pytest.approx(math.sqrt(1 - theta ** 2), abs=0.01)

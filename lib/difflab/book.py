@@ -10,3 +10,9 @@ def record(name: str, value):
     value = value.item() if hasattr(value, "item") else value
     glue(name, Markdown(value) if isinstance(value, str) else value, display=False)
     return value
+
+
+def record_all(values: dict) -> None:
+    """record() each of `values`, name by name: one call per result."""
+    for name, value in values.items():
+        record(name, value)

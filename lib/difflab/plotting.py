@@ -1,4 +1,4 @@
-"""Image grids for the book's figures."""
+"""Image grids for the book's figures, and the marks of predicted steps on its curves."""
 
 import matplotlib.pyplot as plt
 import torch
@@ -37,3 +37,12 @@ def comparison_grid(rows: dict[str, torch.Tensor], ncols: int = 8, scale: float 
         ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
     fig.tight_layout()
     return fig
+
+
+PREDICTION_STYLES = ("--", ":", "-")
+
+
+def mark_steps(ax, steps: dict, color: str = "tab:red") -> None:
+    """Vertical lines at predicted steps, one line style each, labelled with their name and step."""
+    for (name, step), style in zip(steps.items(), PREDICTION_STYLES):
+        ax.axvline(step, color=color, ls=style, label=f"{name}: {step}")

@@ -1,5 +1,6 @@
 """The forward process: DDPM's linear betas 1e-4..0.02 over T = 1000 steps, from diffusers."""
 
+import numpy as np
 import torch
 from diffusers import DDPMScheduler
 
@@ -15,3 +16,10 @@ def forward_process(num_train_timesteps: int = T) -> DDPMScheduler:
 
 def alphas_cumprod(num_train_timesteps: int = T) -> torch.Tensor:
     return forward_process(num_train_timesteps).alphas_cumprod.clone()
+
+
+def noise_to(y: torch.Tensor, t: int, generator: torch.Generator) -> torch.Tensor:
+    """x_t = theta_t y + sqrt(1 - theta_t^2) z, theta_t = sqrt(alpha_bar_t), z ~ N(0, I) drawn from
+    `generator`: a sample of p_t when y is a sample of the data."""
+    theta = alphas_cumprod().double().sqrt().numpy()[t]
+    return theta * y + np.sqrt(1 - theta ** 2) * torch.randn(y.shape, generator=generator)

@@ -15,10 +15,13 @@ import math
 
 import numpy as np
 import torch
+from scipy.integrate import cumulative_trapezoid
 from tqdm import tqdm
 
+from .data import gaussian_mixture
+from .denoisers import GaussianMixtureDenoiser
 from .sampling import sample
-from .schedule import T, alphas_cumprod, forward_process
+from .schedule import T, alphas_cumprod, forward_process, noise_to
 
 
 def _check_theta(theta) -> None:
@@ -60,6 +63,25 @@ def curvature_at_centre(theta, beta: float = 1.0):
     _check_theta(theta)
     theta = np.asarray(theta)
     return -beta * (0.5 + (2 * theta ** 2 - 1) / (theta ** 2 - 1) ** 2)
+
+
+def potential_from_score(x: np.ndarray, theta: float) -> np.ndarray:
+    """u(x) - u(0) per unit beta on a grid x with 0 at its centre, by integrating -(x/2 + score)
+    of the exact score: an independent check of `potential`, which uses no closed form."""
+    u = cumulative_trapezoid(-(x / 2 + score(x, theta)), x, initial=0)
+    return u - u[len(x) // 2]
+
+
+def curvature_from_score(x: np.ndarray, theta: float) -> float:
+    """u''(0) by a second difference of potential_from_score: the check of curvature_at_centre."""
+    u, centre = potential_from_score(x, theta), len(x) // 2
+    return (u[centre + 1] - 2 * u[centre] + u[centre - 1]) / (x[1] - x[0]) ** 2
+
+
+def potential_mismatch(x: np.ndarray, theta: float) -> float:
+    """The largest gap between potential_from_score and the closed form, relative to the latter's largest value."""
+    closed = potential(x, theta) - potential(0.0, theta)
+    return np.abs(potential_from_score(x, theta) - closed).max() / np.abs(closed).max()
 
 
 def critical_theta(top_eigenvalue: float = 1.0, within_variance: float = 0.0) -> float:
@@ -136,6 +158,18 @@ def curvature_along(denoiser, centre: torch.Tensor, direction: torch.Tensor, t: 
     return -np.polyfit(offsets, drift_along(denoiser, centre, direction, t, offsets), 1)[0]
 
 
+def centre_curvatures(denoiser, mean: torch.Tensor, direction: torch.Tensor, steps, top_eigenvalue: float,
+                      shape: tuple[int, ...], device: str = "cpu") -> np.ndarray:
+    """curvature_along `direction` at the centre theta_t mean of the noised data, at each step,
+    fitted over theta_t sqrt(top_eigenvalue): one standard deviation of the noised data along the
+    top principal direction. Its sign change is the critical time measured through `denoiser`."""
+    theta = alphas_cumprod().double().sqrt().numpy()
+    e = direction.float().view(shape).to(device)
+    return np.array([curvature_along(denoiser, (theta[t] * mean).float().view(1, *shape).to(device), e, int(t),
+                                     theta[t] * np.sqrt(top_eigenvalue))
+                     for t in tqdm(steps, desc="potential along e")])
+
+
 def first_crossing(steps, values, level: float = 0.0) -> float:
     """The step, linearly interpolated, at which `values` first crosses `level` in generation order
     (from high steps to low); nan if it never does."""
@@ -153,21 +187,60 @@ def stochastic_steps(t: int) -> int:
     return -(-(t + 1) // 25)
 
 
+def continue_twice(denoiser, x_t: torch.Tensor, t: int, steps: int, seeds, batch_size: int = 500) -> list[torch.Tensor]:
+    """Two continuations of the same x_t by the stochastic sampler (DDIM at eta = 1, `steps` steps
+    from step t), under independent noise drawn from the two `seeds`: a cloned trajectory."""
+    return [sample(denoiser, x_t, "ddim", steps, t_start=t, eta=1.0, batch_size=batch_size,
+                   generator=torch.Generator(x_t.device).manual_seed(seed)).cpu() for seed in seeds]
+
+
 @torch.no_grad()
 def clone_agreement(denoiser, images: torch.Tensor, t: int, n: int, seed: int, judges: dict,
                     device: str = "cpu") -> dict[str, float]:
     """Cloning: noise n of `images` (drawn by the seed) to step t, continue each twice with the
-    stochastic sampler (DDIM at eta = 1) under independent noise, and return for each judge (a
-    function from images to labels) the share of pairs whose two copies it labels alike. Before the
-    critical time the copies forget their common start (chance agreement); after it, the start decides."""
+    stochastic sampler under independent noise, and return for each judge (a function from images
+    to labels) the share of pairs whose two copies it labels alike. Before the critical time the
+    copies forget their common start (chance agreement); after it, the start decides."""
     if not 0 <= t < T or not 1 <= n <= len(images):
         raise ValueError(f"t={t}, n={n} are not allowed; allowed: 0 <= t < {T}, 1 <= n <= {len(images)} (the images given)")
     g = torch.Generator().manual_seed(1000 * seed + t)
     y = images[torch.randperm(len(images), generator=g)[:n]]
     x_t = forward_process().add_noise(y, torch.randn(y.shape, generator=g), torch.tensor([t]))
-    copies = [sample(denoiser, x_t.to(device), "ddim", stochastic_steps(t), t_start=t, eta=1.0,
-                     generator=torch.Generator(device).manual_seed(copy)).cpu() for copy in (2 * seed + 1, 2 * seed + 2)]
+    copies = continue_twice(denoiser, x_t.to(device), t, stochastic_steps(t), (2 * seed + 1, 2 * seed + 2))
     return {name: (judge(copies[0]) == judge(copies[1])).double().mean().item() for name, judge in judges.items()}
+
+
+@torch.no_grad()
+def mixture_cloning(centres: torch.Tensor, std: float, steps, n: int) -> dict[str, np.ndarray]:
+    """Cloning where the exact answer is known: for two Gaussian clusters at `centres` (+-m e_1),
+    at each step t, n points of the mixture (seed t) noised to x_t and continued twice with a
+    sampler step of 4; the share of pairs that end on the same side of the first coordinate
+    ("same"), and the exact rate E sum_k P(k | x_t)^2 of the exact dynamics ("exact")."""
+    mixture = GaussianMixtureDenoiser(centres, std)
+    same, exact = [], []
+    for t in tqdm(steps, desc="cloning (mixture)"):
+        y, _ = gaussian_mixture(n, centres.shape[1], centres, std, seed=int(t))
+        x_t = noise_to(y, int(t), torch.Generator().manual_seed(int(t)))
+        copies = continue_twice(mixture, x_t, int(t), (int(t) + 1) // 4, (1, 2), batch_size=n)
+        same.append(((copies[0][:, 0] > 0) == (copies[1][:, 0] > 0)).double().mean().item())
+        exact.append(mixture.posterior(x_t.double(), torch.full((n,), int(t))).pow(2).sum(1).mean().item())
+    return {"step": np.asarray(steps), "same": np.array(same), "exact": np.array(exact)}
+
+
+@torch.no_grad()
+def two_point_kicks(denoiser, steps, n: int, kick: float = 0.1) -> np.ndarray:
+    """For each step t_k: n points of the two-point data (+-1) drawn exactly from p_{t_k}, continued
+    by the stochastic sampler with and without a kick of `kick` and the same noise afterwards; the
+    share whose end changes side. Small where a well undoes the kick, large where a ridge decides."""
+    flips = []
+    for t_k in tqdm(steps, desc="kicks"):
+        g = torch.Generator().manual_seed(int(t_k))
+        y = torch.where(torch.rand(n, 1, generator=g) < 0.5, -1.0, 1.0)
+        x_k = noise_to(y, int(t_k), g)
+        ends = [sample(denoiser, x_k + push, "ddim", int(t_k) + 1, t_start=int(t_k), eta=1.0, batch_size=n,
+                       generator=torch.Generator().manual_seed(7)) for push in (0.0, kick)]
+        flips.append((ends[0].sign() != ends[1].sign()).double().mean().item())
+    return np.array(flips)
 
 
 def clone_curve(denoiser, images: torch.Tensor, steps, n: int, seed: int, judges: dict,

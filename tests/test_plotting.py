@@ -1,0 +1,21 @@
+"""The chapters' shared plotting and bookkeeping helpers."""
+
+import matplotlib.pyplot as plt
+
+from difflab import book
+from difflab.plotting import mark_steps
+
+
+def test_mark_steps_draws_one_labelled_line_per_prediction():
+    fig, ax = plt.subplots()
+    mark_steps(ax, {"points formula": 300, "speciation": 450})
+    assert [(line.get_xdata()[0], line.get_label(), line.get_linestyle()) for line in ax.lines] == \
+        [(300, "points formula: 300", "--"), (450, "speciation: 450", ":")]
+    plt.close(fig)
+
+
+def test_record_all_records_each_value(monkeypatch):
+    seen = []
+    monkeypatch.setattr(book, "record", lambda name, value: seen.append((name, value)))
+    book.record_all({"a": 1, "b": 2.5})
+    assert seen == [("a", 1), ("b", 2.5)]
