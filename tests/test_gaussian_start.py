@@ -1,10 +1,12 @@
 """The Gaussian of the noised data: its moments are those of actually noised images."""
 
+import pandas as pd
 import pytest
 import torch
 
 from difflab.denoisers import GaussianDenoiser
-from difflab.gaussian_start import CLAIMED, DataMoments, NoisedGaussian, claim_margins, generate, start_sweep
+from difflab.gaussian_start import (BASELINE, CLAIMED, DataMoments, NoisedGaussian, best_starts, claim_margins,
+                                   fit_check, generate, start_sweep, sweep_curve, sweep_ratios)
 from difflab.schedule import alphas_cumprod
 
 
@@ -70,3 +72,27 @@ def test_claim_margins_take_each_claim_at_its_worst_row():
     assert margins["fid_ratio_max"] == pytest.approx(0.7)
     assert margins["entropy_gap_margin"] == pytest.approx(0.05)
     assert margins["gls3_over_base5_max"] == pytest.approx(0.5)      # 5 / 10 for every sampler
+
+
+def test_fit_check_finds_a_gaussian_fit_to_gaussian_data_and_not_to_two_clusters():
+    """For Gaussian data the noised data sit on the sampling floor of their fit at every step; for
+    two clusters they leave it once the noise is small (the bifurcation)."""
+    g = torch.Generator().manual_seed(0)
+    gaussian = torch.randn(4000, 1, 4, 4, generator=g) * 0.5
+    clusters = gaussian * 0.2 + torch.where(torch.rand(4000, 1, 1, 1, generator=g) < 0.5, -0.8, 0.8)
+    for data, late_ratio in [(gaussian, lambda r: r < 3), (clusters, lambda r: r > 3)]:
+        fits = fit_check(data, DataMoments.of(data), [900, 100], n_images=4000, n_draws=1000, n_directions=2)
+        ratio = fits["SW2 data vs fit"] / fits["SW2 fit vs fit"]
+        assert list(fits.index) == [900, 100] and ratio[900] < 3 and late_ratio(ratio[100])
+        assert fits["mean error"].max() < 0.1
+
+
+def test_sweep_curves_best_starts_and_ratios():
+    rows = [("DDIM", 3, BASELINE, 10.0), ("DDIM", 3, 400, 4.0), ("DDIM", 3, 600, 5.0),
+            ("PNDM", 3, BASELINE, 20.0), ("PNDM", 3, 400, 9.0), ("PNDM", 3, 600, 5.0)]
+    sweep = pd.DataFrame(rows, columns=["sampler", "steps", "start", "FID"])
+    late, baseline = sweep_curve(sweep, "PNDM", 3)
+    assert late.to_dict() == {400: 9.0, 600: 5.0} and baseline == 20.0
+    best = best_starts(sweep)
+    assert best == {("DDIM", 3): 400, ("PNDM", 3): 600}
+    assert sweep_ratios(sweep, best) == {("DDIM", 3): 0.4, ("PNDM", 3): 0.25}

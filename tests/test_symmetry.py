@@ -193,3 +193,10 @@ def test_noise_to_draws_from_the_noised_data():
     x = noise_to(y, 500, torch.Generator().manual_seed(0))
     theta = alphas_cumprod().double().sqrt()[500].item()
     assert x.mean().item() == pytest.approx(theta, abs=0.01) and x.std().item() == pytest.approx(math.sqrt(1 - theta ** 2), abs=0.01)
+
+
+def test_predicted_steps_are_the_points_formula_and_the_speciation_time():
+    steps = symmetry.predicted_steps(16.0)
+    assert steps["points formula"] == symmetry.step_below(symmetry.critical_theta(16.0))
+    theta = alphas_cumprod().double().sqrt()
+    assert theta[steps["speciation"]] < 0.25 <= theta[steps["speciation"] - 1]       # theta_S = 1 / sqrt(16)

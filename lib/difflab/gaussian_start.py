@@ -9,11 +9,14 @@ so the data's covariance is decomposed once and serves every t.
 
 from dataclasses import dataclass
 
+import ot
+import pandas as pd
 import torch
+from tqdm import tqdm
 
 from .quality import label_entropy
 from .sampling import sample
-from .schedule import T, alphas_cumprod
+from .schedule import T, alphas_cumprod, noise_to
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,29 @@ class DataMoments:
         return NoisedGaussian(t, alpha_bar.sqrt() * self.mean, eigenvalues, self.eigenvectors, self.shape)
 
 
+def fit_check(train: torch.Tensor, moments: DataMoments, steps, n_images: int = 20_000, n_draws: int = 5000,
+              n_directions: int = 10) -> pd.DataFrame:
+    """How far the noised data are from their fitted Gaussian, step by step: the largest error of
+    the fit's mean and covariance against n_images training images noised to t, and the sliced
+    Wasserstein-2 distance (POT) along the n_directions top principal directions between n_draws
+    noised images and as many draws of the fit, beside the same distance between two sets of
+    draws of the fit (the sampling floor). The top directions are where the data's structure
+    lives; a random direction sees a nearly Gaussian projection of almost anything."""
+    directions = moments.eigenvectors[:, -n_directions:].numpy()
+    sliced = lambda a, b: ot.sliced_wasserstein_distance(a, b, projections=directions)
+    rows = []
+    for t in tqdm(steps, desc="fits"):
+        fitted, g = moments.noised(int(t)), torch.Generator().manual_seed(int(t))
+        images = train[torch.randperm(len(train), generator=g)[:n_images]].flatten(1).double()
+        noised = noise_to(images, int(t), g)
+        draws = [fitted.sample(n_draws, g).flatten(1).double().numpy() for _ in range(2)]
+        rows.append({"step": int(t), "mean error": (noised.mean(0) - fitted.mean).abs().max().item(),
+                     "covariance error": (torch.cov(noised.T) - fitted.cov).abs().max().item(),
+                     "SW2 data vs fit": sliced(noised[:n_draws].numpy(), draws[0]),
+                     "SW2 fit vs fit": sliced(draws[1], draws[0])})
+    return pd.DataFrame(rows).set_index("step")
+
+
 # The samplers of the chapter's table: (diffusers sampler, eta)
 SAMPLERS = {"DDIM": ("ddim", 0.0), "DDPM (η = 1)": ("ddim", 1.0), "PNDM": ("pndm", 0.0)}
 # The (sampler, steps) rows of the chapter's claims: FID cut by gls, labels' entropy nearer the data's,
@@ -112,3 +138,29 @@ def claim_margins(scores: dict, train_entropy: float) -> dict[str, float]:
     return {"fid_ratio_max": max(fid(s, k, "gls") / fid(s, k, "baseline") for s, k in CLAIMED["fid"]),
             "entropy_gap_margin": min(gap(s, k, "baseline") - gap(s, k, "gls") for s, k in CLAIMED["entropy"]),
             "gls3_over_base5_max": max(fid(s, 3, "gls") / fid(s, 5, "baseline") for s in SAMPLERS)}
+
+
+BASELINE = "N(0, I) at 999"      # the start column's label of the standard start in a sweep
+
+
+def sweep_curve(sweep: pd.DataFrame, sampler: str, steps: int) -> tuple[pd.Series, float]:
+    """One sampler's FID against the late start step (a Series indexed by t_s), and the FID of
+    its standard start, from the sweep's rows (columns sampler, steps, start, FID)."""
+    curve = sweep[(sweep.sampler == sampler) & (sweep.steps == steps)]
+    late = curve[curve.start != BASELINE].astype({"start": int}).set_index("start").FID
+    return late, curve[curve.start == BASELINE].FID.item()
+
+
+def best_starts(sweep: pd.DataFrame) -> dict[tuple[str, int], int]:
+    """The start step of least FID for each (sampler, steps) of the sweep."""
+    return {(sampler, steps): int(sweep_curve(sweep, sampler, steps)[0].idxmin())
+            for sampler, steps in sweep[["sampler", "steps"]].drop_duplicates().itertuples(index=False)}
+
+
+def sweep_ratios(sweep: pd.DataFrame, best: dict) -> dict[tuple[str, int], float]:
+    """FID at the best late start over the standard start's, in the sweep, per (sampler, steps)."""
+    ratios = {}
+    for (sampler, steps), t_s in best.items():
+        late, baseline = sweep_curve(sweep, sampler, steps)
+        ratios[sampler, steps] = late[t_s] / baseline
+    return ratios

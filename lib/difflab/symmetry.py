@@ -118,6 +118,13 @@ def critical_step(top_eigenvalue: float = 1.0) -> int:
     return step_below(critical_theta(top_eigenvalue))
 
 
+def predicted_steps(top_eigenvalue: float) -> dict[str, int]:
+    """The two predictions of the critical step from the covariance's top eigenvalue: the points
+    formula (theta_c of two points at +-sqrt(lambda)) and Biroli et al.'s speciation time."""
+    return {"points formula": critical_step(top_eigenvalue),
+            "speciation": step_below(speciation_theta(top_eigenvalue))}
+
+
 def ou_time(step) -> np.ndarray:
     """The OU time t = -1/2 log(alpha_bar) of a DDPM step (Biroli et al.'s clock)."""
     return -0.5 * np.log(alphas_cumprod().double().numpy()[np.asarray(step)])

@@ -1,0 +1,22 @@
+"""The papers' numbers the book sets beside its own, in one place (sources and notes:
+shared/reference/papers.md). Chapters and the intro read them from here."""
+
+# Raya and Ambrogioni (NeurIPS 2023): two points at +-1 under the linear schedule
+TWO_POINTS = {"theta_c": 0.6436, "x* at theta = 0.8": 0.947, "critical step": 292}
+
+# Raya and Ambrogioni, Gaussian late start: FID (Inception, 50k samples) as (gls, baseline) per
+# (sampler, steps); the MNIST DDPM/DDIM rows at 5 and 3 steps are identical in the source.
+GLS_FID = {
+    "MNIST": {("DDPM (η = 1)", 10): (4.21, 6.75), ("DDPM (η = 1)", 5): (6.95, 13.25), ("DDPM (η = 1)", 3): (11.92, 42.63),
+              ("DDIM", 10): (2.44, 4.46), ("DDIM", 5): (6.95, 13.25), ("DDIM", 3): (11.92, 42.63),
+              ("PNDM", 10): (5.02, 14.36), ("PNDM", 5): (5.11, 21.22), ("PNDM", 3): (38.23, 154.89)},
+    "CIFAR-10": {("DDPM (η = 1)", 10): (28.77, 43.35), ("DDPM (η = 1)", 5): (42.46, 84.82),
+                 ("DDPM (η = 1)", 3): (57.03, 146.95), ("DDIM", 10): (15.98, 19.79), ("DDIM", 5): (26.36, 44.61),
+                 ("DDIM", 3): (42.31, 109.37), ("PNDM", 10): (5.90, 8.35), ("PNDM", 5): (9.55, 13.77),
+                 ("PNDM", 3): (34.20, 103.11)},
+}
+
+
+def gls_improvement(data: str) -> dict[tuple[str, int], float]:
+    """The paper's FID improvement (baseline / gls) per (sampler, steps) on `data`."""
+    return {key: baseline / gls for key, (gls, baseline) in GLS_FID[data].items()}

@@ -1,0 +1,18 @@
+"""The papers' numbers: as the reference notes give them, and what the chapters derive from them."""
+
+import pytest
+
+from difflab import papers, symmetry
+
+
+def test_two_point_numbers_agree_with_the_closed_form():
+    assert papers.TWO_POINTS["theta_c"] == pytest.approx(symmetry.critical_theta(), abs=1e-4)
+    assert papers.TWO_POINTS["critical step"] == symmetry.critical_step()
+
+
+def test_gls_improvements_are_baseline_over_gls_for_every_row():
+    assert set(papers.GLS_FID) == {"MNIST", "CIFAR-10"}
+    for data in papers.GLS_FID:
+        assert len(papers.GLS_FID[data]) == 9
+    assert papers.gls_improvement("CIFAR-10")["PNDM", 3] == pytest.approx(103.11 / 34.20)
+    assert all(value > 1 for data in papers.GLS_FID for value in papers.gls_improvement(data).values())
