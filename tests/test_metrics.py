@@ -101,3 +101,10 @@ def test_sscd_features_follow_the_official_preprocessing(tmp_path, fashion8):
     assert metrics.retrieval_accuracy(x, x, features=sscd) > 0.5
     with pytest.raises(FileNotFoundError, match="SSCD weights not found"):
         metrics.SSCD(tmp_path / "missing.pt")
+
+
+def test_relative_gap_per_image_and_along_leading_dimensions():
+    target = torch.ones(2, 1, 2, 2)
+    estimates = torch.stack([target, 2 * target, 0 * target])          # (steps, batch, C, H, W)
+    assert torch.allclose(metrics.relative_gap(estimates, target), torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]))
+    assert metrics.relative_gap(target + 0.5, target).shape == (2,)

@@ -1,9 +1,10 @@
 """The chapters' shared plotting and bookkeeping helpers."""
 
 import matplotlib.pyplot as plt
+import torch
 
 from difflab import book
-from difflab.plotting import mark_steps
+from difflab.plotting import comparison_grid, mark_steps
 
 
 def test_mark_steps_draws_one_labelled_line_per_prediction():
@@ -19,3 +20,9 @@ def test_record_all_records_each_value(monkeypatch):
     monkeypatch.setattr(book, "record", lambda name, value: seen.append((name, value)))
     book.record_all({"a": 1, "b": 2.5})
     assert seen == [("a", 1), ("b", 2.5)]
+
+
+def test_comparison_grid_titles_its_columns():
+    fig = comparison_grid({"a": torch.zeros(3, 1, 4, 4), "b": torch.ones(3, 1, 4, 4)}, ncols=3, titles=["x", "y", "z"])
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["x", "y", "z"] and fig.axes[3].get_title() == ""
+    plt.close(fig)

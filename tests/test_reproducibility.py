@@ -5,7 +5,7 @@ import torch
 
 from difflab import sample
 from difflab.denoisers import GaussianDenoiser
-from difflab.reproducibility import emergence, sampler_agreement, sampler_consistency, sampler_steps
+from difflab.reproducibility import emergence, sampler_agreement, sampler_consistency, sampler_steps, worst_agreement
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,15 @@ def test_sampler_agreement_calibrates_a_threshold_per_sampler(gaussian, fashion8
 
 def test_second_order_samplers_get_half_the_steps():
     assert sampler_steps(25) == {"ddim": 25, "euler": 25, "pndm": 25, "dpm++": 12, "heun": 12}
+
+
+def test_worst_agreement_takes_each_score_at_its_worst_seed():
+    def result(rp, retrieval, similarity, threshold):
+        return {"rp": rp, "retrieval": retrieval, "similarity": torch.tensor(similarity), "threshold": threshold}
+    agreement = {0: (None, {"ddim": result(0.9, 1.0, [0.5, 0.9, 0.95], 0.3), "heun": result(0.8, 0.99, [0.7], 0.2)}),
+                 1: (None, {"ddim": result(0.95, 0.97, [0.8], 0.4), "heun": result(0.85, 1.0, [0.6], 0.1)})}
+    table = worst_agreement(agreement)
+    assert list(table.index) == ["ddim", "heun"]
+    assert table.loc["ddim"].to_dict() == pytest.approx({"RP (calibrated)": 0.9, "retrieval accuracy": 0.97,
+                                                         "median similarity": 0.8, "threshold": 0.4})
+    assert table.loc["heun", "median similarity"] == pytest.approx(0.6)

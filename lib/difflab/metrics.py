@@ -72,6 +72,12 @@ def similarity_matrix(a: torch.Tensor, b: torch.Tensor, features: Features = cen
     return features(a) @ features(b).T
 
 
+def relative_gap(estimates: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """||estimate - target|| / ||target|| per image (L2 over its pixels); `estimates` may carry
+    leading dimensions, such as the steps of a trajectory, in front of target's batch."""
+    return (estimates - target).flatten(-3).norm(dim=-1) / target.flatten(-3).norm(dim=-1)
+
+
 def derangement(n: int, seed: int = 0) -> torch.Tensor:
     """A random permutation that moves every index: a cyclic shift of a shuffled order."""
     g = torch.Generator().manual_seed(seed)

@@ -28,13 +28,17 @@ def image_grid(images: torch.Tensor, ncols: int = 8, title: str | None = None, s
     return fig
 
 
-def comparison_grid(rows: dict[str, torch.Tensor], ncols: int = 8, scale: float = 1.0):
-    """One row per model (or sampler), one column per noise: same column, same starting noise."""
+def comparison_grid(rows: dict[str, torch.Tensor], ncols: int = 8, scale: float = 1.0,
+                    titles: list[str] | None = None):
+    """One row per model (or sampler), one column per noise: same column, same starting noise.
+    `titles` labels the columns (the steps, when a row is one trajectory)."""
     fig, axes = plt.subplots(len(rows), ncols, figsize=(scale * ncols + 1.5, scale * len(rows)), squeeze=False)
     for ax_row, (name, images) in zip(axes, rows.items()):
         for ax, image in zip(ax_row, _to_display(images[:ncols])):
             _show(ax, image)
         ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
+    for ax, title in zip(axes[0], titles or []):
+        ax.set_title(title, fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -1,6 +1,7 @@
 """Reproducibility experiments: the same noises through other samplers and through a model's
 training checkpoints, scored against each other with the metrics of `metrics`."""
 
+import pandas as pd
 import torch
 
 from . import metrics
@@ -33,6 +34,17 @@ def sampler_agreement(denoiser: Denoiser, noise: torch.Tensor, reference_steps: 
         results[name] = dict(images=images, threshold=threshold, **_scores(reference, images, threshold),
                              shuffled=metrics.shuffled_similarity(reference, images, seed=seed))
     return reference, results
+
+
+def worst_agreement(agreement: dict) -> pd.DataFrame:
+    """Per sampler, the worst over seeds of sampler_agreement's scores (agreement: seed -> its
+    result): the smallest RP, retrieval accuracy and median similarity, the largest threshold."""
+    by_seed = [results for _, results in agreement.values()]
+    return pd.DataFrame({name: {"RP (calibrated)": min(r[name]["rp"] for r in by_seed),
+                                "retrieval accuracy": min(r[name]["retrieval"] for r in by_seed),
+                                "median similarity": min(r[name]["similarity"].median().item() for r in by_seed),
+                                "threshold": max(r[name]["threshold"] for r in by_seed)}
+                         for name in by_seed[0]}).T
 
 
 def sampler_consistency(denoiser: Denoiser, noise: torch.Tensor, reference: torch.Tensor, threshold: float,
