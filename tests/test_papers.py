@@ -16,3 +16,9 @@ def test_gls_improvements_are_baseline_over_gls_for_every_row():
         assert len(papers.GLS_FID[data]) == 9
     assert papers.gls_improvement("CIFAR-10")["PNDM", 3] == pytest.approx(103.11 / 34.20)
     assert all(value > 1 for data in papers.GLS_FID for value in papers.gls_improvement(data).values())
+
+
+def test_memorization_curves_pair_sizes_with_values():
+    curves = papers.memorization_curves()
+    assert all(len(n) == len(values) for n, values in curves.values())
+    assert curves["RP 64 vs 256"][1][7] == 0.02 and curves["GL 64"] == ([2 ** 10, 2 ** 11, 2 ** 12, 2 ** 13], [0, .22, .87, .99])

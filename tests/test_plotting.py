@@ -1,10 +1,11 @@
 """The chapters' shared plotting and bookkeeping helpers."""
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 
 from difflab import book
-from difflab.plotting import comparison_grid, mark_steps
+from difflab.plotting import comparison_grid, mark_steps, score_panel
 
 
 def test_mark_steps_draws_one_labelled_line_per_prediction():
@@ -25,4 +26,14 @@ def test_record_all_records_each_value(monkeypatch):
 def test_comparison_grid_titles_its_columns():
     fig = comparison_grid({"a": torch.zeros(3, 1, 4, 4), "b": torch.ones(3, 1, 4, 4)}, ncols=3, titles=["x", "y", "z"])
     assert [ax.get_title() for ax in fig.axes[:3]] == ["x", "y", "z"] and fig.axes[3].get_title() == ""
+    plt.close(fig)
+
+
+def test_score_panel_draws_mean_and_range_and_shades_regimes():
+    summary = pd.DataFrame({"mean": [0.2, 0.5], "min": [0.1, 0.4], "max": [0.3, 0.6]},
+                           index=pd.MultiIndex.from_product([["RP"], [16, 64]], names=["score", "images"]))
+    fig, ax = plt.subplots()
+    score_panel(ax, summary, {"RP": {"color": "tab:blue"}}, "title", {"tab:red": [16], "tab:green": []})
+    assert [line.get_label() for line in ax.lines] == ["RP"] and list(ax.lines[0].get_ydata()) == [0.2, 0.5]
+    assert ax.get_title() == "title" and ax.get_xscale() == "log" and len(ax.patches) == 1   # one shaded stretch
     plt.close(fig)

@@ -50,3 +50,17 @@ def mark_steps(ax, steps: dict, color: str = "tab:red") -> None:
     """Vertical lines at predicted steps, one line style each, labelled with their name and step."""
     for (name, step), style in zip(steps.items(), PREDICTION_STYLES):
         ax.axvline(step, color=color, ls=style, label=f"{name}: {step}")
+
+
+def score_panel(ax, summary, scores: dict, title: str, shaded: dict | None = None) -> None:
+    """Scores against training-set size (log2 axis): each score's mean with its range over seeds
+    shaded (`summary.loc[score]` has columns mean, min, max by size; `scores` maps a score to its
+    line style), and stretches of sizes shaded by colour (`shaded`: colour -> sizes)."""
+    for score, style in scores.items():
+        ax.plot(summary.loc[score].index, summary.loc[score]["mean"], marker="o", label=score, **style)
+        ax.fill_between(summary.loc[score].index, summary.loc[score]["min"], summary.loc[score]["max"], alpha=0.2, **style)
+    for color, sizes in (shaded or {}).items():
+        if sizes:
+            ax.axvspan(sizes[0] / 1.5, sizes[-1] * 1.5, color=color, alpha=0.07)
+    ax.set_xscale("log", base=2), ax.set(ylim=(-0.02, 1.02), xlabel="training images n", title=title)
+    ax.legend(fontsize=8)

@@ -1,0 +1,48 @@
+"""Chapter 3's experiments: two widths and the optimal denoiser D* sampled from the same noises at
+every size of the memorization sweep, scored against each other and against their training set."""
+
+import pandas as pd
+
+from . import metrics
+
+
+def sweep_scores(samples: dict, subsets: dict, archs: tuple[str, str], seeds, threshold: float) -> pd.DataFrame:
+    """One row per (training-set size, score, seed): RP between the two widths, each width's RP and
+    same-copy score against D*, and the GL score of both widths and of D*. samples[model, n][seed]
+    holds the images of a width (or "optimal") trained on subsets[n], from the seed's noises."""
+    small, wide = archs
+    rows = []
+    for n, train in subsets.items():
+        per_seed = lambda score, a, b: [score(samples[a, n][s], samples[b, n][s]) for s in seeds]
+        rp = lambda x, y: metrics.rp_score(x, y, threshold)
+        same_copy = lambda x, y: metrics.same_copy_score(x, y, train)
+        scores = {"RP between widths": per_seed(rp, small, wide)}
+        for arch in archs:
+            scores[f"RP {arch} vs optimal"] = per_seed(rp, arch, "optimal")
+            scores[f"same copy {arch} vs optimal"] = per_seed(same_copy, arch, "optimal")
+        for model in (*archs, "optimal"):
+            scores[f"GL {model}"] = [metrics.gl_score(samples[model, n][s], train) for s in seeds]
+        rows += [{"images": n, "score": name, "seed": s, "value": v}
+                 for name, values in scores.items() for s, v in zip(seeds, values)]
+    return pd.DataFrame(rows)
+
+
+def regimes(mean: pd.DataFrame, archs) -> tuple[list[int], list[int]]:
+    """The sizes at which most samples of every width are copies (mean GL < 0.5), and those at
+    which most of every width's are new; `mean` is the mean score per size (rows) and score."""
+    gl = mean[[f"GL {arch}" for arch in archs]]
+    return list(gl.index[gl.max(axis=1) < 0.5]), list(gl.index[gl.min(axis=1) >= 0.5])
+
+
+def transition(mean: pd.DataFrame, arch: str) -> float:
+    """The smallest training set at which most of a width's samples are new (inf if none)."""
+    return next((n for n in mean.index if mean.loc[n, f"GL {arch}"] >= 0.5), float("inf"))
+
+
+def nearest_rows(samples: dict, train, count: int = 8) -> dict:
+    """For each model's samples (name: images), its first `count` and the training image nearest to each."""
+    rows = {}
+    for name, images in samples.items():
+        _, nearest, _ = metrics.nearest_neighbours(images[:count], train)
+        rows[name], rows[f"{name}: nearest\ntraining image"] = images[:count], train[nearest]
+    return rows

@@ -1,0 +1,34 @@
+"""Chapter 3's experiments on small inputs."""
+
+import pandas as pd
+import pytest
+import torch
+
+from difflab import memorization
+
+
+def test_sweep_scores_see_copies_of_the_same_image_and_new_images():
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(20, 1, 4, 4, generator=g) * 2 - 1
+    copies = train[:6]                                   # every model copies the same six images
+    new = torch.rand(6, 1, 4, 4, generator=g) * 2 - 1    # a width that makes new images
+    samples = {("a", 20): {0: copies}, ("b", 20): {0: new}, ("optimal", 20): {0: copies}}
+    scores = memorization.sweep_scores(samples, {20: train}, ("a", "b"), [0], threshold=0.9)
+    value = scores.set_index("score")["value"]
+    assert value["RP a vs optimal"] == 1 and value["same copy a vs optimal"] == 1 and value["GL a"] == 0
+    assert value["GL b"] == pytest.approx(1) and value["same copy b vs optimal"] == 0 and value["GL optimal"] == 0
+    assert set(scores.columns) == {"images", "score", "seed", "value"} and len(scores) == 8
+
+
+def test_regimes_and_transition_read_the_mean_gl():
+    mean = pd.DataFrame({"GL a": [0.1, 0.6, 0.9], "GL b": [0.2, 0.3, 0.8]}, index=[16, 64, 256])
+    assert memorization.regimes(mean, ("a", "b")) == ([16], [256])
+    assert memorization.transition(mean, "a") == 64 and memorization.transition(mean, "b") == 256
+    assert memorization.transition(mean * 0, "a") == float("inf")
+
+
+def test_nearest_rows_pair_each_sample_with_its_nearest_training_image():
+    train = torch.stack([torch.full((1, 2, 2), v) for v in (-1.0, 0.0, 1.0)])
+    rows = memorization.nearest_rows({"m": torch.stack([torch.full((1, 2, 2), 0.9), torch.full((1, 2, 2), -0.8)])}, train)
+    assert list(rows) == ["m", "m: nearest\ntraining image"]
+    assert torch.equal(rows["m: nearest\ntraining image"], train[[2, 0]])
