@@ -5,7 +5,8 @@ import torch
 
 from difflab import sample
 from difflab.denoisers import GaussianDenoiser
-from difflab.reproducibility import emergence, sampler_agreement, sampler_consistency, sampler_steps, worst_agreement
+from difflab.reproducibility import (emergence, gap_to, pair_matrix, pair_scores, pair_similarities, sampler_agreement,
+                                     sampler_consistency, sampler_steps, worst_agreement)
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +58,23 @@ def test_worst_agreement_takes_each_score_at_its_worst_seed():
     assert table.loc["ddim"].to_dict() == pytest.approx({"RP (calibrated)": 0.9, "retrieval accuracy": 0.97,
                                                          "median similarity": 0.8, "threshold": 0.4})
     assert table.loc["heun", "median similarity"] == pytest.approx(0.6)
+
+
+def test_pair_scores_and_similarities_cover_every_pair_and_seed(fashion8):
+    images = fashion8[0][:40]
+    samples = {"a": {0: images[:20], 1: images[20:]}, "b": {0: images[:20], 1: images[20:]},
+               "c": {0: images[20:], 1: images[:20]}}
+    same, shuffled = pair_similarities(samples, [0, 1])
+    assert list(same) == [("a", "b"), ("a", "c"), ("b", "c")] and len(same["a", "b"]) == len(shuffled["a", "b"]) == 40
+    assert torch.allclose(same["a", "b"], torch.ones(40, dtype=same["a", "b"].dtype))
+    rp, retrieval = pair_scores(samples, [0, 1], threshold=0.99)
+    assert rp["a", "b"] == [1.0, 1.0] and retrieval["a", "b"] == [1.0, 1.0] and max(rp["a", "c"]) < 0.2
+    matrix = pair_matrix(["a", "b", "c"], rp)
+    assert matrix.loc["b", "a"] == matrix.loc["a", "b"] == 1.0 and matrix.loc["c", "c"] == 1.0
+
+
+def test_gap_to_is_zero_for_the_reference_itself(gaussian, fashion8):
+    noise = torch.randn(8, *fashion8[0].shape[1:], generator=torch.Generator().manual_seed(0))
+    _, path = sample(gaussian, noise, "ddim", 5, return_trajectory=True)
+    gap = gap_to(gaussian, {"same": gaussian}, path)
+    assert list(gap.index) == list(path.t) and (gap["same"] == 0).all()

@@ -1,6 +1,9 @@
 """Reproducibility experiments: the same noises through other samplers and through a model's
 training checkpoints, scored against each other with the metrics of `metrics`."""
 
+import itertools
+
+import numpy as np
 import pandas as pd
 import torch
 
@@ -71,3 +74,45 @@ def emergence(first: dict[int, Denoiser], second: dict[int, Denoiser], noise: to
     return {"RP between the runs": [metrics.rp_score(images[0][k], images[1][k], threshold) for k in first],
             "RP of the first run with its final model": [metrics.rp_score(images[0][k], images[0][last], threshold)
                                                          for k in first]}
+
+
+def pair_similarities(samples: dict, seeds) -> tuple[dict, dict]:
+    """For every pair of models (samples[name][seed]: images from the seed's noises): the
+    same-noise similarities and the shuffled ones (different noises, derangement by seed), all
+    seeds together. Returns (same, shuffled), each keyed by the pair."""
+    pairs = list(itertools.combinations(samples, 2))
+    same = {p: torch.cat([metrics.pair_similarity(samples[p[0]][s], samples[p[1]][s]) for s in seeds]) for p in pairs}
+    shuffled = {p: torch.cat([metrics.shuffled_similarity(samples[p[0]][s], samples[p[1]][s], seed=s) for s in seeds])
+                for p in pairs}
+    return same, shuffled
+
+
+def pair_scores(samples: dict, seeds, threshold: float) -> tuple[dict, dict]:
+    """RP at `threshold` and retrieval accuracy of every pair of models, per seed: (rp, retrieval),
+    each keyed by the pair with one value per seed."""
+    pairs = list(itertools.combinations(samples, 2))
+    per_seed = lambda score, a, b: [score(samples[a][s], samples[b][s]) for s in seeds]
+    return ({p: per_seed(lambda x, y: metrics.rp_score(x, y, threshold), *p) for p in pairs},
+            {p: per_seed(metrics.retrieval_accuracy, *p) for p in pairs})
+
+
+def pair_matrix(names: list[str], values: dict) -> pd.DataFrame:
+    """The symmetric matrix of a pair score (mean over seeds), ones on the diagonal."""
+    matrix = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for (a, b), v in values.items():
+        matrix.loc[a, b] = matrix.loc[b, a] = np.mean(v)
+    return matrix
+
+
+@torch.no_grad()
+def gap_to(reference: Denoiser, denoisers: dict[str, Denoiser], path) -> pd.DataFrame:
+    """Along a trajectory (sampling.Trajectory), the median over its images of each denoiser's
+    clean-image estimate's relative distance to the reference denoiser's, step by step."""
+    gaps = {name: [] for name in denoisers}
+    for k, t in enumerate(path.t):
+        x_t = path.x[k]
+        time = torch.full((len(x_t),), t, device=x_t.device)
+        target = reference.x0(x_t, time)
+        for name, denoiser in denoisers.items():
+            gaps[name].append(metrics.relative_gap(denoiser.x0(x_t, time), target).median().item())
+    return pd.DataFrame(gaps, index=pd.Index(path.t, name="t"))
