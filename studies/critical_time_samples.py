@@ -20,7 +20,7 @@ import torch
 
 import difflab
 from difflab import symmetry
-from difflab.classifier import ClassifierConfig, get_classifier
+from difflab.classifier import profile_classifier
 from difflab.quality import FeatureDistance
 from difflab.studies import over_seeds, write_study
 
@@ -42,7 +42,7 @@ def main() -> None:
     mean = flat.mean(0)
     eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(flat.T))
     lam, top = eigenvalues[-1].item(), eigenvectors[:, -1]
-    classifier = get_classifier(ClassifierConfig(dataset=settings.dataset, resolution=settings.resolution))
+    classifier = profile_classifier(settings)
     unet = difflab.get_denoiser(difflab.standard(settings))
     denoisers = {"U-Net S": unet, "optimal D*": difflab.EmpiricalDenoiser(train)}
     judges = {"side": lambda images: (images.flatten(1).double() - mean) @ top > 0}

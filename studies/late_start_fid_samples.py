@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 import difflab
-from difflab.classifier import ClassifierConfig, get_classifier
+from difflab.classifier import profile_classifier
 from difflab.gaussian_start import CLAIMED, DataMoments, claim_margins, generate, start_scores, start_sweep
 from difflab.quality import FeatureDistance, label_entropy
 from difflab.studies import over_seeds, write_study
@@ -34,7 +34,7 @@ def main() -> None:
     settings = difflab.get_profile("ci")
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     model = difflab.get_denoiser(difflab.standard(settings), settings.device)
-    classifier = get_classifier(ClassifierConfig(dataset=settings.dataset, resolution=settings.resolution))
+    classifier = profile_classifier(settings)
     reference = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:10_000]]
     distance, moments = FeatureDistance(reference, classifier), DataMoments.of(train)
     train_entropy = label_entropy(reference, classifier)

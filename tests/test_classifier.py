@@ -11,6 +11,7 @@ from difflab import classifier
 from difflab.cache import NotTrainedError
 from difflab.classifier import ClassifierConfig, classifier_dir, get_classifier
 from difflab.data import load_images
+from difflab.profiles import get_profile
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -73,3 +74,8 @@ def test_bad_config_names_the_parameter():
         ClassifierConfig(dataset="mnist")
     with pytest.raises(ValueError, match="epochs=0 is not allowed"):
         ClassifierConfig(epochs=0)
+
+
+def test_a_profile_classifier_is_the_committed_one_for_its_data(committed):
+    net, reference = classifier.profile_classifier(get_profile("ci")), get_classifier(device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), reference.state_dict().values()))

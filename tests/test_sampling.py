@@ -2,6 +2,7 @@ import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler
 
+import difflab
 from difflab.denoisers import Denoiser, EmpiricalDenoiser, GaussianMixtureDenoiser, NetDenoiser
 from difflab.models import build_network
 from difflab.sampling import SAMPLERS, sample, time_grid
@@ -174,3 +175,8 @@ def test_build_cache_skips_stochastic_runs_and_survives_a_damaged_file(unet, tmp
     (stored,) = tmp_path.glob("*.pt")
     stored.write_bytes(b"damaged")
     assert torch.equal(sample(NetDenoiser(unet), noise, "ddim", 4), expected)
+
+
+def test_seeded_noise_is_the_seed_s_normal_draw():
+    assert torch.equal(difflab.seeded_noise(3, 4, (1, 2, 2)), torch.randn(4, 1, 2, 2, generator=torch.Generator().manual_seed(3)))
+    assert not torch.equal(difflab.seeded_noise(3, 4, (1, 2, 2)), difflab.seeded_noise(4, 4, (1, 2, 2)))

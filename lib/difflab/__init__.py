@@ -9,6 +9,6 @@ from .metrics import (SSCD, calibrated_threshold, centred_pixels, copied_image, 
                       shuffled_similarity, similarity_matrix)
 from .plotting import comparison_grid, image_grid
 from .profiles import get_profile
-from .sampling import SAMPLERS, make_scheduler, sample
+from .sampling import SAMPLERS, make_scheduler, sample, seeded_noise
 from .training import TrainConfig, train
 from .zoo import disjoint_pairs, memorization_sweep, reproducibility_models, standard, zoo

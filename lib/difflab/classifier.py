@@ -140,3 +140,11 @@ def get_classifier(config: ClassifierConfig = ClassifierConfig(), device: str | 
     net = _build(config)
     net.load_state_dict(state)
     return net.to(device).eval()
+
+
+def profile_classifier(profile, device: str | None = None, progress: bool = True,
+                       allow_training: bool | None = None) -> Classifier:
+    """The book's classifier for a profile's dataset and resolution (chapters 4 and 5 judge and
+    score images with it), on the profile's device unless another is given."""
+    return get_classifier(ClassifierConfig(profile.dataset, profile.resolution), device or profile.device, progress,
+                          allow_training)

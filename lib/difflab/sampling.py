@@ -79,6 +79,12 @@ def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1)
     return scheduler
 
 
+def seeded_noise(seed: int, n: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """n starting noises of one image shape, N(0, I) from a generator seeded by `seed`: the book's
+    noise sets (the same seed gives the same noises in every chapter)."""
+    return torch.randn(n, *shape, generator=torch.Generator().manual_seed(seed))
+
+
 @torch.no_grad()
 def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps: int = 50,
            t_start: int = T - 1, eta: float = 0.0, generator: torch.Generator | None = None,

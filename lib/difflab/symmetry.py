@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .data import gaussian_mixture
 from .denoisers import GaussianMixtureDenoiser
-from .sampling import sample
+from .sampling import sample, seeded_noise
 from .schedule import T, alphas_cumprod, forward_process, noise_to
 
 
@@ -263,7 +263,7 @@ def noise_start_fid(denoiser, distance, starts, n: int, seed: int, device: str =
     at each step t_s from pure noise N(0, I) instead of from the noised data p_{t_s}; one seed's
     noise serves every start, so the starts differ only in where the sampler begins."""
     shape = distance.reference_shape
-    noise = torch.randn(n, *shape, generator=torch.Generator().manual_seed(seed))
+    noise = seeded_noise(seed, n, shape)
     return {t_s: distance(sample(denoiser, noise.to(device), "ddim", stochastic_steps(t_s), t_start=t_s, eta=1.0,
                                  generator=torch.Generator(device).manual_seed(seed)).cpu())["fid"]
             for t_s in tqdm(starts, desc=f"start times, seed {seed}")}

@@ -8,7 +8,7 @@ import argparse
 from dataclasses import replace
 
 from .cache import get_denoiser
-from .classifier import ClassifierConfig, get_classifier
+from .classifier import profile_classifier
 from .profiles import Profile, get_profile
 from .training import TrainConfig
 
@@ -80,7 +80,7 @@ def main() -> None:
                      allow_training=True)
     if not args.names:
         print("classifier", flush=True)
-        get_classifier(ClassifierConfig(profile.dataset, profile.resolution), profile.device, allow_training=True)
+        profile_classifier(profile, allow_training=True)
 
 
 if __name__ == "__main__":
