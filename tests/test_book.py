@@ -9,6 +9,7 @@ import re
 import pytest
 
 from book import HTML, ROOT, glued
+from claims import DESCRIPTIVE, UNASSERTED_CLAIMS
 
 pytestmark = pytest.mark.book
 
@@ -186,3 +187,15 @@ def test_build_times_every_chapter_and_its_cells():
         cells = entry["cells"]
         assert cells and [c["seconds"] for c in cells] == sorted((c["seconds"] for c in cells), reverse=True)
         assert sum(c["seconds"] for c in cells) <= entry["seconds"], chapter   # the kernel's start is extra
+
+
+@pytest.mark.parametrize("chapter", sorted(p.stem for p in (ROOT / "chapters").glob("*.md")))
+def test_every_glued_number_is_asserted_or_listed(chapter):
+    """A number in the text is a claim the tests check, or it is listed in tests/claims.py as
+    descriptive or as a claim still waiting for its assertion: none slips in unnoticed."""
+    asserted = set(re.findall(r'\["([a-z0-9_]+)"\]', (ROOT / "tests" / "test_book.py").read_text()))
+    listed = set(DESCRIPTIVE.get(chapter, {})) | set(UNASSERTED_CLAIMS.get(chapter, {}))
+    glued_names = set(glued(chapter))
+    assert not glued_names - asserted - listed, f"glued in {chapter} but neither asserted nor listed in tests/claims.py"
+    assert not listed - glued_names, f"listed in tests/claims.py but no longer glued in {chapter}"
+    assert not listed & asserted, "asserted in test_book.py: remove from tests/claims.py"
