@@ -162,18 +162,20 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
                 "network_fingerprint": network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution),
                 "steps": config.steps, **summary}
         state = cached_weights(folder, config.as_dict(), f"The {config.arch} model of {config.as_dict()}",
-                               command or how_to_train(config), fit, device, allow_training)
+                               lambda: command or how_to_train(config), fit, device, allow_training)
         _loaded[folder, device] = _denoiser(config, state, device)
     return _loaded[folder, device]
 
 
-def cached_weights(folder: Path, config: dict, what: str, command: str, fit, device: str,
+def cached_weights(folder: Path, config: dict, what: str, how_to_make, fit, device: str,
                    allow_training: bool | None) -> dict[str, torch.Tensor]:
     """The weights cached in `folder` (named by the config's key), checked against `config`. A
     missing model is trained by `fit(state_path)` -> (state dict, manifest entries), resuming from
-    state_path, and written with its manifest, if training is allowed; else a NotTrainedError."""
+    state_path, and written with its manifest (and the command `how_to_make()` names), if training
+    is allowed; else a NotTrainedError that names that command."""
     weights = folder / "model.safetensors"
     if not weights.exists():
+        command = how_to_make()
         require_training(what, config, folder, command, allow_training)
         state, entries = fit(folder / "train_state.pt")
         key = folder.name.rsplit("-", 1)[-1]

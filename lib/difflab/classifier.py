@@ -136,7 +136,7 @@ def get_classifier(config: ClassifierConfig = ClassifierConfig(), device: str | 
         return net.state_dict(), {"revision": REVISION, **summary}
 
     state = cached_weights(classifier_dir(config), asdict(config), f"The classifier {asdict(config)}",
-                           _how_to_train(config), fit, device, allow_training)
+                           lambda: _how_to_train(config), fit, device, allow_training)
     net = _build(config)
     net.load_state_dict(state)
     return net.to(device).eval()
