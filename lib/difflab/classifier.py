@@ -120,7 +120,7 @@ def train_classifier(config: ClassifierConfig, state_path: Path, device: str = "
 def _how_to_train(config: ClassifierConfig) -> str:
     """The zoo command that trains `config` (with a profile's models) where one does."""
     for profile in PROFILES.values():
-        if config == ClassifierConfig(profile.dataset, profile.resolution):
+        if config == profile_config(profile):
             return f"python -m difflab.zoo {profile.name}"
     return "difflab.classifier.get_classifier(config, allow_training=True)"
 
@@ -142,9 +142,13 @@ def get_classifier(config: ClassifierConfig = ClassifierConfig(), device: str | 
     return net.to(device).eval()
 
 
+def profile_config(profile) -> ClassifierConfig:
+    """The classifier of a profile's dataset and resolution, the one `make models` trains for it."""
+    return ClassifierConfig(profile.dataset, profile.resolution)
+
+
 def profile_classifier(profile, device: str | None = None, progress: bool = True,
                        allow_training: bool | None = None) -> Classifier:
-    """The book's classifier for a profile's dataset and resolution (chapters 4 and 5 judge and
-    score images with it), on the profile's device unless another is given."""
-    return get_classifier(ClassifierConfig(profile.dataset, profile.resolution), device or profile.device, progress,
-                          allow_training)
+    """The book's classifier for a profile (chapters 4 and 5 judge and score images with it), on
+    the profile's device unless another is given."""
+    return get_classifier(profile_config(profile), device or profile.device, progress, allow_training)

@@ -13,7 +13,6 @@ from .runtime import OnnxRuntimeNetwork
 from .schedule import alphas_cumprod as default_alphas_cumprod
 
 
-
 class Denoiser(nn.Module):
     """Subclasses override `eps` or `x0`; the other follows from x_t = a x_0 + s eps."""
 
