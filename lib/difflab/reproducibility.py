@@ -116,3 +116,20 @@ def gap_to(reference: Denoiser, denoisers: dict[str, Denoiser], path) -> pd.Data
         for name, denoiser in denoisers.items():
             gaps[name].append(metrics.relative_gap(denoiser.x0(x_t, time), target).median().item())
     return pd.DataFrame(gaps, index=pd.Index(path.t, name="t"))
+
+
+@torch.no_grad()
+def guess_gap(denoiser: Denoiser, noise: torch.Tensor, steps: int) -> tuple[list[int], torch.Tensor]:
+    """Along DDIM trajectories from `noise`: the steps, and at each step every image's relative
+    distance from the denoiser's clean-image guess to the image the trajectory ends at (steps, images)."""
+    final, path = sample(denoiser, noise, "ddim", steps, return_trajectory=True)
+    return path.t, metrics.relative_gap(path.x0.cpu(), final.cpu())
+
+
+def settled_step(t: list[int], gap: torch.Tensor, level: float = 0.5) -> int:
+    """The first step, in generation order, at which the median of guess_gap is below `level`."""
+    below = (gap.median(1).values < level).nonzero()
+    if len(below) == 0:
+        raise ValueError(f"the median gap never falls below level={level}; allowed: a level above its smallest "
+                         f"value {gap.median(1).values.min().item():.3g}")
+    return int(t[int(below[0])])

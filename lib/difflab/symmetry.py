@@ -166,14 +166,17 @@ def curvature_along(denoiser, centre: torch.Tensor, direction: torch.Tensor, t: 
 
 
 def centre_curvatures(denoiser, mean: torch.Tensor, direction: torch.Tensor, steps, top_eigenvalue: float,
-                      shape: tuple[int, ...], device: str = "cpu") -> np.ndarray:
+                      shape: tuple[int, ...], device: str = "cpu", radius_scale: float = 1.0) -> np.ndarray:
     """curvature_along `direction` at the centre theta_t mean of the noised data, at each step,
-    fitted over theta_t sqrt(top_eigenvalue): one standard deviation of the noised data along the
-    top principal direction. Its sign change is the critical time measured through `denoiser`."""
+    fitted over radius_scale theta_t sqrt(top_eigenvalue) (by default one standard deviation of the
+    noised data along the top principal direction). Its sign change is the critical time measured
+    through `denoiser`; radius_scale shows how much that depends on the fit's window."""
+    if not radius_scale > 0:
+        raise ValueError(f"radius_scale={radius_scale} is not allowed; allowed: a positive number")
     theta = alphas_cumprod().double().sqrt().numpy()
     e = direction.float().view(shape).to(device)
     return np.array([curvature_along(denoiser, (theta[t] * mean).float().view(1, *shape).to(device), e, int(t),
-                                     theta[t] * np.sqrt(top_eigenvalue))
+                                     radius_scale * theta[t] * np.sqrt(top_eigenvalue))
                      for t in tqdm(steps, desc="potential along e")])
 
 
