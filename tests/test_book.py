@@ -6,10 +6,13 @@ them in its text); `make book` must have run first (`make test` does)."""
 import json
 import re
 
+import html
+
 import pytest
 
 from book import HTML, ROOT, glued
 from claims import DESCRIPTIVE, UNASSERTED_CLAIMS
+from difflab import papers
 
 pytestmark = pytest.mark.book
 
@@ -43,6 +46,12 @@ class TestDeterministicMap:
         assert g["nn_model_median"] >= 0.5 * g["nn_test_median"]
 
 
+    def test_the_image_is_fixed_in_the_first_half_of_generation_at_every_seed(self):
+        g = self.g()                                  # bound written before studies/prose_claims.py ran
+        assert g["study_guess_rows"] >= 10 and g["noise_dominates_above"] < 500
+        assert min(g["guess_within_half"], g["study_guess_within_half_min"]) >= 500      # measured 639 at all ten
+
+
 class TestReproducibility:
     g = staticmethod(lambda: glued("02_reproducibility"))
 
@@ -66,6 +75,18 @@ class TestReproducibility:
         g = self.g()                                  # the chapter's reduced count, over the committed study
         assert g["study_seeds"] >= 8
         assert g["study_similarity_min"] >= 0.95 and g["study_gain_min"] >= 0.3
+
+
+    def test_the_gaussian_denoiser_agrees_less_than_any_pair_of_networks(self):
+        g = self.g()                                  # worst seeds of both
+        assert g["rp_gaussian_max"] < g["rp_trained_min"]
+
+    def test_the_objective_decides_how_near_the_gaussian_denoiser_a_network_starts(self):
+        g = self.g()                                  # relative gaps; bounds written before studies/prose_claims.py ran
+        assert g["study_gaps_rows"] >= 10
+        assert min(g["gap_eps_start"], g["study_gap_eps_start_min"]) > 1                   # measured 4.63 .. 4.94
+        assert max(g["gap_v_start"], g["study_gap_v_start_max"], g["gap_edm_start"], g["study_gap_edm_start_max"]) < 0.5
+        assert max(g["gap_middle_max"], g["study_gap_middle_max_max"]) < 0.5               # measured up to 0.266
 
 
 class TestMemorization:
@@ -96,6 +117,12 @@ class TestMemorization:
         g = self.g()
         assert g["disjoint_large_rp_min"] >= 0.5 and g["disjoint_large_acc_min"] > 100 * g["chance"]
         assert g["disjoint_small_rp_max"] <= 0.2
+
+
+    def test_unseen_test_images_often_pass_the_pixel_threshold(self):
+        g = self.g()                                  # every 2,000-image block of the test set
+        assert g["study_test_images_rows"] == 5
+        assert min(g["test_above_threshold"], g["study_test_above_threshold_min"]) > 0.5     # measured 0.760 .. 0.774
 
 
 class TestSymmetryBreaking:
@@ -137,6 +164,17 @@ class TestSymmetryBreaking:
         assert g["study_early_full_max"] <= 1.8 and g["study_late_full_min"] >= 3       # measured 1.54, 4.4
 
 
+    def test_the_centre_turns_into_a_ridge_in_the_stated_order_at_every_window(self):
+        g = self.g()                                  # nothing random: the fit's window at 0.5, 1 and 2 standard deviations
+        assert g["study_curvatures_rows"] >= 3 and g["path_unet"] > g["path_dstar"] > g["path_gauss"]
+        assert g["study_path_unet_min"] > g["study_path_dstar_max"] and g["study_path_dstar_min"] > g["study_path_gauss_max"]
+        assert g["study_path_unet_min"] > max(g["fm_points_step"], g["fm_speciation_step"])   # measured 648 vs 621
+        assert g["study_unet_curvature_high_max"] < g["study_dstar_curvature_high_min"]      # measured 0.29 vs 0.50
+
+    def test_the_class_is_settled_after_the_side_of_e_in_every_seed(self):
+        assert self.g()["class_after_side_min"] > 0
+
+
 class TestLateInitialization:
     g = staticmethod(lambda: glued("05_late_initialization"))
 
@@ -152,6 +190,11 @@ class TestLateInitialization:
 
     def test_gls_samples_are_more_diverse_at_3_steps(self):
         assert self.g()["entropy_gap_margin"] > 0       # measured 0.057 nats (DDIM)
+
+    def test_the_noised_data_sit_on_their_gaussians_floor_before_the_critical_steps(self):
+        g = self.g()                                  # bound written before studies/prose_claims.py ran
+        assert g["study_fits_rows"] >= 10 and g["sw_early_low"] >= max(g["crit_points"], g["crit_speciation"])
+        assert max(g["sw_ratio_early_max"], g["study_sw_ratio_early_max_max"]) <= 1.5      # measured up to 1.18
 
 def _page(name: str) -> str:
     path = HTML / name
@@ -176,6 +219,21 @@ def test_intro_results_table_is_filled_from_the_chapters():
     assert roles and len(cells) == len(roles) and all(c.strip() for c in cells)
 
 
+def test_intro_papers_column_is_written_by_the_chapters_from_difflab_papers():
+    """No number of the papers is typed in the intro: each is a chapter's glue of papers.headlines."""
+    table = (ROOT / "intro.md").read_text().split("| Chapter | Claim | Papers | This book |")[1].split("\n\n")[0]
+    column = [line.split("|")[3] for line in table.splitlines() if line.startswith("| ")]
+    typed = [cell for cell in column if re.search(r"\d", re.sub(r"\{glue:md\}`[^`]*`", "", cell))]
+    assert column and not typed, f"numbers typed in the intro's Papers column: {typed}"
+    page = html.unescape(_page("intro.html"))
+    chapters = sorted(p.stem for p in (ROOT / "chapters").glob("*.md"))
+    for chapter in chapters:
+        for name, text in papers.headlines(chapter).items():
+            assert glued(chapter)[name] == text, f"{chapter} glued {name} unlike difflab.papers"
+            if f"::{name}`" in (ROOT / "intro.md").read_text():
+                assert text in page, f"the intro does not show {chapter}'s {name}"
+
+
 def test_build_times_every_chapter_and_its_cells():
     """_build/timings.json: the profile of a build, chapter by chapter and cell by cell."""
     path = ROOT / "_build" / "timings.json"
@@ -194,6 +252,7 @@ def test_every_glued_number_is_asserted_or_listed(chapter):
     """A number in the text is a claim the tests check, or it is listed in tests/claims.py as
     descriptive or as a claim still waiting for its assertion: none slips in unnoticed."""
     asserted = set(re.findall(r'\["([a-z0-9_]+)"\]', (ROOT / "tests" / "test_book.py").read_text()))
+    asserted |= set(papers.headlines(chapter))       # by test_intro_papers_column_is_written_by_the_chapters...
     listed = set(DESCRIPTIVE.get(chapter, {})) | set(UNASSERTED_CLAIMS.get(chapter, {}))
     glued_names = set(glued(chapter))
     assert not glued_names - asserted - listed, f"glued in {chapter} but neither asserted nor listed in tests/claims.py"

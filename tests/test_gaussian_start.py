@@ -85,6 +85,10 @@ def test_fit_check_finds_a_gaussian_fit_to_gaussian_data_and_not_to_two_clusters
         ratio = fits["SW2 data vs fit"] / fits["SW2 fit vs fit"]
         assert list(fits.index) == [900, 100] and ratio[900] < 3 and late_ratio(ratio[100])
         assert fits["mean error"].max() < 0.1
+    again = fit_check(gaussian, DataMoments.of(gaussian), [900], n_images=1000, n_draws=500, n_directions=2, seed=0)
+    other = fit_check(gaussian, DataMoments.of(gaussian), [900], n_images=1000, n_draws=500, n_directions=2, seed=1)
+    assert again.equals(fit_check(gaussian, DataMoments.of(gaussian), [900], n_images=1000, n_draws=500, n_directions=2))
+    assert not again.equals(other)                               # the seed picks other images and draws
 
 
 def test_sweep_curves_best_starts_and_ratios():

@@ -5,8 +5,8 @@ import torch
 
 from difflab import sample
 from difflab.denoisers import GaussianDenoiser
-from difflab.reproducibility import (emergence, gap_to, pair_matrix, pair_scores, pair_similarities, sampler_agreement,
-                                     sampler_consistency, sampler_steps, worst_agreement)
+from difflab.reproducibility import (emergence, gap_to, guess_gap, pair_matrix, pair_scores, pair_similarities,
+                                     sampler_agreement, sampler_consistency, sampler_steps, settled_step, worst_agreement)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,15 @@ def test_gap_to_is_zero_for_the_reference_itself(gaussian, fashion8):
     _, path = sample(gaussian, noise, "ddim", 5, return_trajectory=True)
     gap = gap_to(gaussian, {"same": gaussian}, path)
     assert list(gap.index) == list(path.t) and (gap["same"] == 0).all()
+
+
+def test_the_guess_settles_along_the_trajectory_onto_the_final_image(gaussian, fashion8):
+    noise = torch.randn(16, *fashion8[0].shape[1:], generator=torch.Generator().manual_seed(4))
+    t, gap = guess_gap(gaussian, noise, 10)
+    assert len(t) == 10 and gap.shape == (10, 16) and t[0] > t[-1]
+    assert gap[-1].max() < 1e-5 and gap[0].median() > gap[-1].median()     # the last guess is the final image
+    level = (gap[0].median() + gap[-1].median()).item() / 2
+    k = t.index(settled_step(t, gap, level))                                  # the first step below the level
+    assert gap[k].median() < level and all(gap[j].median() >= level for j in range(k)) and k > 0
+    with pytest.raises(ValueError, match="never falls below level=0"):
+        settled_step(t, gap, level=0)

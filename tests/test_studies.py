@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from difflab.studies import over_seeds, read_study, spread, study_path, write_study
+from difflab.studies import over_seeds, read_study, spread, study_path, study_ranges, write_study
 
 
 def test_a_study_is_written_read_and_summarised(tmp_data):
@@ -15,6 +15,12 @@ def test_a_study_is_written_read_and_summarised(tmp_data):
     assert spread("example", "margin", n=2000) == {"min": pytest.approx(0.1), "max": pytest.approx(0.3), "count": 3}
     unmeasured = spread("example", "margin", n=1000)
     assert unmeasured["count"] == 0 and math.isnan(unmeasured["min"]) and math.isnan(unmeasured["max"])
+
+
+def test_study_ranges_give_each_key_its_range_over_a_section(tmp_data):
+    write_study("sections", {"fits": [{"seed": 0, "ratio": 2.0, "gap": 0.1}, {"seed": 1, "ratio": 1.5, "gap": 0.3}]})
+    assert study_ranges("sections", "fits", ["ratio", "gap"]) == {
+        "study_fits_rows": 2, "study_ratio_min": 1.5, "study_ratio_max": 2.0, "study_gap_min": 0.1, "study_gap_max": 0.3}
 
 
 def test_a_damaged_or_missing_study_names_the_file_and_the_fix(tmp_data):

@@ -186,6 +186,12 @@ def test_centre_curvatures_of_a_gaussian_change_sign_at_its_closed_form_step():
     steps = np.arange(200, 800, 5)
     c = symmetry.centre_curvatures(GaussianDenoiser.fit(points), flat.mean(0), eigenvectors[:, -1], steps, lam, (8,))
     assert abs(symmetry.first_crossing(steps, c) - symmetry.step_below(1 / np.sqrt(lam - 1))) <= 5
+    wide = symmetry.centre_curvatures(GaussianDenoiser.fit(points), flat.mean(0), eigenvectors[:, -1], steps, lam, (8,),
+                                      radius_scale=2.0)
+    assert np.allclose(wide, c, rtol=1e-3, atol=1e-6)          # a linear denoiser's drift is linear: any window
+    with pytest.raises(ValueError, match="radius_scale=0 is not allowed; allowed: a positive number"):
+        symmetry.centre_curvatures(GaussianDenoiser.fit(points), flat.mean(0), eigenvectors[:, -1], steps, lam, (8,),
+                                   radius_scale=0)
 
 
 def test_noise_to_draws_from_the_noised_data():

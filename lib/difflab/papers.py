@@ -5,8 +5,10 @@ shared/reference/papers.md). Chapters and the intro read them from here."""
 TWO_POINTS = {"theta_c": 0.6436, "x* at theta = 0.8": 0.947, "critical step": 292}
 
 # Zhang et al.: RP (SSCD > 0.6) between 7 released CIFAR-10 models from the same noise
-REPRODUCIBILITY_RP = {"lowest pair": "0.70 (U-ViT vs CT)", "most pairs (book: middle half)": "0.78-0.89",
-                      "highest pair": "0.91 (CT vs Progressive)"}
+RP_LOWEST_PAIR, RP_MOST_PAIRS, RP_HIGHEST_PAIR = 0.70, (0.78, 0.89), 0.91
+REPRODUCIBILITY_RP = {"lowest pair": f"{RP_LOWEST_PAIR:.2f} (U-ViT vs CT)",
+                      "most pairs (book: middle half)": f"{RP_MOST_PAIRS[0]:.2f}-{RP_MOST_PAIRS[1]:.2f}",
+                      "highest pair": f"{RP_HIGHEST_PAIR:.2f} (CT vs Progressive)"}
 
 # Zhang et al. (consistent model reproducibility), CIFAR-10 32x32, U-Nets of 64 / 128 / 256 channels,
 # read off their figures: RP between widths at n = 2^6 .. 2^15 training images, and GL at some n
@@ -17,7 +19,10 @@ MEMORIZATION_RP = {"RP 64 vs 128": [.69, .66, .59, .53, .46, .42, .34, .18, .45,
 MEMORIZATION_GL = {"GL 64": {2 ** 10: 0, 2 ** 11: .22, 2 ** 12: .87, 2 ** 13: .99},
                    "GL 128": {2 ** 10: 0, 2 ** 12: .28, 2 ** 13: .82, 2 ** 14: .98},
                    "GL 256": {2 ** 10: 0, 2 ** 12: .05, 2 ** 13: .30, 2 ** 14: .98}}
-
+# ... and RP of a trained network against the closed-form optimal denoiser of its training set
+RP_VS_OPTIMAL = {2 ** 6: 0.5, 2 ** 14: 0.0, 2 ** 15: 0.0}
+# Kadkhodaie et al. (ICLR 2024): denoisers trained on disjoint CelebA subsets agree from about this many images
+DISJOINT_AGREEMENT_IMAGES = 10 ** 5
 
 
 def memorization_curves() -> dict[str, tuple[list[int], list[float]]]:
@@ -25,6 +30,9 @@ def memorization_curves() -> dict[str, tuple[list[int], list[float]]]:
     return {**{name: (MEMORIZATION_SIZES, values) for name, values in MEMORIZATION_RP.items()},
             **{name: (list(points), list(points.values())) for name, points in MEMORIZATION_GL.items()}}
 
+
+# Biroli et al. (Nat. Commun. 2024): the covariance's top eigenvalue Lambda and speciation time t_S = 1/2 log Lambda
+SPECIATION = {"MNIST": (7.66, 1.02), "CIFAR-10": (16.72, 1.41), "ImageNet32": (12.11, 1.25)}
 
 # Raya and Ambrogioni, Gaussian late start: FID (Inception, 50k samples) as (gls, baseline) per
 # (sampler, steps); the MNIST DDPM/DDIM rows at 5 and 3 steps are identical in the source.
@@ -42,3 +50,58 @@ GLS_FID = {
 def gls_improvement(data: str) -> dict[tuple[str, int], float]:
     """The paper's FID improvement (baseline / gls) per (sampler, steps) on `data`."""
     return {key: baseline / gls for key, (gls, baseline) in GLS_FID[data].items()}
+
+
+# Raya and Ambrogioni, diversity: entropy of the race labels of CelebA64 samples (read off a plot)
+# per number of steps, for gls-DDIM and for DDIM from pure noise, and of the training set
+GLS_ENTROPY_CELEBA = {"gls": {3: 1.17, 5: 1.19, 10: 1.30}, "ddim": {3: 0.51, 5: 0.76, 10: 1.12}}
+TRAIN_ENTROPY_CELEBA = 1.55
+
+
+def _at(curves: dict[str, list[float]], n: int) -> list[float]:
+    return [values[MEMORIZATION_SIZES.index(n)] for values in curves.values()]
+
+
+def _span(values) -> str:
+    return f"{min(values):.2f}-{max(values):.2f}"
+
+
+def _power(n: int) -> str:
+    return f"2^{n.bit_length() - 1}"
+
+
+def headlines(chapter: str) -> dict[str, str]:
+    """The papers' column of the intro's results table for one chapter, written from the numbers
+    above; the chapter glues it and the intro pastes it, so no number is typed twice."""
+    mean_rp = {n: sum(_at(MEMORIZATION_RP, n)) / len(MEMORIZATION_RP) for n in MEMORIZATION_SIZES}
+    dip = min(mean_rp, key=mean_rp.get)
+    generalizing = [min(n for n, gl in curve.items() if gl >= 0.95) for curve in MEMORIZATION_GL.values()]
+    improvement = {data: ", ".join(f"{gls_improvement(data)[key]:.1f}" for key in [("DDIM", 3), ("DDIM", 5), ("PNDM", 3)])
+                   for data in GLS_FID}
+    lam, t_s = SPECIATION["MNIST"]
+    table = {
+        "01_deterministic_map": {
+            "paper_copies_model": f"RP against the optimal denoiser ~{RP_VS_OPTIMAL[2 ** 14]:.0f} at "
+                                  f"{_power(2 ** 14)}-{_power(2 ** 15)} images (CIFAR-10)"},
+        "02_reproducibility": {
+            "paper_rp_models": f"{RP_LOWEST_PAIR:.2f}-{RP_HIGHEST_PAIR:.2f} over 7 CIFAR-10 models (SSCD > 0.6)"},
+        "03_memorization": {
+            "paper_rp_sweep": f"~{mean_rp[MEMORIZATION_SIZES[0]]:.2f}, {_span(_at(MEMORIZATION_RP, dip))}, "
+                              f"{_span(_at(MEMORIZATION_RP, MEMORIZATION_SIZES[-1]))} (CIFAR-10, "
+                              f"{_power(MEMORIZATION_SIZES[0])} / {_power(dip)} / {_power(MEMORIZATION_SIZES[-1])})",
+            "paper_gl_sweep": f"~0 up to {_power(2 ** 10)}, ~1 from {_power(min(generalizing))}-{_power(max(generalizing))}",
+            "paper_copy_optimal": f"~{RP_VS_OPTIMAL[2 ** 6]:.1f} at {_power(2 ** 6)}, ~{RP_VS_OPTIMAL[2 ** 14]:.0f} at "
+                                  f"{_power(2 ** 14)} (SSCD)",
+            "paper_disjoint": f"agree at ~10^{len(str(DISJOINT_AGREEMENT_IMAGES)) - 1} images (Kadkhodaie et al.)"},
+        "04_symmetry_breaking": {
+            "paper_two_points": f"{TWO_POINTS['theta_c']}, ~{TWO_POINTS['critical step']}, {TWO_POINTS['x* at theta = 0.8']}"
+                                " (Raya & Ambrogioni)",
+            "paper_speciation": f"MNIST {lam}, {t_s}; cloning near s_S (Biroli et al.)"},
+        "05_late_initialization": {
+            "paper_improvement": "; ".join(f"{data} {text}" for data, text in improvement.items()),
+            "paper_entropy": f"CelebA races: {GLS_ENTROPY_CELEBA['ddim'][3]:.2f}, {GLS_ENTROPY_CELEBA['gls'][3]:.2f}, "
+                             f"~{TRAIN_ENTROPY_CELEBA:.2f}"},
+    }
+    if chapter not in table:
+        raise ValueError(f"chapter={chapter!r} is not allowed; allowed: {', '.join(table)}")
+    return table[chapter]

@@ -27,13 +27,23 @@ def read_study(name: str) -> dict:
                                        f"or rerun studies/{name}.py")
 
 
-def spread(name: str, key: str, **where) -> dict[str, float]:
-    """The smallest and largest `key` over the study's rows that match `where`, and their count
-    (0, with NaN bounds, when the study did not measure that case: a reader's own sample count)."""
-    values = [row[key] for row in read_study(name)["rows"] if all(row[k] == v for k, v in where.items())]
+def spread(name: str, key: str, section: str = "rows", **where) -> dict[str, float]:
+    """The smallest and largest `key` over the rows of the study's `section` that match `where`, and
+    their count (0, with NaN bounds, when the study did not measure that case: a reader's own sample count)."""
+    values = [row[key] for row in read_study(name)[section] if all(row[k] == v for k, v in where.items())]
     if not values:
         return {"min": math.nan, "max": math.nan, "count": 0}
     return {"min": min(values), "max": max(values), "count": len(values)}
+
+
+def study_ranges(name: str, section: str, keys) -> dict[str, float]:
+    """study_KEY_min and study_KEY_max of each key over a section's rows, and study_SECTION_rows
+    (how many): the numbers a chapter glues beside its own single measurement."""
+    ranges = {f"study_{section}_rows": len(read_study(name)[section])}
+    for key in keys:
+        s = spread(name, key, section)
+        ranges |= {f"study_{key}_min": s["min"], f"study_{key}_max": s["max"]}
+    return ranges
 
 
 def over_seeds(measure, counts, seeds) -> list[dict]:
