@@ -5,7 +5,7 @@ import pandas as pd
 import torch
 
 from difflab import book
-from difflab.plotting import comparison_grid, mark_steps, score_panel
+from difflab.plotting import comparison_grid, mark_steps, score_panel, similarity_histogram
 
 
 def test_mark_steps_draws_one_labelled_line_per_prediction():
@@ -36,4 +36,15 @@ def test_score_panel_draws_mean_and_range_and_shades_regimes():
     score_panel(ax, summary, {"RP": {"color": "tab:blue"}}, "title", {"tab:red": [16], "tab:green": []})
     assert [line.get_label() for line in ax.lines] == ["RP"] and list(ax.lines[0].get_ydata()) == [0.2, 0.5]
     assert ax.get_title() == "title" and ax.get_xscale() == "log" and len(ax.patches) == 1   # one shaded stretch
+    plt.close(fig)
+
+
+def test_similarity_histogram_draws_the_pairs_and_the_thresholds():
+    fig, ax = plt.subplots()
+    g = torch.Generator().manual_seed(0)
+    similarity_histogram(ax, torch.rand(100, generator=g) - 0.5, {"A, same noise": torch.rand(50, generator=g) / 2 + 0.5},
+                         {"calibrated threshold": 0.4, "paper's 0.6": 0.6})
+    assert ax.get_legend_handles_labels()[1] == ["shuffled pairs", "A, same noise", "calibrated threshold", "paper's 0.6"]
+    assert [(line.get_xdata()[0], line.get_linestyle()) for line in ax.lines] == [(0.4, "--"), (0.6, ":")]
+    assert ax.get_xlabel() == "centred pixel cosine similarity"
     plt.close(fig)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from difflab.studies import over_seeds, read_study, spread, study_path, study_ranges, write_study
+from difflab.studies import over_seeds, read_study, spread, study_minima, study_path, study_ranges, write_study
 
 
 def test_a_study_is_written_read_and_summarised(tmp_data):
@@ -15,6 +15,14 @@ def test_a_study_is_written_read_and_summarised(tmp_data):
     assert spread("example", "margin", n=2000) == {"min": pytest.approx(0.1), "max": pytest.approx(0.3), "count": 3}
     unmeasured = spread("example", "margin", n=1000)
     assert unmeasured["count"] == 0 and math.isnan(unmeasured["min"]) and math.isnan(unmeasured["max"])
+
+
+def test_study_minima_gives_the_table_and_the_worst_values_to_glue(tmp_data):
+    write_study("checks", {"rows": [{"n": 10, "seed": s, "rp": 0.9 + s / 100, "gain": 0.5 - s / 10} for s in range(3)]
+                           + [{"n": 20, "seed": 0, "rp": 0.1, "gain": 0.0}]})
+    table, minima = study_minima("checks", {"rp": "study_rp_min", "gain": "study_gain_min"}, n=10)
+    assert list(table.index) == ["rp", "gain"] and table.loc["rp", "max"] == pytest.approx(0.92)
+    assert minima == {"study_seeds": 3, "study_rp_min": pytest.approx(0.9), "study_gain_min": pytest.approx(0.3)}
 
 
 def test_study_ranges_give_each_key_its_range_over_a_section(tmp_data):

@@ -1,6 +1,10 @@
-"""Image grids for the book's figures, and the marks of predicted steps on its curves."""
+"""Image grids for the book's figures, the marks of predicted steps on its curves, and its other
+recurring panels (similarity histograms, score curves)."""
+
+import itertools
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 
@@ -50,6 +54,22 @@ def mark_steps(ax, steps: dict, color: str = "tab:red") -> None:
     """Vertical lines at predicted steps, one line style each, labelled with their name and step."""
     for (name, step), style in zip(steps.items(), PREDICTION_STYLES):
         ax.axvline(step, color=color, ls=style, label=f"{name}: {step}")
+
+
+THRESHOLD_STYLES = ({"color": "k", "ls": "--"}, {"color": "tab:red", "ls": ":"})
+
+
+def similarity_histogram(ax, shuffled, same: dict, thresholds: dict, low: float = -0.4) -> None:
+    """The book's picture of reproducibility: the similarities of same-noise pairs (one outline per
+    entry of `same`, label: values) over those of shuffled pairs (grey), with a vertical line at each
+    threshold (label: value). Bins of 0.01 from `low` to 1."""
+    bins = np.linspace(low, 1, round((1 - low) * 100) + 1)
+    ax.hist(np.asarray(shuffled), bins, density=True, alpha=0.6, color="grey", label="shuffled pairs")
+    for label, values in same.items():
+        ax.hist(np.asarray(values), bins, density=True, histtype="step", lw=2, label=label)
+    for (label, value), style in zip(thresholds.items(), itertools.cycle(THRESHOLD_STYLES)):
+        ax.axvline(value, label=label, **style)
+    ax.set(xlabel="centred pixel cosine similarity", ylabel="density"), ax.legend(fontsize=8)
 
 
 def score_panel(ax, summary, scores: dict, title: str, shaded: dict | None = None) -> None:

@@ -6,6 +6,7 @@ import math
 import time
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from .checkpoints import load_json, save_json
@@ -34,6 +35,15 @@ def spread(name: str, key: str, section: str = "rows", **where) -> dict[str, flo
     if not values:
         return {"min": math.nan, "max": math.nan, "count": 0}
     return {"min": min(values), "max": max(values), "count": len(values)}
+
+
+def study_minima(name: str, glue_names: dict[str, str], **where) -> tuple[pd.DataFrame, dict]:
+    """Each key's spread over the study's rows that match `where` (the table a chapter shows: min,
+    max, count by key), and what the chapter glues: each key's worst (smallest) value under its glue
+    name, and study_seeds (how many rows)."""
+    table = pd.DataFrame({key: spread(name, key, **where) for key in glue_names}).T
+    return table, {"study_seeds": int(table["count"].min()),
+                   **{glue: table.loc[key, "min"] for key, glue in glue_names.items()}}
 
 
 def study_ranges(name: str, section: str, keys) -> dict[str, float]:
