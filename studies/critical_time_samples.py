@@ -16,11 +16,11 @@ The defaults measured the committed result: 30 minutes on 2 cores.
 import argparse
 
 import numpy as np
-import torch
 
 import difflab
 from difflab import symmetry
 from difflab.classifier import profile_classifier
+from difflab.gaussian_start import DataMoments
 from difflab.quality import FeatureDistance
 from difflab.studies import over_seeds, write_study
 
@@ -38,14 +38,12 @@ def main() -> None:
     settings = difflab.get_profile("ci")
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     test, _ = difflab.load_images(settings.dataset, settings.resolution, train=False)
-    flat = train.flatten(1).double()
-    mean = flat.mean(0)
-    eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(flat.T))
-    lam, top = eigenvalues[-1].item(), eigenvectors[:, -1]
+    moments = DataMoments.of(train)
+    lam = moments.top[0]
     classifier = profile_classifier(settings)
     unet = difflab.get_denoiser(difflab.standard(settings))
     denoisers = {"U-Net S": unet, "optimal D*": difflab.EmpiricalDenoiser(train)}
-    judges = {"side": lambda images: (images.flatten(1).double() - mean) @ top > 0}
+    judges = {"side": moments.side}
 
     def crossing(name):
         def measure(n, seed):

@@ -87,7 +87,7 @@ def test_rows(settings, block: int = 2000) -> list[dict]:
 def curvature_rows(settings, radius_scales) -> list[dict]:
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     moments = DataMoments.of(train)
-    lam, top = moments.eigenvalues[-1].item(), moments.eigenvectors[:, -1]
+    lam, top = moments.top
     denoisers = {"dstar": difflab.EmpiricalDenoiser(train), "gauss": difflab.GaussianDenoiser.fit(train),
                  "unet": difflab.get_denoiser(difflab.standard(settings))}
     steps = np.arange(300, 1000, 10)

@@ -100,3 +100,13 @@ def test_sweep_curves_best_starts_and_ratios():
     best = best_starts(sweep)
     assert best == {("DDIM", 3): 400, ("PNDM", 3): 600}
     assert sweep_ratios(sweep, best) == {("DDIM", 3): 0.4, ("PNDM", 3): 0.25}
+
+
+def test_top_direction_and_the_side_of_it_an_image_lies_on():
+    g = torch.Generator().manual_seed(5)
+    data = torch.randn(2000, 1, 2, 2, generator=g) * torch.tensor([3.0, 1.0, 1.0, 1.0]).view(1, 1, 2, 2)
+    moments = DataMoments.of(data)
+    lam, e = moments.top
+    assert lam == pytest.approx(9, rel=0.1) and abs(e[0].item()) == pytest.approx(1, abs=0.01)
+    probe = moments.mean.view(1, 1, 2, 2) + torch.stack([e, -e]).view(2, 1, 2, 2)
+    assert moments.side(probe.float()).tolist() == [True, False]

@@ -60,6 +60,15 @@ class DataMoments:
         eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(flat.T))
         return cls(flat.mean(0), eigenvalues, eigenvectors, tuple(data.shape[1:]))
 
+    @property
+    def top(self) -> tuple[float, torch.Tensor]:
+        """The covariance's largest eigenvalue lambda and its eigenvector e, the top principal direction."""
+        return self.eigenvalues[-1].item(), self.eigenvectors[:, -1]
+
+    def side(self, images: torch.Tensor) -> torch.Tensor:
+        """Which side of the mean each image lies on along e: the symmetry the first bifurcation breaks."""
+        return (images.flatten(1).double().cpu() - self.mean) @ self.eigenvectors[:, -1] > 0
+
     def noised(self, t: int) -> NoisedGaussian:
         """The Gaussian of x_t: Sigma_t shares Sigma's eigenvectors; clamping Sigma's rounding
         negatives keeps Sigma_t >= s^2 I."""
