@@ -153,6 +153,16 @@ def claim_margins(scores: dict, train_entropy: float) -> dict[str, float]:
 BASELINE = "N(0, I) at 999"      # the start column's label of the standard start in a sweep
 
 
+def sweep_table(denoiser, moments: DataMoments, distance, step_counts, starts, n: int, seed: int,
+                device: str = "cpu") -> pd.DataFrame:
+    """start_sweep for every sampler of SAMPLERS and step count: one row per (sampler, steps, start)
+    with its FID, the start being BASELINE for the standard start from N(0, I)."""
+    return pd.DataFrame([{"sampler": sampler, "steps": steps, "start": BASELINE if t_s is None else t_s, "FID": fid}
+                         for sampler in SAMPLERS for steps in tqdm(step_counts, desc=f"sweep {sampler}, seed {seed}")
+                         for t_s, fid in start_sweep(denoiser, moments, distance, sampler, steps, starts, n, seed,
+                                                     device).items()])
+
+
 def sweep_curve(sweep: pd.DataFrame, sampler: str, steps: int) -> tuple[pd.Series, float]:
     """One sampler's FID against the late start step (a Series indexed by t_s), and the FID of
     its standard start, from the sweep's rows (columns sampler, steps, start, FID)."""
