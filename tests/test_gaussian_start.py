@@ -6,7 +6,8 @@ import torch
 
 from difflab.denoisers import GaussianDenoiser
 from difflab.gaussian_start import (BASELINE, CLAIMED, DataMoments, NoisedGaussian, best_starts, claim_margins,
-                                   fit_check, generate, start_sweep, sweep_curve, sweep_ratios)
+                                   fit_check, generate, losing_starts, start_sweep, sweep_curve, sweep_ratios,
+                                   sweep_table)
 from difflab.schedule import alphas_cumprod
 
 
@@ -60,6 +61,10 @@ def test_start_sweep_scores_every_start_with_the_same_seed(fashion8):
     fid = start_sweep(gaussian, moments, mean_gap, "DDIM", 3, [300, 600], 256, seed=1)
     assert list(fid) == [None, 300, 600]
     assert fid[600] == mean_gap(generate(gaussian, moments, "DDIM", 3, 256, 1, 600))["fid"]
+    table = sweep_table(gaussian, moments, mean_gap, [3], [300, 600], 256, seed=1)
+    assert list(table.columns) == ["sampler", "steps", "start", "FID"] and len(table) == 3 * 3
+    assert table[table.sampler == "DDIM"].FID.tolist() == list(fid.values())
+    assert table.start.tolist()[:3] == [BASELINE, 300, 600]
 
 
 def test_claim_margins_take_each_claim_at_its_worst_row():
@@ -100,6 +105,7 @@ def test_sweep_curves_best_starts_and_ratios():
     best = best_starts(sweep)
     assert best == {("DDIM", 3): 400, ("PNDM", 3): 600}
     assert sweep_ratios(sweep, best) == {("DDIM", 3): 0.4, ("PNDM", 3): 0.25}
+    assert losing_starts(sweep) == [] and losing_starts(sweep.replace({10.0: 4.5})) == [600]
 
 
 def test_top_direction_and_the_side_of_it_an_image_lies_on():

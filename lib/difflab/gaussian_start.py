@@ -177,6 +177,16 @@ def best_starts(sweep: pd.DataFrame) -> dict[tuple[str, int], int]:
             for sampler, steps in sweep[["sampler", "steps"]].drop_duplicates().itertuples(index=False)}
 
 
+def losing_starts(sweep: pd.DataFrame) -> list[int]:
+    """The start steps at which the late start of some (sampler, steps) has a worse FID than its
+    standard start: those too late for the data to be near their Gaussian."""
+    losing = set()
+    for sampler, steps in sweep[["sampler", "steps"]].drop_duplicates().itertuples(index=False):
+        late, baseline = sweep_curve(sweep, sampler, steps)
+        losing |= set(late.index[late > baseline])
+    return sorted(int(t) for t in losing)
+
+
 def sweep_ratios(sweep: pd.DataFrame, best: dict) -> dict[tuple[str, int], float]:
     """FID at the best late start over the standard start's, in the sweep, per (sampler, steps)."""
     ratios = {}

@@ -47,6 +47,11 @@ GLS_FID = {
 }
 
 
+# ... the start steps the paper used (from its sweep), and the range of its headline improvements at 3-5 steps
+GLS_STARTS = {("DDIM", 3): 400, ("DDIM", 5): 500, ("DDIM", 10): 500, ("PNDM", 5): 600, ("DDPM (η = 1)", None): 400}
+GLS_HEADLINE_RANGE = (1.5, 3.0)
+
+
 def gls_improvement(data: str) -> dict[tuple[str, int], float]:
     """The paper's FID improvement (baseline / gls) per (sampler, steps) on `data`."""
     return {key: baseline / gls for key, (gls, baseline) in GLS_FID[data].items()}
