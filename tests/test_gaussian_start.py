@@ -7,7 +7,7 @@ import torch
 from difflab.denoisers import GaussianDenoiser
 from difflab.gaussian_start import (BASELINE, CLAIMED, DataMoments, NoisedGaussian, best_starts, claim_margins,
                                    fit_check, generate, losing_starts, start_sweep, sweep_curve, sweep_ratios,
-                                   sweep_table)
+                                   sweep_seed_claims, sweep_table)
 from difflab.schedule import alphas_cumprod
 
 
@@ -116,3 +116,14 @@ def test_top_direction_and_the_side_of_it_an_image_lies_on():
     assert lam == pytest.approx(9, rel=0.1) and abs(e[0].item()) == pytest.approx(1, abs=0.01)
     probe = moments.mean.view(1, 1, 2, 2) + torch.stack([e, -e]).view(2, 1, 2, 2)
     assert moments.side(probe.float()).tolist() == [True, False]
+
+
+def test_sweep_seed_claims_read_the_worst_seed_of_each_claim():
+    rows = [{"seed": seed, "sampler": sampler, "steps": steps, "best_start": start, "gain": gain}
+            for seed, shift in [(0, 0), (1, 100)]
+            for sampler, steps, start, gain in [("PNDM", 3, 600, 9.0), ("PNDM", 5, 500, 2.0), ("DDIM", 3, 300, 3.0),
+                                                ("DDIM", 5, 400, 2.0), ("DDIM", 10, 500, 1.5 + shift / 1000),
+                                                ("DDPM (η = 1)", 3, 300 + shift, 4.0)]]
+    claims = sweep_seed_claims(rows)
+    assert claims == {"seeds": 2, "pndm_best_min": 500, "pndm_best_max": 600, "ddim_best_max": 500,
+                      "ddim10_gain_margin_min": pytest.approx(0.4)}

@@ -48,3 +48,12 @@ def test_similarity_histogram_draws_the_pairs_and_the_thresholds():
     assert [(line.get_xdata()[0], line.get_linestyle()) for line in ax.lines] == [(0.4, "--"), (0.6, ":")]
     assert ax.get_xlabel() == "centred pixel cosine similarity"
     plt.close(fig)
+
+
+def test_record_glues_numbers_plain_and_strings_for_both_roles(monkeypatch):
+    glued = {}
+    monkeypatch.setattr(book, "glue", lambda name, value, display: glued.setdefault(name, value))
+    assert book.record("n", torch.tensor(3)) == 3 and type(glued["n"]) is int
+    book.record("pair", "the U-Net and the DiT")
+    assert glued["pair"]._repr_markdown_() == "the U-Net and the DiT"          # {glue:md} on its page
+    assert repr(glued["pair"]) == "'the U-Net and the DiT'"                    # {glue:text} from the intro

@@ -1,14 +1,21 @@
 """Numbers a chapter records for its text, its intro-page row and its tests (through myst_nb.glue)."""
 
-from IPython.display import Markdown
 from myst_nb import glue
+
+
+class Text(str):
+    """A string glued both ways: as Markdown for `{glue:md}` on its own page, and as its repr for
+    `{glue:text}` (the role that can paste from another page, such as the intro)."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
 
 
 def record(name: str, value):
     """Glue `value` under `name`: a number as a plain Python number, so `{glue:text}` can format
-    it (numpy and torch scalars would be glued as their repr), a string as Markdown for `{glue:md}`."""
+    it (numpy and torch scalars would be glued as their repr), a string as Text."""
     value = value.item() if hasattr(value, "item") else value
-    glue(name, Markdown(value) if isinstance(value, str) else value, display=False)
+    glue(name, Text(value) if isinstance(value, str) else value, display=False)
     return value
 
 
