@@ -70,12 +70,11 @@ DESCRIPTIVE = {
         "study_unet_curvature_high_min": "range end, reported", "study_dstar_curvature_high_max": "range end, reported",
     },
     "05_late_initialization": {
-        "n_fid": SETTING, "n_sweep": SETTING, "crit_points": "chapter 4's prediction", "crit_speciation": "chapter 4's prediction",
+        "n_fid": SETTING, "n_sweep": SETTING,
         "train_entropy": "the reference of entropy_gap_margin, which is asserted",
         "entropy_ddim3_base": "asserted through entropy_gap_margin", "entropy_ddim3_gls": "asserted through entropy_gap_margin",
         "entropy_pndm3_base": "asserted through entropy_gap_margin", "entropy_pndm3_gls": "asserted through entropy_gap_margin",
         "ddim_gls3": "asserted through gls3_beats_base5", "ddim_base5": "asserted through gls3_beats_base5",
-        "improvement_ddim3": "asserted through gls_ratio_max", "improvement_ddim5": "asserted through gls_ratio_max",
         "improvement_pndm3": "asserted through gls_ratio_max",
         "sw_early_high": SETTING,
         "study_sw_ratio_400_min": "the range of sw_ratio_400 over seeds, reported (its predicted bound failed)",

@@ -169,7 +169,8 @@ class TestSymmetryBreaking:
         assert g["study_curvatures_rows"] >= 3 and g["path_unet"] > g["path_dstar"] > g["path_gauss"]
         assert g["study_path_unet_min"] > g["study_path_dstar_max"] and g["study_path_dstar_min"] > g["study_path_gauss_max"]
         assert g["study_path_unet_min"] > max(g["fm_points_step"], g["fm_speciation_step"])   # measured 648 vs 621
-        assert g["study_unet_curvature_high_max"] < g["study_dstar_curvature_high_min"]      # measured 0.29 vs 0.50
+        assert max(g["unet_curvature_high"], g["study_unet_curvature_high_max"]) < \
+            min(g["dstar_curvature_high"], g["study_dstar_curvature_high_min"])                  # measured 0.29 vs 0.50
 
     def test_the_class_is_settled_after_the_side_of_e_in_every_seed(self):
         assert self.g()["class_after_side_min"] > 0
@@ -205,7 +206,7 @@ class TestLateInitialization:
 
     def test_the_noised_data_sit_on_their_gaussians_floor_before_the_critical_steps(self):
         g = self.g()                                  # bound written before studies/prose_claims.py ran
-        assert g["study_fits_rows"] >= 10 and g["sw_early_low"] >= max(g["crit_points"], g["crit_speciation"])
+        assert g["study_fits_rows"] >= 10 and g["crit_speciation"] <= g["sw_early_low"] <= g["crit_points"]   # the text's steps
         assert max(g["sw_ratio_early_max"], g["study_sw_ratio_early_max_max"]) <= 1.5      # measured up to 1.18
 
 def _page(name: str) -> str:

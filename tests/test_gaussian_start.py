@@ -105,7 +105,10 @@ def test_sweep_curves_best_starts_and_ratios():
     best = best_starts(sweep)
     assert best == {("DDIM", 3): 400, ("PNDM", 3): 600}
     assert sweep_ratios(sweep, best) == {("DDIM", 3): 0.4, ("PNDM", 3): 0.25}
-    assert losing_starts(sweep) == [] and losing_starts(sweep.replace({10.0: 4.5})) == [600]
+    assert losing_starts(sweep) == []
+    late_and_early = pd.DataFrame([("DDIM", 3, BASELINE, 10.0), ("DDIM", 3, 200, 12.0), ("DDIM", 3, 400, 4.0),
+                                   ("DDIM", 3, 800, 11.0)], columns=["sampler", "steps", "start", "FID"])
+    assert losing_starts(late_and_early) == [200]           # 800 loses too, but it is an early start
 
 
 def test_top_direction_and_the_side_of_it_an_image_lies_on():

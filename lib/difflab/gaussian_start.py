@@ -178,12 +178,13 @@ def best_starts(sweep: pd.DataFrame) -> dict[tuple[str, int], int]:
 
 
 def losing_starts(sweep: pd.DataFrame) -> list[int]:
-    """The start steps at which the late start of some (sampler, steps) has a worse FID than its
-    standard start: those too late for the data to be near their Gaussian."""
+    """The start steps later in generation (smaller t_s) than a curve's best start at which that
+    (sampler, steps) does worse than its standard start: too late for the data to be near their
+    Gaussian, so the few steps left cannot make up for the error of the draw."""
     losing = set()
     for sampler, steps in sweep[["sampler", "steps"]].drop_duplicates().itertuples(index=False):
         late, baseline = sweep_curve(sweep, sampler, steps)
-        losing |= set(late.index[late > baseline])
+        losing |= set(late.index[(late.index < late.idxmin()) & (late > baseline)])
     return sorted(int(t) for t in losing)
 
 
