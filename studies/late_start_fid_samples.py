@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 import difflab
 from difflab.classifier import profile_classifier
-from difflab.gaussian_start import CLAIMED, DataMoments, claim_margins, generate, start_scores, start_sweep
+from difflab.gaussian_start import (CLAIMED, DataMoments, claim_margins, fid_reference, generate, start_scores,
+                                    start_sweep)
 from difflab.quality import FeatureDistance, label_entropy
 from difflab.studies import over_seeds, write_study
 
@@ -35,7 +36,7 @@ def main() -> None:
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     model = difflab.get_denoiser(difflab.standard(settings), settings.device)
     classifier = profile_classifier(settings)
-    reference = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:10_000]]
+    reference = fid_reference(train)
     distance, moments = FeatureDistance(reference, classifier), DataMoments.of(train)
     train_entropy = label_entropy(reference, classifier)
     rows = sorted({row for claim in CLAIMED.values() for row in claim})

@@ -26,7 +26,7 @@ import torch
 import difflab
 from difflab import symmetry
 from difflab.classifier import profile_classifier
-from difflab.gaussian_start import DataMoments, best_starts, generate, sweep_ratios, sweep_table
+from difflab.gaussian_start import DataMoments, best_starts, fid_reference, generate, sweep_ratios, sweep_table
 from difflab.quality import FeatureDistance
 from difflab.studies import write_study
 
@@ -42,7 +42,7 @@ def main() -> None:
     settings = difflab.get_profile("ci")
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     model = difflab.get_denoiser(difflab.standard(settings), settings.device)
-    reference = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:10_000]]
+    reference = fid_reference(train)
     distance, moments = FeatureDistance(reference, profile_classifier(settings)), DataMoments.of(train)
     sweeps, best_of = [], {}
     for seed in range(args.sweep_seeds):

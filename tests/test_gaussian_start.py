@@ -6,8 +6,8 @@ import torch
 
 from difflab.denoisers import GaussianDenoiser
 from difflab.gaussian_start import (BASELINE, CLAIMED, DataMoments, NoisedGaussian, best_starts, claim_margins,
-                                   fit_check, generate, losing_starts, start_sweep, sweep_curve, sweep_ratios,
-                                   sweep_seed_claims, sweep_table)
+                                   fid_reference, fit_check, generate, losing_starts, start_sweep,
+                                   sweep_curve, sweep_ratios, sweep_seed_claims, sweep_table)
 from difflab.schedule import alphas_cumprod
 
 
@@ -130,3 +130,9 @@ def test_sweep_seed_claims_read_the_worst_seed_of_each_claim():
     claims = sweep_seed_claims(rows)
     assert claims == {"seeds": 2, "pndm_best_min": 500, "pndm_best_max": 600, "ddim_best_max": 500,
                       "ddim10_gain_margin_min": pytest.approx(0.4)}
+
+
+def test_fid_reference_is_a_fixed_draw_of_distinct_training_images():
+    train = torch.arange(50.0).view(50, 1, 1, 1)
+    reference = fid_reference(train, n=20)
+    assert torch.equal(reference, fid_reference(train, n=20)) and len(set(reference.flatten().tolist())) == 20

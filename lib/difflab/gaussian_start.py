@@ -111,6 +111,11 @@ CLAIMED = {"fid": [(s, k) for s in ("DDIM", "PNDM") for k in (3, 5)], "entropy":
            "3 beats 5": [(s, k) for s in SAMPLERS for k in (3, 5)]}
 
 
+def fid_reference(train: torch.Tensor, n: int = 10_000) -> torch.Tensor:
+    """The FID's reference set: n training images drawn with a fixed seed (chapter 5 and its studies)."""
+    return train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]]
+
+
 def generate(denoiser, moments: DataMoments, sampler: str, steps: int, n: int, seed: int,
              t_start: int | None = None, device: str = "cpu") -> torch.Tensor:
     """n samples with `steps` steps: from N(0, I) at T - 1 (t_start None), else from the Gaussian
