@@ -11,4 +11,4 @@ from .plotting import comparison_grid, image_grid
 from .profiles import get_profile
 from .sampling import SAMPLERS, make_scheduler, sample, seeded_noise
 from .training import TrainConfig, train
-from .zoo import disjoint_pairs, memorization_sweep, reproducibility_models, standard, zoo
+from .zoo import dip_sweep, disjoint_pairs, memorization_sweep, reproducibility_models, standard, zoo

@@ -20,6 +20,8 @@ class Profile:
     sweep_steps: int                  # one training budget for every size
     sweep_batch_size: int
     disjoint_sizes: tuple[int, ...]   # sizes at which the smaller width also trains on other data
+    dip_arch: str                     # a width 4x the smaller sweep width's, trained only at dip_sizes,
+    dip_sizes: tuple[int, ...]        # the sizes around the transition (is the dip deeper between them?)
     clones: int                       # chapter 4: images cloned at each time
     noise_start_fid_samples: int      # chapter 4: samples per FID when starting late from noise
     late_sweep_fid_samples: int       # chapter 5: samples per FID in the start-time sweep
@@ -38,12 +40,14 @@ PROFILES = {
         n_samples=500, sample_steps=25,
         sweep_sizes=(16, 32, 64, 128, 256, 1024, 4096, 16384), sweep_archs=("unet-xs", "unet-s"),
         sweep_steps=3000, sweep_batch_size=64, disjoint_sizes=(16, 16384),
+        dip_arch="unet-m", dip_sizes=(64, 128, 256),
         clones=250, noise_start_fid_samples=600, late_sweep_fid_samples=500, late_table_fid_samples=5000),
     "paper": Profile(
         name="paper", device="cuda", dataset="cifar10", resolution=32, train_steps=200_000, batch_size=128,
         n_samples=10_000, sample_steps=100,
         sweep_sizes=tuple(2 ** k for k in range(6, 16)), sweep_archs=("unet-s", "unet-m"),
         sweep_steps=200_000, sweep_batch_size=128, disjoint_sizes=(64, 16384),
+        dip_arch="unet-m", dip_sizes=(2 ** 11, 2 ** 12, 2 ** 13),
         clones=2000, noise_start_fid_samples=10_000, late_sweep_fid_samples=10_000, late_table_fid_samples=50_000),
 }
 

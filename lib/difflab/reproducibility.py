@@ -9,6 +9,7 @@ import torch
 
 from . import metrics
 from .denoisers import Denoiser
+from .metrics import Features, centred_pixels
 from .sampling import sample
 
 
@@ -63,37 +64,51 @@ def sampler_consistency(denoiser: Denoiser, noise: torch.Tensor, reference: torc
     return rows
 
 
-def emergence(first: dict[int, Denoiser], second: dict[int, Denoiser], noise: torch.Tensor, steps: int,
-              threshold: float) -> dict[str, list[float]]:
-    """Along training (dicts from training step to model, both runs at the same steps): RP between
-    the two runs at each step, and RP of the first run with its own last model."""
+def along_training(first: dict[int, Denoiser], second: dict[int, Denoiser], noise: torch.Tensor,
+                   steps: int) -> list[dict[int, torch.Tensor]]:
+    """Each run's DDIM images from `noise` at each of its checkpoints (dicts from training step to
+    model, both runs at the same steps)."""
     if list(first) != list(second):
         raise ValueError(f"the runs' checkpoints differ: {list(first)} and {list(second)}; allowed: the same steps")
-    images = [{k: sample(model, noise, "ddim", steps).cpu() for k, model in run.items()} for run in (first, second)]
+    return [{k: sample(model, noise, "ddim", steps).cpu() for k, model in run.items()} for run in (first, second)]
+
+
+def emergence_scores(images: list[dict[int, torch.Tensor]], threshold: float, features: Features = centred_pixels,
+                     count: int | None = None) -> dict[str, list[float]]:
+    """Along training (along_training's images, the first `count` noises): RP between the two runs
+    at each checkpoint, and RP of the first run with its own last model."""
+    first, second = ({k: x[:count] for k, x in run.items()} for run in images)
     last = list(first)[-1]
-    return {"RP between the runs": [metrics.rp_score(images[0][k], images[1][k], threshold) for k in first],
-            "RP of the first run with its final model": [metrics.rp_score(images[0][k], images[0][last], threshold)
-                                                         for k in first]}
+    rp = lambda a, b: metrics.rp_score(a, b, threshold, features)
+    return {"RP between the runs": [rp(first[k], second[k]) for k in first],
+            "RP of the first run with its final model": [rp(first[k], first[last]) for k in first]}
 
 
-def pair_similarities(samples: dict, seeds) -> tuple[dict, dict]:
+def emergence(first: dict[int, Denoiser], second: dict[int, Denoiser], noise: torch.Tensor, steps: int,
+              threshold: float) -> dict[str, list[float]]:
+    """emergence_scores in pixel similarity of the two runs' images along training."""
+    return emergence_scores(along_training(first, second, noise, steps), threshold)
+
+
+def pair_similarities(samples: dict, seeds, features: Features = centred_pixels) -> tuple[dict, dict]:
     """For every pair of models (samples[name][seed]: images from the seed's noises): the
     same-noise similarities and the shuffled ones (different noises, derangement by seed), all
     seeds together. Returns (same, shuffled), each keyed by the pair."""
     pairs = list(itertools.combinations(samples, 2))
-    same = {p: torch.cat([metrics.pair_similarity(samples[p[0]][s], samples[p[1]][s]) for s in seeds]) for p in pairs}
-    shuffled = {p: torch.cat([metrics.shuffled_similarity(samples[p[0]][s], samples[p[1]][s], seed=s) for s in seeds])
-                for p in pairs}
+    same = {p: torch.cat([metrics.pair_similarity(samples[p[0]][s], samples[p[1]][s], features) for s in seeds])
+            for p in pairs}
+    shuffled = {p: torch.cat([metrics.shuffled_similarity(samples[p[0]][s], samples[p[1]][s], s, features)
+                              for s in seeds]) for p in pairs}
     return same, shuffled
 
 
-def pair_scores(samples: dict, seeds, threshold: float) -> tuple[dict, dict]:
+def pair_scores(samples: dict, seeds, threshold: float, features: Features = centred_pixels) -> tuple[dict, dict]:
     """RP at `threshold` and retrieval accuracy of every pair of models, per seed: (rp, retrieval),
     each keyed by the pair with one value per seed."""
     pairs = list(itertools.combinations(samples, 2))
     per_seed = lambda score, a, b: [score(samples[a][s], samples[b][s]) for s in seeds]
-    return ({p: per_seed(lambda x, y: metrics.rp_score(x, y, threshold), *p) for p in pairs},
-            {p: per_seed(metrics.retrieval_accuracy, *p) for p in pairs})
+    return ({p: per_seed(lambda x, y: metrics.rp_score(x, y, threshold, features), *p) for p in pairs},
+            {p: per_seed(lambda x, y: metrics.retrieval_accuracy(x, y, features), *p) for p in pairs})
 
 
 def pair_matrix(names: list[str], values: dict) -> pd.DataFrame:

@@ -43,9 +43,18 @@ def memorization_sweep(profile: Profile) -> dict[tuple[str, int], TrainConfig]:
     EDM-preconditioned, as the paper's networks are: an eps-network that has seen few images
     errs at high noise by more than sqrt(alpha_bar), and its first clean-image estimates are
     then off by many times the pixel range."""
-    base = TrainConfig(dataset=profile.dataset, resolution=profile.resolution, objective="edm",
+    return {(arch, n): _sweep_config(profile, arch, n) for n in profile.sweep_sizes for arch in profile.sweep_archs}
+
+
+def _sweep_config(profile: Profile, arch: str, n: int) -> TrainConfig:
+    return TrainConfig(dataset=profile.dataset, resolution=profile.resolution, objective="edm", arch=arch, subset=n,
                        steps=profile.sweep_steps, batch_size=profile.sweep_batch_size)
-    return {(arch, n): replace(base, arch=arch, subset=n) for n in profile.sweep_sizes for arch in profile.sweep_archs}
+
+
+def dip_sweep(profile: Profile) -> dict[int, TrainConfig]:
+    """The width 4x the smaller sweep width's (`profile.dip_arch`) at the sizes around the
+    transition only, trained like the sweep: the paper's deepest dip is between such widths."""
+    return {n: _sweep_config(profile, profile.dip_arch, n) for n in profile.dip_sizes}
 
 
 def disjoint_pairs(profile: Profile) -> dict[int, tuple[TrainConfig, TrainConfig]]:
@@ -60,7 +69,8 @@ def zoo(profile: Profile) -> dict[str, TrainConfig]:
     """Every model the book trains at this profile, by name (the standard one is also "U-Net S")."""
     return {"standard": standard(profile), **reproducibility_models(profile),
             **{f"sweep {arch} n={n}": config for (arch, n), config in memorization_sweep(profile).items()},
-            **{f"disjoint {pair[1].arch} n={n}": pair[1] for n, pair in disjoint_pairs(profile).items()}}
+            **{f"disjoint {pair[1].arch} n={n}": pair[1] for n, pair in disjoint_pairs(profile).items()},
+            **{f"sweep {config.arch} n={n}": config for n, config in dip_sweep(profile).items()}}
 
 
 def main() -> None:
