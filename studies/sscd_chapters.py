@@ -96,8 +96,7 @@ def test_threshold(settings) -> dict:
 def chapter_3(settings, seeds, count: int, sscd_threshold: float) -> list[dict]:
     """Chapter 3's RP rows (pixels on all noises, SSCD on the first `count`) and unet-m's GL, per seed."""
     small, wide = settings.sweep_archs
-    configs = {**difflab.memorization_sweep(settings),
-               **{(settings.dip_arch, n): c for n, c in difflab.dip_sweep(settings).items()},
+    configs = {**difflab.memorization_sweep(settings), **difflab.dip_sweep(settings),
                **{("disjoint", n): pair[1] for n, pair in difflab.disjoint_pairs(settings).items()}}
     subsets = {n: training_images(configs[small, n]) for n in settings.sweep_sizes}
     shape = subsets[settings.sweep_sizes[0]].shape[1:]
@@ -105,12 +104,12 @@ def chapter_3(settings, seeds, count: int, sscd_threshold: float) -> list[dict]:
     samples = {key: {s: difflab.sample(difflab.get_denoiser(config), noise[s], "ddim", settings.sample_steps)
                      for s in seeds} for key, config in tqdm(configs.items(), desc="sampling")}
     sscd = metrics.Cached(metrics.SSCD())
-    pixel = {"pixel": (metrics.centred_pixels, PIXEL_THRESHOLDS["03"])}
-    in_sscd = {"SSCD > 0.6": (sscd, 0.6), "SSCD calibrated": (sscd, sscd_threshold)}
+    similarities = {"pixel": metrics.Similarity(metrics.centred_pixels, PIXEL_THRESHOLDS["03"]),
+                    "SSCD > 0.6": metrics.Similarity(sscd, 0.6, count),
+                    "SSCD calibrated": metrics.Similarity(sscd, sscd_threshold, count)}
     pairs = [(small, wide), (small, settings.dip_arch), (wide, settings.dip_arch), (small, "disjoint")]
-    rp = pd.concat([memorization.pair_rp(samples, pairs, settings.sweep_sizes, seeds, pixel),
-                    memorization.pair_rp(samples, pairs, settings.sweep_sizes, seeds, in_sscd, count)])
-    gl = [{"images": n, "pair": f"GL {settings.dip_arch}", "similarity": "ratio test", "seed": s,
+    rp = memorization.pair_rp(samples, pairs, settings.sweep_sizes, seeds, similarities)
+    gl = [{"images": n, "score": f"GL {settings.dip_arch}", "seed": s,
            "value": metrics.gl_score(samples[settings.dip_arch, n][s], subsets[n])}
           for n in settings.dip_sizes for s in seeds]
     return rp.to_dict("records") + gl

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from difflab import memorization
+from difflab import memorization, metrics
 
 
 def test_sweep_scores_see_copies_of_the_same_image_and_new_images():
@@ -32,3 +32,20 @@ def test_nearest_rows_pair_each_sample_with_its_nearest_training_image():
     rows = memorization.nearest_rows({"m": torch.stack([torch.full((1, 2, 2), 0.9), torch.full((1, 2, 2), -0.8)])}, train)
     assert list(rows) == ["m", "m: nearest\ntraining image"]
     assert torch.equal(rows["m: nearest\ntraining image"], train[[2, 0]])
+
+
+def test_pair_rp_scores_pairs_present_at_each_size_under_each_similarity():
+    g = torch.Generator().manual_seed(1)
+    images = torch.rand(3, 10, 1, 4, 4, generator=g) * 2 - 1
+    samples = {("a", 8): {0: images[0]}, ("b", 8): {0: images[0]}, ("c", 8): {0: images[1]},
+               ("a", 16): {0: images[1]}, ("b", 16): {0: images[2]}}
+    unit = lambda x: x.flatten(1) / x.flatten(1).norm(dim=1, keepdim=True)
+    calls = []
+    counted = lambda x: calls.append(len(x)) or unit(x)
+    similarities = {"pixel": metrics.Similarity(unit, 0.99), "never": metrics.Similarity(counted, 1.5, count=4)}
+    rows = memorization.pair_rp(samples, [("a", "b"), ("a", "c")], [8, 16], [0], similarities)
+    value = rows.set_index(["images", "score"])["value"]
+    assert len(rows) == 6 and (16, "RP a vs c, pixel") not in value.index          # c has no model at 16
+    assert value[8, "RP a vs b, pixel"] == 1 and value[8, "RP a vs b, never"] == 0
+    assert value[16, "RP a vs b, pixel"] == 0 and value[8, "RP a vs c, pixel"] == 0
+    assert set(calls) == {4}

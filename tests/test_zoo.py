@@ -7,7 +7,8 @@ import torch
 
 from difflab.profiles import get_profile
 from difflab.training import training_images
-from difflab.zoo import disjoint_pairs, memorization_sweep, reproducibility_models, zoo
+from difflab.models import ARCHITECTURES
+from difflab.zoo import dip_sweep, disjoint_pairs, memorization_sweep, reproducibility_models, zoo
 
 
 def _differences(a, b) -> set[str]:
@@ -52,3 +53,14 @@ def test_zoo_names_every_model_once():
     configs = list(models.values())
     assert models["standard"] == models["U-Net S"]
     assert len({repr(c) for c in configs}) == len(configs) - 1
+
+
+def test_the_dip_width_trains_like_the_sweep_at_sizes_inside_it():
+    settings = get_profile("ci")
+    sweep, small = memorization_sweep(settings), settings.sweep_archs[0]
+    base_channels = lambda arch: next(m for m in ARCHITECTURES[arch](1, 16).modules()
+                                      if isinstance(m, torch.nn.Conv2d)).out_channels
+    assert base_channels(settings.dip_arch) == 4 * base_channels(small)
+    for (arch, n), config in dip_sweep(settings).items():
+        assert n in settings.sweep_sizes and config.arch == arch == settings.dip_arch
+        assert _differences(config, sweep[small, n]) == {"arch"}

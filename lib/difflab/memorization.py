@@ -48,15 +48,15 @@ def nearest_rows(samples: dict, train, count: int = 8) -> dict:
     return rows
 
 
-def pair_rp(samples: dict, pairs, sizes, seeds, similarities: dict, count: int | None = None) -> pd.DataFrame:
+def pair_rp(samples: dict, pairs, sizes, seeds, similarities: dict[str, metrics.Similarity]) -> pd.DataFrame:
     """RP of each pair of models (a, b) at every size both were trained at, under each similarity
-    (name: (features, threshold)), per seed, on the first `count` noises of each seed; one row each.
-    samples[model, n][seed] holds a model's images, as in sweep_scores."""
+    (by name), per seed; one row each, its score named "RP a vs b, similarity". samples[model, n][seed]
+    holds a model's images, as in sweep_scores."""
     rows = []
     for n in sizes:
         for a, b in [(a, b) for a, b in pairs if (a, n) in samples and (b, n) in samples]:
-            for name, (features, threshold) in similarities.items():
-                rows += [{"images": n, "pair": f"{a} vs {b}", "similarity": name, "seed": s,
+            for name, (features, threshold, count) in similarities.items():
+                rows += [{"images": n, "score": f"RP {a} vs {b}, {name}", "seed": s,
                           "value": metrics.rp_score(samples[a, n][s][:count], samples[b, n][s][:count], threshold,
                                                     features)} for s in seeds]
     return pd.DataFrame(rows)

@@ -13,7 +13,7 @@ training images, by the nearest / second-nearest distance ratio in pixel space.
 
 from functools import cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -122,6 +122,14 @@ class OfficialSSCD:
             x = F.interpolate(x, size=(320, 320), mode="bilinear", align_corners=False)
             out.append(F.normalize(self.model((x - mean) / std).double(), dim=1).cpu())
         return torch.cat(out)
+
+
+class Similarity(NamedTuple):
+    """One way to call two images the same: their features' cosine above `threshold`, scored on
+    the first `count` noises of each seed (None: all; SSCD is affordable on fewer than pixels)."""
+    features: Features
+    threshold: float
+    count: int | None = None
 
 
 class Cached:

@@ -84,6 +84,7 @@ def headlines(chapter: str) -> dict[str, str]:
     improvement = {data: ", ".join(f"{gls_improvement(data)[key]:.1f}" for key in [("DDIM", 3), ("DDIM", 5), ("PNDM", 3)])
                    for data in GLS_FID}
     lam, t_s = SPECIATION["MNIST"]
+    wide_pair = MEMORIZATION_RP["RP 64 vs 256"]
     table = {
         "01_deterministic_map": {
             "paper_copies_model": f"RP against the optimal denoiser ~{RP_VS_OPTIMAL[2 ** 14]:.0f} at "
@@ -97,6 +98,8 @@ def headlines(chapter: str) -> dict[str, str]:
             "paper_gl_sweep": f"~0 up to {_power(2 ** 10)}, ~1 from {_power(min(generalizing))}-{_power(max(generalizing))}",
             "paper_copy_optimal": f"~{RP_VS_OPTIMAL[2 ** 6]:.1f} at {_power(2 ** 6)}, ~{RP_VS_OPTIMAL[2 ** 14]:.0f} at "
                                   f"{_power(2 ** 14)} (SSCD)",
+            "paper_rp_wide_pair": f"{min(wide_pair):.2f} (64 vs 256 channels, "
+                                  f"{_power(MEMORIZATION_SIZES[wide_pair.index(min(wide_pair))])}, SSCD > 0.6)",
             "paper_disjoint": f"agree at ~10^{len(str(DISJOINT_AGREEMENT_IMAGES)) - 1} images (Kadkhodaie et al.)"},
         "04_symmetry_breaking": {
             "paper_two_points": f"{TWO_POINTS['theta_c']}, ~{TWO_POINTS['critical step']}, {TWO_POINTS['x* at theta = 0.8']}"

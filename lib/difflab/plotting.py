@@ -1,11 +1,14 @@
 """Image grids for the book's figures, the marks of predicted steps on its curves, and its other
-recurring panels (similarity histograms, score curves)."""
+recurring panels (similarity histograms, score curves, pair matrices)."""
 
 import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 import torch
+
+from .reproducibility import pair_matrix
 
 
 def _to_display(images: torch.Tensor) -> torch.Tensor:
@@ -59,7 +62,8 @@ def mark_steps(ax, steps: dict, color: str = "tab:red") -> None:
 THRESHOLD_STYLES = ({"color": "k", "ls": "--"}, {"color": "tab:red", "ls": ":"})
 
 
-def similarity_histogram(ax, shuffled, same: dict, thresholds: dict, low: float = -0.4) -> None:
+def similarity_histogram(ax, shuffled, same: dict, thresholds: dict, low: float = -0.4,
+                         xlabel: str = "centred pixel cosine similarity") -> None:
     """The book's picture of reproducibility: the similarities of same-noise pairs (one outline per
     entry of `same`, label: values) over those of shuffled pairs (grey), with a vertical line at each
     threshold (label: value). Bins of 0.01 from `low` to 1."""
@@ -69,7 +73,16 @@ def similarity_histogram(ax, shuffled, same: dict, thresholds: dict, low: float 
         ax.hist(np.asarray(values), bins, density=True, histtype="step", lw=2, label=label)
     for (label, value), style in zip(thresholds.items(), itertools.cycle(THRESHOLD_STYLES)):
         ax.axvline(value, label=label, **style)
-    ax.set(xlabel="centred pixel cosine similarity", ylabel="density"), ax.legend(fontsize=8)
+    ax.set(xlabel=xlabel, ylabel="density"), ax.legend(fontsize=8)
+
+
+def pair_heatmaps(axes, names: list[str], panels: dict[str, dict]) -> None:
+    """One annotated matrix of a pair score per axis (panels: title -> the score of each pair,
+    one value per seed, as reproducibility.pair_scores gives it), mean over seeds, 0 to 1."""
+    for ax, (title, values) in zip(axes, panels.items()):
+        sns.heatmap(pair_matrix(names, values), annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax,
+                    cbar=False, square=True)
+        ax.set_title(title)
 
 
 def score_panel(ax, summary, scores: dict, title: str, shaded: dict | None = None) -> None:

@@ -119,6 +119,15 @@ def pair_matrix(names: list[str], values: dict) -> pd.DataFrame:
     return matrix
 
 
+def pair_summary(values: dict) -> list[str]:
+    """The lowest pair's mean over seeds (and which pair), the middle half's range, the highest:
+    the rows of the paper's table (values: the score of each pair, one value per seed)."""
+    means = pd.Series({p: np.mean(v) for p, v in values.items()})
+    lowest = means.idxmin()
+    return [f"{means.min():.2f} ({lowest[0]} vs {lowest[1]})",
+            f"{means.quantile(0.25):.2f}-{means.quantile(0.75):.2f}", f"{means.max():.2f}"]
+
+
 @torch.no_grad()
 def gap_to(reference: Denoiser, denoisers: dict[str, Denoiser], path) -> pd.DataFrame:
     """Along a trajectory (sampling.Trajectory), the median over its images of each denoiser's

@@ -51,10 +51,10 @@ def _sweep_config(profile: Profile, arch: str, n: int) -> TrainConfig:
                        steps=profile.sweep_steps, batch_size=profile.sweep_batch_size)
 
 
-def dip_sweep(profile: Profile) -> dict[int, TrainConfig]:
+def dip_sweep(profile: Profile) -> dict[tuple[str, int], TrainConfig]:
     """The width 4x the smaller sweep width's (`profile.dip_arch`) at the sizes around the
     transition only, trained like the sweep: the paper's deepest dip is between such widths."""
-    return {n: _sweep_config(profile, profile.dip_arch, n) for n in profile.dip_sizes}
+    return {(profile.dip_arch, n): _sweep_config(profile, profile.dip_arch, n) for n in profile.dip_sizes}
 
 
 def disjoint_pairs(profile: Profile) -> dict[int, tuple[TrainConfig, TrainConfig]]:
@@ -70,7 +70,7 @@ def zoo(profile: Profile) -> dict[str, TrainConfig]:
     return {"standard": standard(profile), **reproducibility_models(profile),
             **{f"sweep {arch} n={n}": config for (arch, n), config in memorization_sweep(profile).items()},
             **{f"disjoint {pair[1].arch} n={n}": pair[1] for n, pair in disjoint_pairs(profile).items()},
-            **{f"sweep {config.arch} n={n}": config for n, config in dip_sweep(profile).items()}}
+            **{f"sweep {arch} n={n}": config for (arch, n), config in dip_sweep(profile).items()}}
 
 
 def main() -> None:
