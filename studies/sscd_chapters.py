@@ -39,9 +39,9 @@ Chapter 3 (50 noises per seed in SSCD, 500 in pixels):
 """
 
 import argparse
+import itertools
 
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 import difflab
@@ -62,13 +62,11 @@ def chapter_2(settings, seed: int, count: int) -> dict:
     z = difflab.seeded_noise(seed, settings.n_samples, train_images.shape[1:])[:count]
     samples = {name: {seed: difflab.sample(model, z, "ddim", settings.sample_steps)} for name, model in everyone.items()}
     sscd = metrics.Cached(metrics.SSCD())
-    same, shuffled = reproducibility.pair_similarities(samples, [seed], sscd)
-    trained = [p for p in same if "Gaussian denoiser" not in p]
-    shuffled_trained = torch.cat([shuffled[p] for p in trained])
-    threshold = torch.quantile(shuffled_trained, 0.99).item()
+    trained = list(itertools.combinations(models, 2))
+    _, shuffled_trained, threshold = reproducibility.pooled_calibration(samples, [seed], trained, sscd)
     rp06, acc = reproducibility.pair_scores(samples, [seed], 0.6, sscd)
     rpcal, _ = reproducibility.pair_scores(samples, [seed], threshold, sscd)
-    gaussian = [p for p in same if "Gaussian denoiser" in p]
+    gaussian = [(name, "Gaussian denoiser") for name in models]
     snapshots = [*configs["U-Net S"].snapshots, settings.train_steps]
     along = [{k: models[name] if k == settings.train_steps else difflab.get_snapshot(configs[name], k)
               for k in snapshots} for name in ("U-Net S", "U-Net S, seed 1")]

@@ -81,6 +81,23 @@ class TestReproducibility:
         g = self.g()                                  # worst seeds of both
         assert g["rp_gaussian_max"] < g["rp_trained_min"]
 
+    def test_in_sscd_the_papers_threshold_is_loose_and_the_models_still_agree(self):
+        g = self.g()                                  # bounds written in studies/sscd_chapters.py before it ran
+        assert g["study_reproducibility_rows"] >= 6
+        assert min(g["sscd_shuffled_above_06"], g["study_shuffled_above_06_min"]) >= 0.1    # measured 0.197 .. 0.261
+        assert min(g["sscd_rp06_min"], g["study_rp06_trained_min_min"]) >= 0.7              # measured >= 0.81
+
+    def test_in_sscd_the_gaussian_denoiser_agrees_less_than_any_pair_of_networks(self):
+        g = self.g()                                  # at both thresholds; the study's worst seeds against each other
+        assert g["sscd_rp06_gaussian_max"] < g["sscd_rp06_min"] and g["sscd_rpcal_gaussian_max"] < g["sscd_rpcal_min"]
+        assert g["study_rp06_gaussian_max_max"] < g["study_rp06_trained_min_min"]          # 0.41 < 0.81
+        assert g["study_rpcal_gaussian_max_max"] < g["study_rpcal_trained_min_min"]        # 0.025 < 0.275
+
+    def test_in_calibrated_sscd_agreement_grows_with_training(self):
+        g = self.g()
+        assert g["sscdcal_emergence_last"] >= g["sscdcal_emergence_first"] + 0.2
+        assert g["study_emergence_gain_calibrated_min"] >= 0.2                              # measured 0.44 .. 0.61
+
     def test_the_objective_decides_how_near_the_gaussian_denoiser_a_network_starts(self):
         g = self.g()                                  # relative gaps; bounds written before studies/prose_claims.py ran
         assert g["study_gaps_rows"] >= 10
@@ -118,6 +135,24 @@ class TestMemorization:
         assert g["disjoint_large_rp_min"] >= 0.5 and g["disjoint_large_acc_min"] > 100 * g["chance"]
         assert g["disjoint_small_rp_max"] <= 0.2
 
+
+    def test_in_sscd_the_widths_agree_at_both_ends_and_calibrated_sscd_dips(self):
+        g = self.g()                                  # this chapter's seeds and every seed of studies/sscd_chapters.py
+        assert g["study_memorization_seeds"] >= 6
+        assert min(g["sscd06_ends_min"], g["study_sscd06_ends_min"]) >= 0.7                 # predicted; measured >= 0.78
+        assert min(g["sscdcal_depth_min"], g["study_sscdcal_depth_min"]) > 0                # observed, not predicted: >= 0.12
+
+    def test_widths_4x_apart_dip_deeper_than_2x_apart(self):
+        g = self.g()                                  # each seed's lowest value around the transition
+        assert g["transition_widest"] >= g["transition_wide"]        # the widest copies at least as long
+        for k in ("", "study_"):
+            assert 0.45 <= g[f"{k}wide_pixel_low_min"] and g[f"{k}wide_pixel_low_max"] <= 0.60   # as predicted
+            assert g[f"{k}wide_sscdcal_low_max"] <= 0.35                                       # as predicted
+            assert g[f"{k}wide_below_pair_min"] > 0          # below the 2x pair (the predicted 0.03 margin failed)
+
+    def test_in_sscd_disjoint_models_agree_at_the_largest_size(self):
+        g = self.g()
+        assert min(g["disjoint_sscd06_large_min"], g["study_disjoint_sscd06_large_min"]) >= 0.8   # measured >= 0.92
 
     def test_unseen_test_images_often_pass_the_pixel_threshold(self):
         g = self.g()                                  # every 2,000-image block of the test set

@@ -49,3 +49,26 @@ def test_pair_rp_scores_pairs_present_at_each_size_under_each_similarity():
     assert value[8, "RP a vs b, pixel"] == 1 and value[8, "RP a vs b, never"] == 0
     assert value[16, "RP a vs b, pixel"] == 0 and value[8, "RP a vs c, pixel"] == 0
     assert set(calls) == {4}
+
+
+def test_dip_depth_is_positive_only_where_the_curve_dips_inside():
+    by_seed = pd.DataFrame({0: [0.7, 0.4, 0.5, 0.8], 1: [0.6, 0.7, 0.9, 0.8]}, index=[16, 32, 64, 128])
+    assert memorization.dip_depth(by_seed).round(6).to_dict() == {0: 0.3, 1: -0.1}
+
+
+def test_width_claims_read_each_claim_at_its_worst_seed():
+    rows = []
+    def add(pair, similarity, values):                  # values: size -> one value per seed (0, 1)
+        rows.extend({"images": n, "score": f"RP {pair}, {similarity}", "seed": s, "value": v}
+                    for n, by_seed in values.items() for s, v in enumerate(by_seed))
+    add("xs vs s", "SSCD > 0.6", {16: [0.8, 0.9], 64: [0.85, 0.7], 1024: [0.9, 0.95]})
+    add("xs vs s", "SSCD calibrated", {16: [0.7, 0.6], 64: [0.4, 0.5], 1024: [0.6, 0.65]})
+    add("xs vs s", "pixel", {16: [0.7, 0.7], 64: [0.6, 0.65], 1024: [0.8, 0.8]})
+    add("xs vs m", "pixel", {64: [0.55, 0.6]})
+    add("xs vs m", "SSCD calibrated", {64: [0.3, 0.2]})
+    add("xs vs disjoint", "SSCD > 0.6", {16: [0.4, 0.5], 1024: [0.9, 0.85]})
+    claims = memorization.width_claims(pd.DataFrame(rows), "xs", "s", "m")
+    assert claims == pytest.approx({"sscd06_ends_min": 0.8, "sscd06_depth_min": -0.05, "sscd06_depth_max": 0.2,
+                                    "sscdcal_depth_min": 0.1, "wide_pixel_low_min": 0.55, "wide_pixel_low_max": 0.6,
+                                    "wide_sscdcal_low_max": 0.3, "wide_below_pair_min": 0.05,
+                                    "disjoint_sscd06_small_max": 0.5, "disjoint_sscd06_large_min": 0.85})

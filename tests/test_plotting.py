@@ -5,7 +5,7 @@ import pandas as pd
 import torch
 
 from difflab import book
-from difflab.plotting import comparison_grid, mark_steps, score_panel, similarity_histogram
+from difflab.plotting import comparison_grid, mark_steps, pair_heatmaps, score_panel, similarity_histogram
 
 
 def test_mark_steps_draws_one_labelled_line_per_prediction():
@@ -57,3 +57,12 @@ def test_record_glues_numbers_plain_and_strings_for_both_roles(monkeypatch):
     book.record("pair", "the U-Net and the DiT")
     assert glued["pair"]._repr_markdown_() == "the U-Net and the DiT"          # {glue:md} on its page
     assert repr(glued["pair"]) == "'the U-Net and the DiT'"                    # {glue:text} from the intro
+
+
+def test_pair_heatmaps_show_each_pair_mean_symmetrically():
+    fig, axes = plt.subplots(1, 2)
+    pair_heatmaps(axes, ["a", "b"], {"RP": {("a", "b"): [0.2, 0.4]}, "other": {("a", "b"): [1.0, 1.0]}})
+    assert [ax.get_title() for ax in axes] == ["RP", "other"]
+    texts = [t.get_text() for t in axes[0].texts]
+    assert texts == ["1.00", "0.30", "0.30", "1.00"]
+    plt.close(fig)

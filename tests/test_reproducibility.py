@@ -5,7 +5,7 @@ import torch
 
 from difflab import metrics, sample
 from difflab.denoisers import GaussianDenoiser
-from difflab.reproducibility import (along_training, emergence, emergence_scores, gap_to, guess_gap, pair_matrix, pair_scores, pair_similarities,
+from difflab.reproducibility import (along_training, emergence, emergence_scores, gap_to, pair_summary, pooled_calibration, guess_gap, pair_matrix, pair_scores, pair_similarities,
                                      sampler_agreement, sampler_consistency, sampler_steps, settled_step, worst_agreement)
 
 
@@ -106,3 +106,21 @@ def test_the_guess_settles_along_the_trajectory_onto_the_final_image(gaussian, f
     assert gap[k].median() < level and all(gap[j].median() >= level for j in range(k)) and k > 0
     with pytest.raises(ValueError, match="never falls below level=0"):
         settled_step(t, gap, level=0)
+
+
+def test_pooled_calibration_pools_the_chosen_pairs_over_seeds(fashion8):
+    images = fashion8[0][:40]
+    samples = {"a": {0: images[:20], 1: images[20:]}, "b": {0: images[:20], 1: images[20:]},
+               "c": {0: images[20:], 1: images[:20]}}
+    same, shuffled, threshold = pooled_calibration(samples, [0, 1], [("a", "b")], false_positive_rate=0.1)
+    per_pair_same, per_pair_shuffled = pair_similarities(samples, [0, 1])
+    assert torch.equal(same, per_pair_same["a", "b"]) and torch.equal(shuffled, per_pair_shuffled["a", "b"])
+    assert (shuffled > threshold).double().mean() == pytest.approx(0.1, abs=0.03)
+    both = pooled_calibration(samples, [0, 1], [("a", "b"), ("a", "c")])[1]
+    assert torch.equal(both, torch.cat([per_pair_shuffled["a", "b"], per_pair_shuffled["a", "c"]]))
+
+
+def test_pair_summary_names_the_lowest_pair_by_its_mean_over_seeds():
+    values = {("a", "b"): [0.9, 0.1], ("a", "c"): [0.4, 0.4], ("b", "c"): [0.8, 0.8], ("a", "d"): [0.6, 0.6],
+              ("b", "d"): [0.7, 0.7]}
+    assert pair_summary(values) == ["0.40 (a vs c)", "0.50-0.70", "0.80"]

@@ -60,3 +60,29 @@ def pair_rp(samples: dict, pairs, sizes, seeds, similarities: dict[str, metrics.
                           "value": metrics.rp_score(samples[a, n][s][:count], samples[b, n][s][:count], threshold,
                                                     features)} for s in seeds]
     return pd.DataFrame(rows)
+
+
+def dip_depth(by_seed: pd.DataFrame) -> pd.Series:
+    """Per seed (columns; rows: sizes in order), how far the lower end of a curve lies above its
+    lowest point strictly inside: positive where the curve dips between its ends."""
+    return by_seed.iloc[[0, -1]].min() - by_seed.iloc[1:-1].min()
+
+
+def width_claims(rows: pd.DataFrame, small: str, wide: str, widest: str) -> dict[str, float]:
+    """Chapter 3's claims in SSCD and about the widths 4x apart, each at its worst seed, from
+    pair_rp's rows (the chapter's, or a study's over more seeds) with similarities named "pixel",
+    "SSCD > 0.6" and "SSCD calibrated"."""
+    value = rows.pivot_table(index=["score", "images"], columns="seed", values="value")
+    curve = lambda a, b, similarity: value.loc[f"RP {a} vs {b}, {similarity}"]
+    lowest = lambda a, b, similarity: curve(a, b, similarity).min()            # per seed, over sizes
+    around = curve(small, widest, "pixel").index
+    disjoint = curve(small, "disjoint", "SSCD > 0.6")
+    return {"sscd06_ends_min": curve(small, wide, "SSCD > 0.6").iloc[[0, -1]].min().min(),
+            "sscd06_depth_min": dip_depth(curve(small, wide, "SSCD > 0.6")).min(),
+            "sscd06_depth_max": dip_depth(curve(small, wide, "SSCD > 0.6")).max(),
+            "sscdcal_depth_min": dip_depth(curve(small, wide, "SSCD calibrated")).min(),
+            "wide_pixel_low_min": lowest(small, widest, "pixel").min(),
+            "wide_pixel_low_max": lowest(small, widest, "pixel").max(),
+            "wide_sscdcal_low_max": lowest(small, widest, "SSCD calibrated").max(),
+            "wide_below_pair_min": (curve(small, wide, "pixel").loc[around].min() - lowest(small, widest, "pixel")).min(),
+            "disjoint_sscd06_small_max": disjoint.iloc[0].max(), "disjoint_sscd06_large_min": disjoint.iloc[-1].min()}

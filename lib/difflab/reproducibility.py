@@ -102,6 +102,16 @@ def pair_similarities(samples: dict, seeds, features: Features = centred_pixels)
     return same, shuffled
 
 
+def pooled_calibration(samples: dict, seeds, pairs, features: Features = centred_pixels,
+                       false_positive_rate: float = 0.01) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """One threshold for a set of models: the same-noise and the shuffled similarities of the given
+    pairs, all seeds pooled, and the value that a share `false_positive_rate` of the shuffled exceed."""
+    chosen = {name: samples[name] for name in dict.fromkeys(name for pair in pairs for name in pair)}
+    same, shuffled = pair_similarities(chosen, seeds, features)
+    same, shuffled = (torch.cat([values[p] for p in pairs]) for values in (same, shuffled))
+    return same, shuffled, torch.quantile(shuffled, 1 - false_positive_rate).item()
+
+
 def pair_scores(samples: dict, seeds, threshold: float, features: Features = centred_pixels) -> tuple[dict, dict]:
     """RP at `threshold` and retrieval accuracy of every pair of models, per seed: (rp, retrieval),
     each keyed by the pair with one value per seed."""
