@@ -145,10 +145,11 @@ class TestMemorization:
     def test_widths_4x_apart_dip_deeper_than_2x_apart(self):
         g = self.g()                                  # each seed's lowest value around the transition
         assert g["transition_widest"] >= g["transition_wide"]        # the widest copies at least as long
-        for k in ("", "study_"):
-            assert 0.45 <= g[f"{k}wide_pixel_low_min"] and g[f"{k}wide_pixel_low_max"] <= 0.60   # as predicted
-            assert g[f"{k}wide_sscdcal_low_max"] <= 0.35                                       # as predicted
-            assert g[f"{k}wide_below_pair_min"] > 0          # below the 2x pair (the predicted 0.03 margin failed)
+        assert 0.45 <= min(g["wide_pixel_low_min"], g["study_wide_pixel_low_min"])          # as predicted
+        assert max(g["wide_pixel_low_max"], g["study_wide_pixel_low_max"]) <= 0.60          # as predicted
+        assert max(g["wide_sscdcal_low_max"], g["study_wide_sscdcal_low_max"]) <= 0.35      # as predicted
+        assert min(g["wide_below_pair_min"], g["study_wide_below_pair_min"]) > 0   # below the 2x pair; the
+                                                                # predicted margin of 0.03 failed (0.004)
 
     def test_in_sscd_disjoint_models_agree_at_the_largest_size(self):
         g = self.g()

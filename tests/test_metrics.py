@@ -158,3 +158,14 @@ def test_cached_features_embed_each_image_once_in_any_order(fashion8):
     assert torch.equal(again, torch.cat([first.flip(0), first[:2]]))
     cached(torch.cat([images[:1], images[:1] + 0.5, images[:1] + 0.5]))  # one new image, twice
     assert calls == [6, 1]
+
+
+def test_the_paper_profile_uses_the_papers_sscd_once_downloaded(monkeypatch, tmp_path):
+    from difflab.profiles import get_profile
+    monkeypatch.setattr(metrics.OfficialSSCD, "default_path", staticmethod(lambda: tmp_path / "sscd_disc_large.pt"))
+    monkeypatch.setattr(metrics, "SSCD", lambda: "onnx")
+    monkeypatch.setattr(metrics.OfficialSSCD, "__init__", lambda self, device: None)
+    assert metrics.profile_sscd(get_profile("paper")) == "onnx"              # not downloaded
+    (tmp_path / "sscd_disc_large.pt").write_bytes(b"")
+    assert isinstance(metrics.profile_sscd(get_profile("paper")), metrics.OfficialSSCD)
+    assert metrics.profile_sscd(get_profile("ci")) == "onnx"                 # ci: the calibrated model, always

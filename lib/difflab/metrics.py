@@ -98,7 +98,7 @@ class OfficialSSCD:
     MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
     def __init__(self, path: Path | None = None, device: str = "cpu", batch_size: int = 128):
-        path = Path(path) if path else data_dir() / "sscd" / Path(SSCD_URL).name
+        path = Path(path) if path else self.default_path()
         if not path.exists():
             raise FileNotFoundError(f"SSCD weights not found at {path}; download them with "
                                     f"`difflab.metrics.OfficialSSCD.download()` (needs network) or use SSCD()")
@@ -106,8 +106,12 @@ class OfficialSSCD:
         self.device, self.batch_size = device, batch_size
 
     @staticmethod
+    def default_path() -> Path:
+        return data_dir() / "sscd" / Path(SSCD_URL).name
+
+    @staticmethod
     def download() -> Path:
-        path = data_dir() / "sscd" / Path(SSCD_URL).name
+        path = OfficialSSCD.default_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(SSCD_URL, str(path))
         return path
@@ -148,6 +152,15 @@ class Cached:
             computed = self.features(pixels[[i for _, i in new]])
             self.store.update({key: row for (key, _), row in zip(new, computed)})
         return torch.stack([self.store[key] for key in keys])
+
+
+def profile_sscd(profile) -> Features:
+    """The SSCD a profile's chapters use: at `paper`, the paper's sscd_disc_large once its weights
+    are downloaded (OfficialSSCD.download()); otherwise, and at `ci` always, the ONNX
+    sscd_disc_mixup that studies/sscd_calibration.py and studies/sscd_chapters.py measured."""
+    if profile.name == "paper" and OfficialSSCD.default_path().exists():
+        return OfficialSSCD(device=profile.device)
+    return SSCD()
 
 
 def pair_similarity(a: torch.Tensor, b: torch.Tensor, features: Features = centred_pixels) -> torch.Tensor:
