@@ -1,0 +1,83 @@
+"""Inverse-problem solvers on the closed-form Gaussian denoiser: cheap, exact and deterministic."""
+
+import pytest
+import torch
+
+from difflab import inverse
+from difflab.denoisers import GaussianDenoiser
+from difflab.sampling import sample
+
+OPERATORS = {"inpainting": inverse.Inpainting.lower_half((1, 8, 8)), "super-resolution": inverse.Downsampling(4)}
+
+
+@pytest.fixture(scope="module")
+def gaussian(fashion8):
+    return GaussianDenoiser.fit(fashion8[0])
+
+
+@pytest.fixture(scope="module")
+def truth(fashion8):
+    return fashion8[0][:12]
+
+
+def _noise(n, seed=0):
+    return torch.randn(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_operators_have_a_right_inverse_and_split_an_image_in_two(name, truth):
+    A = OPERATORS[name]
+    y = A(truth)
+    assert torch.allclose(A(A.pinv(y)), y, atol=1e-6)                       # A A+ = I
+    open_part = A.unseen(truth)
+    assert A(open_part).abs().max() < 1e-6                                  # invisible to the measurement
+    assert torch.allclose(A.unseen(open_part), open_part, atol=1e-6)        # a projection
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_projection_meets_the_measurement_to_float_precision_and_is_deterministic(name, gaussian, truth):
+    A = OPERATORS[name]
+    y = A(truth)
+    x = inverse.project(gaussian, A, y, _noise(len(truth)), steps=20)
+    assert inverse.residual(A, x, y).max() < 1e-5
+    assert torch.equal(x, inverse.project(gaussian, A, y, _noise(len(truth)), steps=20))
+    assert A.unseen(x).abs().mean() > 0.01                                   # it filled in the open part
+
+
+def test_projection_with_everything_known_returns_the_measurement(gaussian, truth):
+    everything = inverse.Inpainting(torch.ones(1, 8, 8, dtype=torch.bool))
+    x = inverse.project(gaussian, everything, truth, _noise(len(truth)), steps=10)
+    assert torch.allclose(x, truth, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_dps_moves_toward_the_measurement_and_is_deterministic(name, gaussian, truth):
+    A = OPERATORS[name]
+    y, noise = A(truth), _noise(len(truth), seed=1)
+    free = inverse.residual(A, sample(gaussian, noise, "dpm++", 20), y)
+    guided = inverse.dps(gaussian, A, y, noise, steps=20, step_size=1.0)
+    assert inverse.residual(A, guided, y).median() < 0.5 * free.median()
+    assert torch.equal(guided, inverse.dps(gaussian, A, y, noise, steps=20, step_size=1.0))
+    unguided = inverse.dps(gaussian, A, y, noise, steps=20, step_size=0.0)      # no guidance: the plain sampler
+    assert torch.allclose(unguided, sample(gaussian, noise, "dpm++", 20), atol=1e-5)
+
+
+def test_bad_input_names_what_is_allowed(gaussian, truth):
+    with pytest.raises(ValueError, match="y has shape"):
+        inverse.project(gaussian, inverse.Downsampling(4), truth, _noise(len(truth)))     # not measured
+    with pytest.raises(ValueError, match="y has shape"):
+        inverse.project(gaussian, inverse.Downsampling(4), inverse.Downsampling(4)(truth[:3]), _noise(len(truth)))
+    with pytest.raises(ValueError, match="do not tile"):
+        inverse.Downsampling(3)(truth)
+    with pytest.raises(ValueError, match="factor=1"):
+        inverse.Downsampling(1)
+    with pytest.raises(ValueError, match="allowed: a bool tensor"):
+        inverse.Inpainting(torch.ones(16, 16))
+    with pytest.raises(ValueError, match="do not fit a mask"):
+        inverse.Inpainting.lower_half((1, 16, 16))(truth)
+    with pytest.raises(ValueError, match="step_size=-1"):
+        inverse.dps(gaussian, inverse.Downsampling(4), inverse.Downsampling(4)(truth), _noise(len(truth)), step_size=-1)
+    with pytest.raises(ValueError, match="non-finite"):
+        y = inverse.Downsampling(4)(truth)
+        y[0, 0, 0, 0] = float("nan")
+        inverse.project(gaussian, inverse.Downsampling(4), y, _noise(len(truth)))
