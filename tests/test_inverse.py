@@ -81,3 +81,24 @@ def test_bad_input_names_what_is_allowed(gaussian, truth):
         y = inverse.Downsampling(4)(truth)
         y[0, 0, 0, 0] = float("nan")
         inverse.project(gaussian, inverse.Downsampling(4), y, _noise(len(truth)))
+
+
+def test_solve_names_its_solvers(gaussian, truth):
+    A = OPERATORS["super-resolution"]
+    y, noise = A(truth), _noise(len(truth))
+    assert torch.equal(inverse.solve(gaussian, A, y, noise, "projection", 10), inverse.project(gaussian, A, y, noise, 10))
+    assert torch.equal(inverse.solve(gaussian, A, y, noise, "dps", 10, 0.5), inverse.dps(gaussian, A, y, noise, 10, 0.5))
+    with pytest.raises(ValueError, match="solver='ddnm' is unknown"):
+        inverse.solve(gaussian, A, y, noise, "ddnm")
+
+
+def test_agreement_is_scored_against_the_same_measurement_with_other_noise(gaussian, fashion8):
+    A, truth = OPERATORS["inpainting"], fashion8[0][:200]
+    y = A(truth)
+    first = inverse.project(gaussian, A, y, _noise(200, 0), 10)
+    other = inverse.project(gaussian, A, y, _noise(200, 1), 10)
+    same = inverse.agreement(first, first, other, truth, A)
+    assert same["rp"] == 1 and same["median similarity"] == pytest.approx(1)
+    assert same["threshold"] < 1 and same["median similarity to the truth"] < 1
+    unrelated = inverse.agreement(first, first.roll(1, 0), other, truth, A)       # other measurements
+    assert unrelated["rp"] < 0.2

@@ -14,6 +14,7 @@ Two solvers:
 import torch
 import torch.nn.functional as F
 
+from . import metrics
 from .denoisers import Denoiser
 from .sampling import make_scheduler, sample, time_grid
 from .schedule import T
@@ -143,3 +144,31 @@ def dps(denoiser: Denoiser, operator: Operator, y: torch.Tensor, noise: torch.Te
 def residual(operator: Operator, images: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Each image's measurement error ||A x - y|| relative to ||y||."""
     return (operator(images) - y).flatten(1).norm(dim=1) / y.flatten(1).norm(dim=1)
+
+
+SOLVERS = ("projection", "dps")
+
+
+def solve(denoiser: Denoiser, operator: Operator, y: torch.Tensor, noise: torch.Tensor, solver: str = "projection",
+          steps: int = 25, step_size: float = 1.0) -> torch.Tensor:
+    """The named solver's images (step_size is DPS's)."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver={solver!r} is unknown; allowed: {', '.join(map(repr, SOLVERS))}")
+    if solver == "projection":
+        return project(denoiser, operator, y, noise, steps)
+    return dps(denoiser, operator, y, noise, steps, step_size)
+
+
+def agreement(first: torch.Tensor, second: torch.Tensor, second_other_noise: torch.Tensor, truth: torch.Tensor,
+              operator: Operator, false_positive_rate: float = 0.01) -> dict[str, float]:
+    """Do two models solve the same measurements alike, beyond what the measurement forces?
+    Scored on what it leaves open (centred pixel cosine of operator.unseen): `first` and `second`
+    from the same noises, `second_other_noise` from other noises for the same measurements, the
+    null whose top `false_positive_rate` sets the threshold. Returns the threshold, RP, the median
+    similarity of the pairs, and the median similarity of `first` to the true images."""
+    similarity = lambda a, b: metrics.pair_similarity(operator.unseen(a), operator.unseen(b))
+    null = similarity(first, second_other_noise)
+    threshold = torch.quantile(null, 1 - false_positive_rate).item()
+    same = similarity(first, second)
+    return {"threshold": threshold, "rp": (same > threshold).double().mean().item(),
+            "median similarity": same.median().item(), "median similarity to the truth": similarity(first, truth).median().item()}
