@@ -94,7 +94,8 @@ def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
     net.load_state_dict(state)
     fast = device == "cpu" and config.arch in runtime.ARCHITECTURES      # ONNX Runtime for sampling
     return NetDenoiser(net.to(device).eval(), config.objective, runtime=fast,
-                       sample_shape=(CHANNELS[config.dataset], config.resolution, config.resolution))
+                       sample_shape=(CHANNELS[config.dataset], config.resolution, config.resolution),
+                       conditional=config.label_dropout is not None)
 
 
 class NotTrainedError(RuntimeError):

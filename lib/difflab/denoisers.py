@@ -8,6 +8,7 @@ gives the other. Samplers and metrics take any subclass.
 import torch
 from torch import nn
 
+from .models import CLASSES, NULL_LABEL
 from .objectives import OBJECTIVES
 from .runtime import OnnxRuntimeNetwork
 from .schedule import alphas_cumprod as default_alphas_cumprod
@@ -60,22 +61,59 @@ class NetDenoiser(Denoiser):
     dtypes = (torch.float32,)
 
     def __init__(self, net: nn.Module, objective: str = "eps", alphas_cumprod: torch.Tensor | None = None,
-                 runtime: bool = False, sample_shape: tuple[int, ...] | None = None):
+                 runtime: bool = False, sample_shape: tuple[int, ...] | None = None, conditional: bool = False):
         super().__init__(alphas_cumprod, sample_shape)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective={objective!r} is unknown; allowed: {', '.join(map(repr, OBJECTIVES))}")
-        self.net, self.objective = net, OBJECTIVES[objective]
-        self.runtime = OnnxRuntimeNetwork(net) if runtime else None
+        self.net, self.objective, self.conditional = net, OBJECTIVES[objective], conditional
+        self.runtime = OnnxRuntimeNetwork(net) if runtime and not conditional else None
 
     def network(self, x, t):
         """net(x, t): through ONNX Runtime where it was asked for, on the CPU, without gradients."""
+        if self.conditional:
+            raise ValueError("this denoiser is class-conditional and was given no labels; allowed: "
+                             "difflab.sample(..., labels=...) or denoiser.given(labels)")
         if self.runtime is not None and x.device.type == "cpu" and not torch.is_grad_enabled():
             return self.runtime(x, t)
         return self.net(x, t)
 
+    def given(self, labels: torch.Tensor, guidance: float = 0.0) -> "LabelledDenoiser":
+        """This class-conditional denoiser with one label per image, and classifier-free guidance."""
+        return LabelledDenoiser(self, labels, guidance)
+
     def eps(self, x, t):
         a, s = self.coefficients(t, x)
         return self.objective.eps(self.network, x, t, a, s)
+
+
+class LabelledDenoiser(Denoiser):
+    """A class-conditional network with one label per image and classifier-free guidance of weight
+    w (Ho & Salimans 2022): eps = (1 + w) eps(x, t, label) - w eps(x, t, null label); w = 0 is the
+    conditional model alone."""
+
+    def __init__(self, base: NetDenoiser, labels: torch.Tensor, guidance: float = 0.0):
+        if not getattr(base, "conditional", False):
+            raise ValueError("labels were given to an unconditional denoiser; allowed: labels=None and guidance=0")
+        if labels.dim() != 1 or labels.dtype != torch.long or len(labels) == 0:
+            raise ValueError(f"labels of dtype {labels.dtype} and shape {tuple(labels.shape)} are not allowed; "
+                             f"allowed: a long tensor (batch,)")
+        if labels.min() < 0 or labels.max() >= CLASSES:
+            raise ValueError(f"labels run from {labels.min().item()} to {labels.max().item()}; allowed: 0..{CLASSES - 1}")
+        if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not guidance >= 0:
+            raise ValueError(f"guidance={guidance!r} is not allowed; allowed: a number >= 0 (0: no guidance)")
+        super().__init__(base.alphas_cumprod, base.sample_shape)
+        self.base, self.dtypes, self.guidance = base, base.dtypes, float(guidance)
+        self.register_buffer("labels", labels, persistent=False)
+
+    def eps(self, x, t):
+        if len(x) != len(self.labels):
+            raise ValueError(f"a batch of {len(x)} images for {len(self.labels)} labels; allowed: one label per image")
+        a, s = self.coefficients(t, x)
+        given = lambda labels: self.base.objective.eps(lambda x_, t_: self.base.net(x_, t_, labels), x, t, a, s)
+        conditional = given(self.labels)
+        if self.guidance == 0:
+            return conditional
+        return (1 + self.guidance) * conditional - self.guidance * given(torch.full_like(self.labels, NULL_LABEL))
 
 
 class EmpiricalDenoiser(Denoiser):

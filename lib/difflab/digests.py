@@ -34,6 +34,8 @@ CASES = {f"{arch} {objective}": training.TrainConfig(**{**_TINY, "arch": arch, "
          for arch, objective in [("mlp", "eps"), ("mlp", "v"), ("mlp", "x0"), ("mlp", "edm"),
                                  ("dit-s", "eps"), ("resnet", "eps")]}
 CASES["unet-xs eps"] = training.TrainConfig(resolution=16, subset=64, arch="unet-xs", steps=4, batch_size=8, snapshots=(2,))
+CASES["unet-s-class edm"] = training.TrainConfig(resolution=8, subset=64, arch="unet-s-class", objective="edm",
+                                                 label_dropout=0.25, steps=4, batch_size=8)
 CLASSIFIER = classifier.ClassifierConfig(resolution=8, width=8, epochs=1, batch_size=500)
 
 
@@ -84,8 +86,8 @@ def _compute() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         digests = {name: train_digest(config, Path(tmp) / name) for name, config in CASES.items()}
         digests["classifier"] = classifier_digest(CLASSIFIER, Path(tmp) / "classifier")
-    return {**versions(), "cases": {name: {"config": asdict(config), "digest": digests[name]}
-                                    for name, config in [*CASES.items(), ("classifier", CLASSIFIER)]}}
+    configs = {**{name: config.as_dict() for name, config in CASES.items()}, "classifier": asdict(CLASSIFIER)}
+    return {**versions(), "cases": {name: {"config": configs[name], "digest": digests[name]} for name in configs}}
 
 
 def pinned_digests() -> dict:

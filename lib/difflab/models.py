@@ -1,4 +1,5 @@
-"""Named network architectures, each a module net(x_t, t) -> tensor shaped like x_t.
+"""Named network architectures, each a module net(x_t, t) -> tensor shaped like x_t, or, for the
+class-conditional ones (CONDITIONAL), net(x_t, t, labels) with the label NULL_LABEL meaning "no class".
 
 The networks come from diffusers (U-Net, DiT, the ResNet's blocks); the MLP is the one small
 thing written here.
@@ -33,6 +34,33 @@ class DiTBackbone(nn.Module):
 
     def forward(self, x, t):
         labels = torch.zeros(len(x), dtype=torch.long, device=x.device)
+        return self.net(x, timestep=t, class_labels=labels).sample
+
+
+CLASSES = 10                  # Fashion-MNIST's and CIFAR-10's
+NULL_LABEL = CLASSES          # the extra label a conditional network learns as "any class" (guidance)
+
+
+class ClassUNetBackbone(nn.Module):
+    """diffusers' UNet2DModel with a learned embedding of CLASSES + 1 labels added to its time
+    embedding: the class-conditional U-Net, the last label being the null one."""
+
+    def __init__(self, **config):
+        super().__init__()
+        self.net = UNet2DModel(num_class_embeds=CLASSES + 1, **config)
+
+    def forward(self, x, t, labels):
+        return self.net(x, t, class_labels=labels).sample
+
+
+class ClassDiTBackbone(nn.Module):
+    """diffusers' DiT with its adaptive norms conditioned on CLASSES + 1 labels, the last the null one."""
+
+    def __init__(self, **config):
+        super().__init__()
+        self.net = DiTTransformer2DModel(num_embeds_ada_norm=CLASSES + 1, **config)
+
+    def forward(self, x, t, labels):
         return self.net(x, timestep=t, class_labels=labels).sample
 
 
@@ -78,8 +106,8 @@ class ResNetBackbone(nn.Module):
         return self.out(h)
 
 
-def _unet(channels: int, resolution: int, widths: tuple[int, ...]) -> nn.Module:
-    return UNetBackbone(sample_size=resolution, in_channels=channels, out_channels=channels,
+def _unet(channels: int, resolution: int, widths: tuple[int, ...], backbone: type = UNetBackbone) -> nn.Module:
+    return backbone(sample_size=resolution, in_channels=channels, out_channels=channels,
                         block_out_channels=widths, layers_per_block=1, norm_num_groups=8,
                         down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
                         up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"))
@@ -93,7 +121,11 @@ ARCHITECTURES = {
                                       num_layers=4, num_attention_heads=4, attention_head_dim=16),
     "resnet": lambda c, r: ResNetBackbone(c),
     "mlp": lambda c, r: MLPBackbone((c, r, r)),
+    "unet-s-class": lambda c, r: _unet(c, r, (16, 32, 32), ClassUNetBackbone),
+    "dit-s-class": lambda c, r: ClassDiTBackbone(sample_size=r, in_channels=c, out_channels=c, patch_size=2,
+                                                 num_layers=4, num_attention_heads=4, attention_head_dim=16),
 }
+CONDITIONAL = ("unet-s-class", "dit-s-class")
 
 
 def build_network(arch: str, channels: int, resolution: int) -> nn.Module:

@@ -88,8 +88,11 @@ def seeded_noise(seed: int, n: int, shape: tuple[int, ...]) -> torch.Tensor:
 @torch.no_grad()
 def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps: int = 50,
            t_start: int = T - 1, eta: float = 0.0, generator: torch.Generator | None = None,
-           return_trajectory: bool = False, batch_size: int = 500, progress: bool = False, cache: bool = True):
-    """Images from `noise`, read as x_{t_start} (pure noise N(0, I) when t_start = T - 1).
+           return_trajectory: bool = False, batch_size: int = 500, progress: bool = False, cache: bool = True,
+           labels: torch.Tensor | None = None, guidance: float = 0.0):
+    """Images from `noise`, read as x_{t_start} (pure noise N(0, I) when t_start = T - 1); a
+    class-conditional denoiser takes one label per noise, and classifier-free guidance of weight
+    `guidance` (denoisers.LabelledDenoiser).
 
     Deterministic given the noise for every sampler at eta = 0 (bit for bit on a CPU for the same
     batch_size; another batching changes the last float digits); eta > 0 (DDIM only) draws
@@ -98,16 +101,19 @@ def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps
     (`sample_cache`); cache=False always computes."""
     _check(sampler, steps, t_start, eta)
     denoiser.check_input(noise, "noise")
+    per_batch = _labelled(denoiser, noise, labels, guidance, batch_size)
     name = None
     if cache and eta == 0 and sample_cache.folder() is not None:
         name = sample_cache.key(denoiser, noise, sampler=sampler, steps=steps, t_start=t_start,
-                                batch_size=batch_size, trajectory=return_trajectory)
+                                batch_size=batch_size, trajectory=return_trajectory, guidance=guidance,
+                                labels=None if labels is None else labels.tolist())
         stored = sample_cache.load(name)
         if stored is not None:
             return _result(stored, noise.device, return_trajectory)
     chunks = noise.split(batch_size)
-    results = [_sample_batch(denoiser, x, sampler, steps, t_start, eta, generator, return_trajectory)
-               for x in tqdm(chunks, desc=f"{sampler} x{steps}", disable=not progress or len(chunks) == 1)]
+    results = [_sample_batch(d, x, sampler, steps, t_start, eta, generator, return_trajectory)
+               for d, x in tqdm(list(zip(per_batch, chunks)), desc=f"{sampler} x{steps}",
+                                disable=not progress or len(chunks) == 1)]
     stored = {"images": torch.cat([r[0] for r in results])}
     if return_trajectory:
         stored.update(t=results[0][1].t, x=torch.cat([r[1].x for r in results], 1),
@@ -115,6 +121,20 @@ def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps
     if name is not None:
         sample_cache.save(name, {k: v.cpu() if torch.is_tensor(v) else v for k, v in stored.items()})
     return _result(stored, noise.device, return_trajectory)
+
+
+def _labelled(denoiser: Denoiser, noise: torch.Tensor, labels, guidance: float, batch_size: int) -> list[Denoiser]:
+    """The denoiser for each batch of `noise`: itself, or a conditional one given that batch's labels."""
+    batches = -(-len(noise) // batch_size)
+    if labels is None and guidance == 0 and not getattr(denoiser, "conditional", False):
+        return [denoiser] * batches
+    if not getattr(denoiser, "conditional", False):
+        raise ValueError(f"labels or guidance={guidance} were given to an unconditional denoiser; "
+                         f"allowed: labels=None and guidance=0")
+    if labels is None or labels.shape != (len(noise),):
+        raise ValueError(f"labels of shape {None if labels is None else tuple(labels.shape)} are not allowed for a "
+                         f"class-conditional denoiser; allowed: one label per noise, shape ({len(noise)},)")
+    return [denoiser.given(part.to(noise.device), guidance) for part in labels.split(batch_size)]
 
 
 def _result(stored: dict, device, return_trajectory: bool):

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from .checkpoints import load_state, save_state, save_weights
 from .data import DATASETS, disjoint_subsets, load_images
 from .denoisers import NetDenoiser
-from .models import ARCHITECTURES, build_network
+from .models import ARCHITECTURES, CONDITIONAL, NULL_LABEL, build_network
 from .objectives import OBJECTIVES
 from .schedule import T, forward_process
 
@@ -41,6 +41,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     snapshots: tuple[int, ...] = ()   # also keep the EMA weights at these steps
+    label_dropout: float | None = None  # class-conditional archs: the share of labels replaced by the
+                                        # null label, which guidance needs (None: an unconditional arch)
 
     def __post_init__(self):
         choices = {"dataset": DATASETS, "arch": ARCHITECTURES, "objective": OBJECTIVES}
@@ -60,21 +62,33 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
                 raise ValueError(f"{name}={value!r} is not allowed; allowed: a number {allowed}")
+        conditional = self.arch in CONDITIONAL
+        if conditional != (self.label_dropout is not None) or (conditional and not 0 <= self.label_dropout < 1):
+            raise ValueError(f"label_dropout={self.label_dropout!r} is not allowed for arch={self.arch!r}; allowed: "
+                             + ("a number in [0, 1)" if conditional else "None (the arch is unconditional)"))
         for name in ("subset_part", "subset_seed", "seed"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; allowed: integers >= 0")
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "snapshots": list(self.snapshots)}
+        """The fields as saved in manifests and hashed into the cache key; label_dropout only where it
+        is set, so that the unconditional models' keys are those they had before it existed."""
+        fields = {**asdict(self), "snapshots": list(self.snapshots)}
+        return fields if self.label_dropout is not None else {k: v for k, v in fields.items() if k != "label_dropout"}
+
+
+def training_set(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images a config trains on, and their labels."""
+    images, labels = load_images(config.dataset, config.resolution)
+    if config.subset is None:
+        return images, labels
+    part = disjoint_subsets(len(images), config.subset, config.subset_part + 1, config.subset_seed)[config.subset_part]
+    return images[part], labels[part]
 
 
 def training_images(config: TrainConfig) -> torch.Tensor:
     """The images a config trains on."""
-    images, _ = load_images(config.dataset, config.resolution)
-    if config.subset is None:
-        return images
-    parts = disjoint_subsets(len(images), config.subset, config.subset_part + 1, config.subset_seed)
-    return images[parts[config.subset_part]]
+    return training_set(config)[0]
 
 
 def training_loss(config: TrainConfig, net, fp, x0: torch.Tensor, noise: torch.Tensor,
@@ -82,6 +96,17 @@ def training_loss(config: TrainConfig, net, fp, x0: torch.Tensor, noise: torch.T
     """The network's regression loss for one batch, on the pair its objective defines."""
     prediction, target = OBJECTIVES[config.objective].regression(net, fp, x0, noise, t, g)
     return F.mse_loss(prediction, target)
+
+
+def _with_labels(net, config: TrainConfig, labels: torch.Tensor, g: torch.Generator):
+    """A conditional network as net(x, t) for one batch: its labels, each replaced by the null label
+    with probability label_dropout (drawn after the batch's images, noise and times; an unconditional
+    network is returned as it is and draws nothing, so its random stream is unchanged)."""
+    if config.label_dropout is None:
+        return net
+    dropped = torch.rand(len(labels), generator=g, device=labels.device) < config.label_dropout
+    labels = torch.where(dropped, torch.full_like(labels, NULL_LABEL), labels)
+    return lambda x, t: net(x, t, labels)
 
 
 def ema_state_dict(net: torch.nn.Module, ema: EMAModel) -> dict[str, torch.Tensor]:
@@ -105,7 +130,7 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
     if until is not None and not (isinstance(until, int) and 1 <= until <= config.steps):
         raise ValueError(f"until={until!r} is not allowed; allowed: None (all steps) or an integer in 1..{config.steps}")
     stop = config.steps if until is None else until
-    data = training_images(config).to(device)
+    data, labels = (tensor.to(device) for tensor in training_set(config))
     torch.manual_seed(config.seed)
     net = build_network(config.arch, data.shape[1], config.resolution).to(device)
     ema = EMAModel(net.parameters(), decay=config.ema_decay)
@@ -125,10 +150,11 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
     start = time.perf_counter() - wall
     while step < stop:
         g = torch.Generator(device).manual_seed(config.seed * 1_000_003 + step)
-        x0 = data[torch.randint(len(data), (config.batch_size,), generator=g, device=device)]
+        batch = torch.randint(len(data), (config.batch_size,), generator=g, device=device)
+        x0 = data[batch]
         noise = torch.randn(x0.shape, generator=g, device=device)
         t = torch.randint(0, T, (config.batch_size,), generator=g, device=device)
-        loss = training_loss(config, net, fp, x0, noise, t, g)
+        loss = training_loss(config, _with_labels(net, config, labels[batch], g), fp, x0, noise, t, g)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
@@ -146,4 +172,5 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
     bar.close()
     ema.copy_to(net.parameters())
     summary = {"final_loss": sum(losses[-200:]) / len(losses[-200:]), "wall_time_s": time.perf_counter() - start}
-    return NetDenoiser(net.eval(), config.objective, sample_shape=data.shape[1:]), summary
+    return NetDenoiser(net.eval(), config.objective, sample_shape=data.shape[1:],
+                       conditional=config.label_dropout is not None), summary

@@ -1,0 +1,83 @@
+"""Class-conditional networks (issue 15, part 1's machinery): training with the null label,
+sampling with labels and classifier-free guidance, and clear errors for what does not fit."""
+
+import pytest
+import torch
+
+from difflab import sample
+from difflab.models import NULL_LABEL
+from difflab.training import TrainConfig, train
+
+TINY = TrainConfig(resolution=8, subset=64, arch="unet-s-class", label_dropout=0.2, steps=6, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def conditional(tmp_path_factory):
+    model, _ = train(TINY, tmp_path_factory.mktemp("conditional") / "state.pt", progress=False)
+    return model
+
+
+def _noise(n=6, seed=0):
+    return torch.randn(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_unconditional_configs_keep_their_fields_and_keys():
+    plain = TrainConfig(resolution=8, subset=64, arch="mlp")
+    assert "label_dropout" not in plain.as_dict()              # the committed models' keys stay as they were
+    assert TINY.as_dict()["label_dropout"] == 0.2 and TrainConfig(**TINY.as_dict()).as_dict() == TINY.as_dict()
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(arch="unet-s-class", label_dropout=None), "label_dropout=None is not allowed for arch='unet-s-class'"),
+    (dict(arch="unet-s-class", label_dropout=1.0), r"allowed: a number in \[0, 1\)"),
+    (dict(arch="unet-s", label_dropout=0.1), r"allowed: None \(the arch is unconditional\)"),
+])
+def test_label_dropout_goes_with_a_conditional_arch(change, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{**TINY.as_dict(), **change})
+
+
+def test_conditional_training_is_deterministic(tmp_path, conditional):
+    again, _ = train(TINY, tmp_path / "again.pt", progress=False)
+    for a, b in zip(conditional.net.parameters(), again.net.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_labels_and_guidance_steer_a_deterministic_sampler(conditional):
+    noise, labels = _noise(), torch.tensor([0, 1, 2, 3, 4, 5])
+    first = sample(conditional, noise, "ddim", 5, labels=labels)
+    assert torch.equal(first, sample(conditional, noise, "ddim", 5, labels=labels))
+    assert not torch.equal(first, sample(conditional, noise, "ddim", 5, labels=labels.flip(0)))
+    guided = sample(conditional, noise, "ddim", 5, labels=labels, guidance=2.0)
+    assert not torch.equal(first, guided)
+    in_parts = sample(conditional, noise, "ddim", 5, labels=labels, guidance=2.0, batch_size=4)
+    assert torch.allclose(in_parts, guided, atol=1e-5)           # each batch gets its own labels
+
+
+def test_guidance_is_the_conditional_estimate_pushed_away_from_the_null_one(conditional):
+    x, t = _noise(), torch.full((6,), 500)
+    labels = torch.arange(6)
+    conditional_eps = conditional.given(labels).eps(x, t)
+    null_eps = conditional.given(torch.zeros(6, dtype=torch.long)).eps(x, t)      # (any label: checked below)
+    unconditional = conditional.objective.eps(lambda x_, t_: conditional.net(x_, t_, torch.full((6,), NULL_LABEL)),
+                                              x, t, *conditional.coefficients(t, x))
+    guided = conditional.given(labels, guidance=1.5).eps(x, t)
+    assert torch.allclose(guided, 2.5 * conditional_eps - 1.5 * unconditional, atol=1e-5)
+    assert not torch.allclose(null_eps, unconditional)
+
+
+def test_what_does_not_fit_is_named(conditional, fashion8):
+    from difflab.denoisers import GaussianDenoiser
+    noise = _noise()
+    with pytest.raises(ValueError, match="allowed: one label per noise, shape \\(6,\\)"):
+        sample(conditional, noise, "ddim", 5)                                     # labels missing
+    with pytest.raises(ValueError, match="allowed: one label per noise"):
+        sample(conditional, noise, "ddim", 5, labels=torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="labels run from 0 to 10; allowed: 0..9"):
+        sample(conditional, noise, "ddim", 5, labels=torch.tensor([0, 1, 2, 3, 4, 10]))
+    with pytest.raises(ValueError, match="guidance=-1 is not allowed"):
+        sample(conditional, noise, "ddim", 5, labels=torch.zeros(6, dtype=torch.long), guidance=-1)
+    with pytest.raises(ValueError, match="given to an unconditional denoiser"):
+        sample(GaussianDenoiser.fit(fashion8[0]), noise, "ddim", 5, labels=torch.zeros(6, dtype=torch.long))
+    with pytest.raises(ValueError, match="class-conditional and was given no labels"):
+        conditional.eps(noise, torch.full((6,), 500))
