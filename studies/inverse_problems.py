@@ -22,6 +22,16 @@ function of the measurement, nearly whatever the noise. For blocks 1-3:
 - DPS (step 1.0): median residual 5-20%; RP of the seed pair between 0.05 and 0.6; the null
   threshold above 0.95.
 
+What the first run found (blocks 0-3, data/studies/inverse_problems.json). Projection: every
+prediction held in blocks 1-3: residuals at float precision; seed pair RP 0.84-0.89 (inpainting) and
+0.89-0.96 (down-sampling), DiT pair 0.70-0.77 and 0.73-0.80, the Gaussian's 0.36-0.67 and 0.43-0.60,
+below both pairs in every block; pair similarities 0.93-0.99 against 0.61-0.70 to the true image.
+DPS (step 1.0): median residuals 8-10% and 11-13% (held; a few images diverge, residual > 1), the
+null threshold 0.97-0.996 (held), but the seed pair's RP in inpainting 0.02-0.035, **below the
+predicted 0.05 in every block** (down-sampling 0.32-0.46, held); there the Gaussian prior through DPS
+is as similar to U-Net S (median 0.84-0.86) as the second run is (0.85-0.88): with DPS the solution
+of inpainting is set by the measurement and the solver, not by the model, at this step size.
+
     python studies/inverse_problems.py [--blocks 4] [--step-size 1.0]
 """
 
