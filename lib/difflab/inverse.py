@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from . import metrics
 from .denoisers import Denoiser
-from .sampling import make_scheduler, sample, time_grid
+from .sampling import sample, scheduled_times
 from .schedule import T
 
 
@@ -125,12 +125,9 @@ def dps(denoiser: Denoiser, operator: Operator, y: torch.Tensor, noise: torch.Te
         raise ValueError(f"step_size={step_size!r} is not allowed; allowed: a number >= 0")
     operator.check(y, noise)
     denoiser.check_input(noise, "noise")
-    scheduler = make_scheduler("dpm++", steps)
-    scheduler.set_timesteps(steps, device=noise.device)
-    true_time = time_grid(steps, T - 1)[::-1]
+    scheduler, times = scheduled_times("dpm++", steps, T - 1, len(noise), noise.device)
     x, y = noise, y.to(noise)
-    for index in scheduler.timesteps:
-        t = torch.full((len(x),), true_time[int(index)], dtype=torch.long, device=x.device)
+    for index, t in times:
         with torch.enable_grad():
             x_in = x.detach().requires_grad_(True)
             eps = denoiser.eps(x_in, t)

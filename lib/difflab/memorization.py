@@ -76,10 +76,9 @@ def width_claims(rows: pd.DataFrame, small: str, wide: str, widest: str) -> dict
     curve = lambda a, b, similarity: value.loc[f"RP {a} vs {b}, {similarity}"]
     lowest = lambda a, b, similarity: curve(a, b, similarity).min()            # per seed, over sizes
     around = curve(small, widest, "pixel").index
-    disjoint = curve(small, "disjoint", "SSCD > 0.6")
-    return {"sscd06_ends_min": curve(small, wide, "SSCD > 0.6").iloc[[0, -1]].min().min(),
-            "sscd06_depth_min": dip_depth(curve(small, wide, "SSCD > 0.6")).min(),
-            "sscd06_depth_max": dip_depth(curve(small, wide, "SSCD > 0.6")).max(),
+    disjoint, paper_unit = curve(small, "disjoint", "SSCD > 0.6"), curve(small, wide, "SSCD > 0.6")
+    return {"sscd06_ends_min": paper_unit.iloc[[0, -1]].min().min(),
+            "sscd06_depth_min": dip_depth(paper_unit).min(), "sscd06_depth_max": dip_depth(paper_unit).max(),
             "sscdcal_depth_min": dip_depth(curve(small, wide, "SSCD calibrated")).min(),
             "wide_pixel_low_min": lowest(small, widest, "pixel").min(),
             "wide_pixel_low_max": lowest(small, widest, "pixel").max(),

@@ -79,6 +79,16 @@ def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1)
     return scheduler
 
 
+def scheduled_times(sampler: str, steps: int, t_start: int, batch: int, device) -> tuple:
+    """The scheduler ready to step, and each of its indices with the DDPM time at which the
+    denoiser is called there (a batch tensor): the loop every sampler runs."""
+    scheduler = make_scheduler(sampler, steps, t_start)
+    scheduler.set_timesteps(steps, device=device)
+    true_time = time_grid(steps, t_start)[::-1]          # schedule index -> DDPM time
+    return scheduler, [(index, torch.full((batch,), true_time[int(index)], dtype=torch.long, device=device))
+                       for index in scheduler.timesteps]
+
+
 def seeded_noise(seed: int, n: int, shape: tuple[int, ...]) -> torch.Tensor:
     """n starting noises of one image shape, N(0, I) from a generator seeded by `seed`: the book's
     noise sets (the same seed gives the same noises in every chapter)."""
@@ -145,16 +155,13 @@ def _result(stored: dict, device, return_trajectory: bool):
 
 
 def _sample_batch(denoiser, x_t, sampler, steps, t_start, eta, generator, keep):
-    scheduler = make_scheduler(sampler, steps, t_start)
-    scheduler.set_timesteps(steps, device=x_t.device)
-    true_time = time_grid(steps, t_start)[::-1]          # schedule index -> DDPM time
+    scheduler, schedule = scheduled_times(sampler, steps, t_start, len(x_t), x_t.device)
     step_options = {"eta": eta, "generator": generator} if sampler == "ddim" else {}
     # sigma-space schedulers carry x_t / sqrt(alpha_bar_t) = x_t * sqrt(sigma^2 + 1)
     x = x_t * (scheduler.sigmas[0] ** 2 + 1).sqrt().to(x_t) if SAMPLERS[sampler].sigma_space else x_t
     times, states, predictions = [], [], []
-    for index in scheduler.timesteps:
+    for index, t in schedule:
         x_in = scheduler.scale_model_input(x, index)
-        t = torch.full((len(x),), true_time[int(index)], dtype=torch.long, device=x.device)
         eps = denoiser.eps(x_in, t)
         if keep:
             a, s = denoiser.coefficients(t, x_in)
