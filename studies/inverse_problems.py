@@ -43,6 +43,7 @@ from difflab import inverse
 from difflab.studies import over_seeds, write_study
 
 PAIRS = {"seed pair": "U-Net S, seed 1", "DiT pair": "DiT", "Gaussian": "Gaussian denoiser"}
+SCORES = ("threshold", "rp", "median similarity", "median similarity to the truth")
 BLOCK = 200
 
 
@@ -65,14 +66,10 @@ def main() -> None:
         truth = test_images[block * BLOCK:(block + 1) * BLOCK]
         row = {}
         for task, operator in tasks.items():
-            y = operator(truth)
-            solve = lambda name, seed: inverse.solve(models[name], operator, y, noise[seed], solver, 25, args.step_size)
-            reference = solve("U-Net S", 0)
-            row[f"{task} residual max"] = inverse.residual(operator, reference, y).max().item()
-            row[f"{task} residual median"] = inverse.residual(operator, reference, y).median().item()
-            for label, partner in PAIRS.items():
-                scores = inverse.agreement(reference, solve(partner, 0), solve(partner, 1), truth, operator)
-                row |= {f"{task} {label} {key}": value for key, value in scores.items()}
+            _, pairs = inverse.solve_and_compare(models, operator, truth, noise[0], noise[1], solver, 25, args.step_size)
+            row[f"{task} residual max"], row[f"{task} residual median"] = pairs[0]["largest residual"], pairs[0]["median residual"]
+            for label, scores in zip(PAIRS, pairs):
+                row |= {f"{task} {label} {key}": scores[key] for key in SCORES}
         return row
 
     rows = [{"solver": solver, **row} for solver in inverse.SOLVERS

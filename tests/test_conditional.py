@@ -81,3 +81,33 @@ def test_what_does_not_fit_is_named(conditional, fashion8):
         sample(GaussianDenoiser.fit(fashion8[0]), noise, "ddim", 5, labels=torch.zeros(6, dtype=torch.long))
     with pytest.raises(ValueError, match="class-conditional and was given no labels"):
         conditional.eps(noise, torch.full((6,), 500))
+
+
+def test_balanced_labels_and_same_label_partners():
+    from difflab.conditional import balanced_labels, same_label_derangement
+    labels = balanced_labels(35)
+    assert torch.bincount(labels).tolist() == [4] * 5 + [3] * 5
+    partner = same_label_derangement(labels, seed=3)
+    assert torch.equal(labels[partner], labels) and (partner != torch.arange(35)).all()
+    assert sorted(partner.tolist()) == list(range(35))
+    with pytest.raises(ValueError, match="n=5 is not allowed; allowed: an integer >= 20"):
+        balanced_labels(5)
+    with pytest.raises(ValueError, match=r"labels \[2\] occur once"):
+        same_label_derangement(torch.tensor([0, 0, 1, 1, 2]))
+
+
+def test_conditional_scores_see_through_the_label():
+    from difflab.conditional import balanced_labels, label_accuracy, pair_scores, same_label_derangement
+    labels = balanced_labels(200)
+    a = torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    copy = pair_scores(a, a + 0.01 * torch.randn_like(a), labels)
+    assert copy["RP"] > 0.95 and copy["retrieval"] == 1.0 and copy["null median"] < 0.2
+    other_noise = pair_scores(a, a[same_label_derangement(labels, seed=7)], labels)
+    assert other_noise["RP"] < 0.05 and other_noise["retrieval"] == 0.0
+
+    class ByBrightness:          # a stand-in classifier: the class is the image's brightness decile
+        predict = staticmethod(lambda x: torch.nn.functional.one_hot((x.mean((1, 2, 3)) * 9.99).long(), 10).float())
+
+    images = ((labels.float() + 0.5) / 10).view(-1, 1, 1, 1).expand(-1, 1, 8, 8)
+    table = label_accuracy({("m", 0.0): {0: images}, ("m", 2.0): {0: images.flip(0)}}, labels, ByBrightness)
+    assert table["accuracy"].tolist() == [1.0, 0.0]

@@ -11,12 +11,23 @@ class Text(str):
         return str(self)
 
 
+_recorded: dict = {}
+
+
 def record(name: str, value):
     """Glue `value` under `name`: a number as a plain Python number, so `{glue:text}` can format
     it (numpy and torch scalars would be glued as their repr), a string as Text."""
     value = value.item() if hasattr(value, "item") else value
     glue(name, Text(value) if isinstance(value, str) else value, display=False)
+    _recorded[name] = value
     return value
+
+
+def recorded(name: str):
+    """A value this notebook recorded earlier, for a summary table that repeats it."""
+    if name not in _recorded:
+        raise KeyError(f"name={name!r} was not recorded in this notebook; recorded: {', '.join(_recorded) or 'none'}")
+    return _recorded[name]
 
 
 def record_all(values: dict) -> None:

@@ -157,8 +157,9 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
     folder = model_dir(config)
     if (folder, device) not in _loaded:
         def fit(state_path):
-            denoiser, summary = train(config, state_path, device=device, progress=progress)
-            return denoiser.net.state_dict(), {
+            denoiser, summary = train(config, state_path, device=device, progress=progress,
+                                      parent_weights=_parent_weights(config, device, allow_training))
+            return config.stored(denoiser.net.state_dict()), {
                 "training_revision": training.REVISION, "parameters": count_parameters(denoiser.net),
                 "network_fingerprint": network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution),
                 "steps": config.steps, **summary}
@@ -166,6 +167,14 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
                                lambda: command or how_to_train(config), fit, device, allow_training)
         _loaded[folder, device] = _denoiser(config, state, device)
     return _loaded[folder, device]
+
+
+def _parent_weights(config: TrainConfig, device: str, allow_training: bool | None) -> dict | None:
+    """A fine-tuning config's starting point: its parent's trained weights (trained first if need be)."""
+    if config.parent is None:
+        return None
+    get_denoiser(config.parent, device, allow_training=allow_training)
+    return checked_weights(model_dir(config.parent) / "model.safetensors", config.parent.as_dict())
 
 
 def cached_weights(folder: Path, config: dict, what: str, how_to_make, fit, device: str,

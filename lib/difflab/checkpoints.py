@@ -18,18 +18,18 @@ def _atomic(path: Path, write) -> None:
 
 
 def save_weights(path: Path, state: dict[str, torch.Tensor], metadata: dict) -> None:
-    """Weights as safetensors, with JSON-able metadata in the header."""
+    """Weights as safetensors (in the dtype they come in), with JSON-able metadata in the header."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     _atomic(path, lambda p: save_file(tensors, str(p), metadata={k: json.dumps(v) for k, v in metadata.items()}))
 
 
 def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """The weights and the metadata of a safetensors file; a damaged file is an error that names it
-    and the way back, not a bare header error."""
+    """The weights (floats as float32, whatever their stored precision) and the metadata of a
+    safetensors file; a damaged file is an error that names it and the way back, not a bare header error."""
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
-        return load_file(str(path)), metadata
+        return {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}, metadata
     except (SafetensorError, ValueError) as error:
         raise ValueError(f"the weights file {path} is damaged ({error}). If it is committed, restore it with "
                          f"`git checkout -- {path}`; otherwise delete {path.parent} and train it again "

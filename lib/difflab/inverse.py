@@ -11,6 +11,7 @@ Two solvers:
   where the reference code takes one norm over the whole batch).
 """
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -169,3 +170,44 @@ def agreement(first: torch.Tensor, second: torch.Tensor, second_other_noise: tor
     same = similarity(first, second)
     return {"threshold": threshold, "rp": (same > threshold).double().mean().item(),
             "median similarity": same.median().item(), "median similarity to the truth": similarity(first, truth).median().item()}
+
+
+def solve_and_compare(models: dict[str, Denoiser], operator: Operator, truth: torch.Tensor, noise: torch.Tensor,
+                      other_noise: torch.Tensor, solver: str = "projection", steps: int = 25,
+                      step_size: float = 1.0) -> tuple[dict[str, torch.Tensor], list[dict]]:
+    """Solve y = A(truth) with every model from `noise`, and score the first model against each
+    other one (`agreement`, the other one's solutions from `other_noise` as the null). Returns the
+    solutions by model and one row per partner, with the first model's median and largest residual."""
+    y = operator(truth)
+    run = lambda model, z: solve(model, operator, y, z, solver, steps, step_size)
+    (reference, first), *partners = models.items()
+    images = {reference: run(first, noise)}
+    errors = residual(operator, images[reference], y)
+    rows = []
+    for name, model in partners:
+        images[name] = run(model, noise)
+        rows.append({"partner": name, **agreement(images[reference], images[name], run(model, other_noise), truth, operator),
+                     "median residual": errors.median().item(), "largest residual": errors.max().item()})
+    return images, rows
+
+
+def claim_margins(table: pd.DataFrame, seed_partner: str, family_partner: str, baseline: str) -> dict[str, float]:
+    """The numbers the inverse-problem claims rest on, each the worst over tasks and seeds (table:
+    solve_and_compare's rows with task, solver and seed columns): for the projection solver the
+    residual, the RP of the second training run and of another family, their margin over the
+    baseline prior's RP and over their similarity to the true image; for DPS the residuals, the null
+    threshold and the second run's RP in each task."""
+    projection, dps = (table[table["solver"] == solver] for solver in SOLVERS)
+    rp = lambda rows: rows.set_index(["task", "seed", "partner"])["rp"].unstack("partner")
+    networks = projection[projection["partner"] != baseline]
+    dps_rp = rp(dps)[seed_partner]
+    return {"projection_residual_max": projection["largest residual"].max(),
+            "projection_seed_rp_min": rp(projection)[seed_partner].min(),
+            "projection_family_rp_min": rp(projection)[family_partner].min(),
+            "projection_baseline_margin_min": (rp(projection)[[seed_partner, family_partner]].min(1)
+                                               - rp(projection)[baseline]).min(),
+            "projection_truth_margin_min": (networks["median similarity"] - networks["median similarity to the truth"]).min(),
+            "dps_residual_median_min": dps["median residual"].min(), "dps_residual_median_max": dps["median residual"].max(),
+            "dps_null_min": dps["threshold"].min(),
+            "dps_inpainting_seed_rp_max": dps_rp.loc["inpainting"].max(),
+            "dps_downsampling_seed_rp_min": dps_rp.loc["down-sampling"].min()}

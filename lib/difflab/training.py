@@ -2,7 +2,7 @@
 objectives, seeded and deterministic on CPU, resumable from an atomic checkpoint."""
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -13,7 +13,7 @@ from tqdm import tqdm
 from .checkpoints import load_state, save_state, save_weights
 from .data import DATASETS, disjoint_subsets, load_images
 from .denoisers import NetDenoiser
-from .models import ARCHITECTURES, CONDITIONAL, NULL_LABEL, build_network
+from .models import ARCHITECTURES, CLASSES, CONDITIONAL, NULL_LABEL, build_network
 from .objectives import OBJECTIVES
 from .schedule import T, forward_process
 
@@ -43,8 +43,14 @@ class TrainConfig:
     snapshots: tuple[int, ...] = ()   # also keep the EMA weights at these steps
     label_dropout: float | None = None  # class-conditional archs: the share of labels replaced by the
                                         # null label, which guidance needs (None: an unconditional arch)
+    only_class: int | None = None     # train on the images of this class only (before `subset`)
+    parent: "TrainConfig | None" = None  # fine-tuning: start from this trained model's EMA weights
+    stored_as: str = "float32"        # the precision of the committed weights ("float16" halves them)
 
     def __post_init__(self):
+        if isinstance(self.parent, dict):                      # as read back from a manifest
+            object.__setattr__(self, "parent", TrainConfig(**self.parent))
+        object.__setattr__(self, "snapshots", tuple(self.snapshots))
         choices = {"dataset": DATASETS, "arch": ARCHITECTURES, "objective": OBJECTIVES}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -66,20 +72,42 @@ class TrainConfig:
         if conditional != (self.label_dropout is not None) or (conditional and not 0 <= self.label_dropout < 1):
             raise ValueError(f"label_dropout={self.label_dropout!r} is not allowed for arch={self.arch!r}; allowed: "
                              + ("a number in [0, 1)" if conditional else "None (the arch is unconditional)"))
+        if self.only_class is not None and self.only_class not in range(CLASSES):
+            raise ValueError(f"only_class={self.only_class!r} is not allowed; allowed: None or 0..{CLASSES - 1}")
+        if self.stored_as not in STORED_AS:
+            raise ValueError(f"stored_as={self.stored_as!r} is not allowed; allowed: {', '.join(map(repr, STORED_AS))}")
+        same = ("dataset", "resolution", "arch", "objective")
+        if self.parent is not None and any(getattr(self.parent, k) != getattr(self, k) for k in same):
+            raise ValueError(f"parent={self.parent} is not allowed: a fine-tuned model keeps its parent's "
+                             f"{', '.join(same)}; allowed: a parent with {[getattr(self, k) for k in same]}")
         for name in ("subset_part", "subset_seed", "seed"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; allowed: integers >= 0")
 
     def as_dict(self) -> dict:
-        """The fields as saved in manifests and hashed into the cache key; label_dropout only where it
-        is set, so that the unconditional models' keys are those they had before it existed."""
-        fields = {**asdict(self), "snapshots": list(self.snapshots)}
-        return fields if self.label_dropout is not None else {k: v for k, v in fields.items() if k != "label_dropout"}
+        """The fields as saved in manifests and hashed into the cache key; the fields added after the
+        first models were committed only where they differ from their defaults, so that those models'
+        keys are the ones they had before the fields existed."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {**values, "snapshots": list(self.snapshots),
+                  "parent": self.parent.as_dict() if self.parent is not None else None}
+        return {k: v for k, v in values.items() if k not in LATER_DEFAULTS or v != LATER_DEFAULTS[k]}
+
+    def stored(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The weights as committed: floats in `stored_as` precision."""
+        dtype = getattr(torch, self.stored_as)
+        return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+
+
+STORED_AS = ("float32", "float16")
+LATER_DEFAULTS = {"label_dropout": None, "only_class": None, "parent": None, "stored_as": "float32"}
 
 
 def training_set(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """The images a config trains on, and their labels."""
     images, labels = load_images(config.dataset, config.resolution)
+    if config.only_class is not None:
+        images, labels = images[labels == config.only_class], labels[labels == config.only_class]
     if config.subset is None:
         return images, labels
     part = disjoint_subsets(len(images), config.subset, config.subset_part + 1, config.subset_seed)[config.subset_part]
@@ -121,18 +149,24 @@ def snapshot_path(state_path: Path, step: int) -> Path:
 
 
 def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: bool = True,
-          checkpoint_every: int = 500, until: int | None = None) -> tuple[NetDenoiser, dict]:
+          checkpoint_every: int = 500, until: int | None = None,
+          parent_weights: dict[str, torch.Tensor] | None = None) -> tuple[NetDenoiser, dict]:
     """Train `config`, resuming from `state_path` if it holds a checkpoint of the same config.
 
     Batch k draws its images, noise and times from a generator seeded by (seed, k), so a resumed
     run gives the same weights as an uninterrupted one. `until` stops after that many steps with a
-    checkpoint, for a later call to go on (a job with a time limit). Returns the EMA denoiser and a summary."""
+    checkpoint, for a later call to go on (a job with a time limit). A fine-tuning config (one with a
+    parent) starts from `parent_weights`, the parent's trained weights. Returns the EMA denoiser and a summary."""
+    if (config.parent is None) != (parent_weights is None):
+        raise ValueError("parent_weights must be given exactly when the config has a parent (a fine-tuning run)")
     if until is not None and not (isinstance(until, int) and 1 <= until <= config.steps):
         raise ValueError(f"until={until!r} is not allowed; allowed: None (all steps) or an integer in 1..{config.steps}")
     stop = config.steps if until is None else until
     data, labels = (tensor.to(device) for tensor in training_set(config))
     torch.manual_seed(config.seed)
     net = build_network(config.arch, data.shape[1], config.resolution).to(device)
+    if parent_weights is not None:
+        net.load_state_dict(parent_weights)
     ema = EMAModel(net.parameters(), decay=config.ema_decay)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr)
     fp = forward_process()
@@ -164,7 +198,7 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
         losses.append(loss.item())
         bar.update(), bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         if step in config.snapshots:
-            save_weights(snapshot_path(state_path, step), ema_state_dict(net, ema), {"step": step})
+            save_weights(snapshot_path(state_path, step), config.stored(ema_state_dict(net, ema)), {"step": step})
         if step % checkpoint_every == 0 or step == stop:
             save_state(state_path, {"config": config.as_dict(), "net": net.state_dict(), "ema": ema.state_dict(),
                                     "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),

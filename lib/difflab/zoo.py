@@ -65,12 +65,39 @@ def disjoint_pairs(profile: Profile) -> dict[int, tuple[TrainConfig, TrainConfig
     return {n: (sweep[arch, n], replace(sweep[arch, n], subset_part=1)) for n in profile.disjoint_sizes}
 
 
+FINE_TUNING_CLASS = 7   # Sneaker: the class the fine-tuning experiment specialises its models to
+
+
+def conditional_models(profile: Profile) -> dict[str, TrainConfig]:
+    """Class-conditional versions of the standard model (two training runs) and of the DiT, the
+    label dropped 10% of the time so that they can be guided; committed in float16."""
+    base = replace(standard(profile), arch="unet-s-class", snapshots=(), label_dropout=0.1, stored_as="float16")
+    return {"conditional U-Net S": base, "conditional U-Net S, seed 1": replace(base, seed=1),
+            "conditional DiT": replace(base, arch="dit-s-class")}
+
+
+def fine_tuning_models(profile: Profile) -> dict[str, TrainConfig]:
+    """Two parents that differ in their training seed (the sweep's largest smaller-width model and
+    its seed-1 twin), each fine-tuned on one class with the same batches, and a model trained from
+    scratch on that class (a third seed: it shares no weights with either)."""
+    parent = memorization_sweep(profile)[profile.sweep_archs[0], max(profile.sweep_sizes)]
+    twin = replace(parent, seed=1, stored_as="float16")
+    tune = dict(only_class=FINE_TUNING_CLASS, subset=None, seed=0, steps=profile.sweep_steps // 3,
+                ema_decay=0.99, snapshots=(profile.sweep_steps // 30, profile.sweep_steps // 10), stored_as="float16")
+    return {"parent, seed 1": twin,
+            "fine-tuned parent": replace(parent, parent=parent, **tune),
+            "fine-tuned parent, seed 1": replace(twin, parent=twin, **tune),
+            "from scratch on the class": replace(parent, only_class=FINE_TUNING_CLASS, subset=None, seed=2,
+                                                 stored_as="float16")}
+
+
 def zoo(profile: Profile) -> dict[str, TrainConfig]:
     """Every model the book trains at this profile, by name (the standard one is also "U-Net S")."""
     return {"standard": standard(profile), **reproducibility_models(profile),
             **{f"sweep {arch} n={n}": config for (arch, n), config in memorization_sweep(profile).items()},
             **{f"disjoint {pair[1].arch} n={n}": pair[1] for n, pair in disjoint_pairs(profile).items()},
-            **{f"sweep {arch} n={n}": config for (arch, n), config in dip_sweep(profile).items()}}
+            **{f"sweep {arch} n={n}": config for (arch, n), config in dip_sweep(profile).items()},
+            **conditional_models(profile), **fine_tuning_models(profile)}
 
 
 def main() -> None:
