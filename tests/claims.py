@@ -128,6 +128,14 @@ DESCRIPTIVE = {
         "sw_ratio_400": "reported with its range over seeds: the bound predicted before studies/prose_claims.py ran "
                         "(>= 2 at every seed) failed at some seeds, and the text says so",
     },
+    "06_beyond_unconditional": {
+        "n_noises": SETTING, "n_seeds": SETTING, "steps_ddim": SETTING, "n_measured": SETTING,
+        "tuned_threshold": "the calibrated threshold of the fine-tuned pairs, reported",
+        "class_accuracy_w0_min": "reported beside class_accuracy_w2_min; the rise is asserted (class_guidance_gain_min)",
+        "parent_class_share": "reported beside tuned_class_share_min, which is asserted",
+        "dps_inpainting_seed_rp_max": "reported: studies/inverse_problems.py predicted >= 0.05 and it failed; the text says so",
+        "study_dps_inpainting_seed_rp_max": "reported with dps_inpainting_seed_rp_max (the failed prediction)",
+    },
 }
 
 UNASSERTED_CLAIMS = {}

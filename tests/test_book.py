@@ -245,6 +245,41 @@ class TestLateInitialization:
         assert g["study_fits_rows"] >= 10 and g["crit_speciation"] <= g["sw_early_low"] <= g["crit_points"]   # the text's steps
         assert max(g["sw_ratio_early_max"], g["study_sw_ratio_early_max_max"]) <= 1.5      # measured up to 1.18
 
+class TestBeyondUnconditional:
+    g = staticmethod(lambda: glued("06_beyond_unconditional"))      # bounds: the chapter's predictions
+
+    def test_conditional_models_agree_beyond_what_the_label_gives(self):
+        g = self.g()
+        assert g["class_seed_rp_min"] >= 0.5 and g["class_seed_retrieval_min"] >= 0.8
+        assert g["class_dit_rp_min"] >= 0.3
+
+    def test_guidance_raises_label_accuracy(self):
+        g = self.g()
+        assert g["class_accuracy_w2_min"] >= 0.9 and g["class_guidance_gain_min"] > 0
+
+    def test_projection_solutions_agree_beyond_the_measurement(self):
+        g = self.g()
+        assert g["projection_residual_max"] < 1e-5
+        assert g["projection_seed_rp_min"] >= 0.7 and g["projection_family_rp_min"] >= 0.6
+        assert g["projection_baseline_margin_min"] > 0 and g["projection_truth_margin_min"] > 0
+        assert g["study_blocks"] >= 4 and g["study_projection_seed_rp_min"] >= 0.7
+        assert g["study_projection_gaussian_rp_max"] < g["study_projection_seed_rp_min"]
+
+    def test_dps_fits_the_measurement_loosely_and_its_null_is_high(self):
+        g = self.g()
+        assert 0.05 <= g["dps_residual_median_min"] and g["dps_residual_median_max"] <= 0.2
+        assert g["dps_null_min"] > 0.95 and g["dps_downsampling_seed_rp_min"] >= 0.05
+
+    def test_fine_tuned_models_agree_with_each_other_and_with_a_model_from_scratch(self):
+        g = self.g()
+        assert g["tuned_pair_rp_min"] >= 0.5 and g["tuned_scratch_rp_min"] >= 0.2
+        assert g["tuned_class_share_min"] >= 0.9
+
+    def test_fine_tuning_moves_from_the_parent_toward_the_model_from_scratch(self):
+        g = self.g()
+        assert g["toward_scratch_min"] > 0 and g["from_parent_max"] < 0
+
+
 def _page(name: str) -> str:
     path = HTML / name
     if not path.exists():

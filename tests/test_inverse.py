@@ -1,5 +1,6 @@
 """Inverse-problem solvers on the closed-form Gaussian denoiser: cheap, exact and deterministic."""
 
+import pandas as pd
 import pytest
 import torch
 
@@ -102,3 +103,19 @@ def test_agreement_is_scored_against_the_same_measurement_with_other_noise(gauss
     assert same["threshold"] < 1 and same["median similarity to the truth"] < 1
     unrelated = inverse.agreement(first, first.roll(1, 0), other, truth, A)       # other measurements
     assert unrelated["rp"] < 0.2
+
+
+def test_solve_and_compare_scores_the_first_prior_against_each_other_one(gaussian, fashion8):
+    A, truth = OPERATORS["super-resolution"], fashion8[0][:100]
+    mirrored = GaussianDenoiser.fit(fashion8[0].flip(-1))                 # another prior: mirrored images'
+    priors = {"first": gaussian, "twin": gaussian, "mirrored": mirrored}
+    images, rows = inverse.solve_and_compare(priors, A, truth, _noise(100, 0), _noise(100, 1), "projection", 10)
+    assert torch.equal(images["first"], images["twin"]) and [r["partner"] for r in rows] == ["twin", "mirrored"]
+    assert rows[0]["rp"] == 1 and rows[0]["largest residual"] < 1e-5
+    assert rows[1]["median similarity"] < rows[0]["median similarity"]
+    table = pd.DataFrame([{"task": t, "solver": s, "seed": 0, **row} for t in ("inpainting", "down-sampling")
+                          for s in inverse.SOLVERS for row in rows])
+    margins = inverse.claim_margins(table, "twin", "mirrored", "mirrored")
+    assert margins["projection_seed_rp_min"] == 1 and margins["projection_residual_max"] < 1e-5
+    assert margins["projection_baseline_margin_min"] == 0                 # the baseline is one of the pair here
+    assert margins["dps_inpainting_seed_rp_max"] == 1

@@ -11,4 +11,5 @@ from .plotting import comparison_grid, image_grid
 from .profiles import get_profile
 from .sampling import SAMPLERS, make_scheduler, sample, seeded_noise
 from .training import TrainConfig, train
-from .zoo import dip_sweep, disjoint_pairs, memorization_sweep, reproducibility_models, standard, zoo
+from .zoo import (FINE_TUNING_CLASS, conditional_models, dip_sweep, disjoint_pairs, fine_tuning_models, memorization_sweep,
+                  reproducibility_models, standard, zoo)

@@ -36,6 +36,8 @@ CASES = {f"{arch} {objective}": training.TrainConfig(**{**_TINY, "arch": arch, "
 CASES["unet-xs eps"] = training.TrainConfig(resolution=16, subset=64, arch="unet-xs", steps=4, batch_size=8, snapshots=(2,))
 CASES["unet-s-class edm"] = training.TrainConfig(resolution=8, subset=64, arch="unet-s-class", objective="edm",
                                                  label_dropout=0.25, steps=4, batch_size=8)
+CASES["mlp eps fine-tuned on one class"] = training.TrainConfig(**{**_TINY, "parent": CASES["mlp eps"], "only_class": 7,
+                                                                   "subset": None, "stored_as": "float16"})
 CLASSIFIER = classifier.ClassifierConfig(resolution=8, width=8, epochs=1, batch_size=500)
 
 
@@ -50,10 +52,13 @@ def _hash_tensors(state: dict[str, torch.Tensor], h) -> None:
 
 def train_digest(config: training.TrainConfig, folder: Path) -> str:
     """Train `config` for half its steps, resume to the end, and hash the EMA weights, every
-    snapshot's and the losses: a digest of what the training code computes."""
+    snapshot's and the losses: a digest of what the training code computes. A fine-tuning case
+    trains its parent first."""
     state_path = folder / "train_state.pt"
-    training.train(config, state_path, progress=False, checkpoint_every=2, until=config.steps // 2)
-    denoiser, _ = training.train(config, state_path, progress=False, checkpoint_every=2)
+    parent = None if config.parent is None else training.train(config.parent, folder / "parent.pt", progress=False)[0]
+    weights = dict(parent_weights=None if parent is None else parent.net.state_dict())
+    training.train(config, state_path, progress=False, checkpoint_every=2, until=config.steps // 2, **weights)
+    denoiser, _ = training.train(config, state_path, progress=False, checkpoint_every=2, **weights)
     h = hashlib.sha256()
     _hash_tensors(denoiser.net.state_dict(), h)
     for step in config.snapshots:
