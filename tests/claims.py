@@ -132,7 +132,11 @@ DESCRIPTIVE = {
         "n_noises": SETTING, "n_seeds": SETTING, "steps_ddim": SETTING, "n_measured": SETTING,
         "tuned_threshold": "the calibrated threshold of the fine-tuned pairs, reported",
         "class_accuracy_w0_min": "reported beside class_accuracy_w2_min; the rise is asserted (class_guidance_gain_min)",
-        "parent_class_share": "reported beside tuned_class_share_min, which is asserted",
+        "class_dit_rp_w2_min": "reported: the prediction (>= 0.3, as at w = 0) failed at w = 2; the text says why",
+        "tuned_class_share_min": "reported: the prediction (>= 0.9) failed; the classifier calls only real_class_share "
+                                 "of real sneakers sneakers, and the text says so",
+        "parent_class_share": "reported beside tuned_class_share_min",
+        "real_class_share": "the classifier's own rate on real test sneakers, the ceiling of tuned_class_share_min",
         "dps_inpainting_seed_rp_max": "reported: studies/inverse_problems.py predicted >= 0.05 and it failed; the text says so",
         "study_dps_inpainting_seed_rp_max": "reported with dps_inpainting_seed_rp_max (the failed prediction)",
     },

@@ -51,7 +51,9 @@ def test_labels_and_guidance_steer_a_deterministic_sampler(conditional):
     guided = sample(conditional, noise, "ddim", 5, labels=labels, guidance=2.0)
     assert not torch.equal(first, guided)
     in_parts = sample(conditional, noise, "ddim", 5, labels=labels, guidance=2.0, batch_size=4)
-    assert torch.allclose(in_parts, guided, atol=1e-5)           # each batch gets its own labels
+    scale = guided.abs().max()                   # the barely trained net's images run to ~500: compare at float32
+    assert torch.allclose(in_parts, guided, rtol=0, atol=1e-5 * scale)   # precision of that scale (batching changes
+                                                                         # the last digits); each batch gets its own labels
 
 
 def test_guidance_is_the_conditional_estimate_pushed_away_from_the_null_one(conditional):

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from difflab import cache, checkpoints
-from difflab.fine_tuning import along_fine_tuning, trend
+from difflab import sample
+from difflab.fine_tuning import along_fine_tuning, along_images, trend
 from difflab.training import TrainConfig, train, training_set
 
 PARENT = TrainConfig(resolution=8, subset=64, arch="unet-xs", objective="edm", steps=6, batch_size=16)
@@ -59,6 +60,11 @@ def test_fine_tuning_starts_from_the_parent_and_is_stored_in_half_precision(tmp_
     assert torch.equal(_weights(child), _weights(child).half().float())  # ... holding float16 values
     snapshot = cache.get_snapshot(CHILD, 2, "cpu")
     assert torch.equal(_weights(snapshot), _weights(snapshot).half().float())
+    noise = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    ends = {"parent": sample(parent, noise, "ddim", 3), "child": sample(child, noise, "ddim", 3)}
+    images = along_images(CHILD, ends["parent"], ends["child"], noise, 3, "cpu")
+    assert list(images) == [0, 2, 4] and images[0] is ends["parent"] and images[4] is ends["child"]
+    assert torch.equal(images[2], sample(snapshot, noise, "ddim", 3))
 
 
 def test_half_precision_weights_round_trip(tmp_path):

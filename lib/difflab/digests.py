@@ -4,8 +4,9 @@ cache key name a revision (training.REVISION, classifier.REVISION) instead of ha
 A refactor that keeps what training computes keeps the digests, the keys and the committed models;
 a change of behaviour changes a digest, and tests/test_training_digest.py fails until the revision
 is raised (a new key: `make models` retrains) or the change is reverted. The runs use pinned
-numerics (one thread, ATen's portable kernels, MKL's compatible mode, no oneDNN), so that CPUs
-with other vector units give the same bits.
+numerics (one thread, ATen's portable kernels, MKL's compatible mode, no oneDNN), so that one
+vendor's CPUs with other vector units give the same bits; Intel's and AMD's still differ, so each
+vendor has its own record, and a machine of a vendor with none skips the check.
 
     python -m difflab.digests            # this code's digests, computed with pinned numerics
     python -m difflab.digests --write    # record them in data/training_digests.json
@@ -15,6 +16,7 @@ import argparse
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -76,6 +78,17 @@ def classifier_digest(config: classifier.ClassifierConfig, folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def cpu_vendor() -> str:
+    """Whose CPU this is (GenuineIntel, AuthenticAMD, ...): pinned numerics give bit-identical
+    training on one vendor's CPUs but not across vendors (MKL takes other paths), so digests are
+    recorded per vendor."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("vendor_id")), platform.machine())
+
+
 def versions() -> dict:
     """What besides the code decides the bits: the revisions and the packages."""
     return {"training_revision": training.REVISION, "classifier_revision": classifier.REVISION,
@@ -92,7 +105,16 @@ def _compute() -> dict:
         digests = {name: train_digest(config, Path(tmp) / name) for name, config in CASES.items()}
         digests["classifier"] = classifier_digest(CLASSIFIER, Path(tmp) / "classifier")
     configs = {**{name: config.as_dict() for name, config in CASES.items()}, "classifier": asdict(CLASSIFIER)}
-    return {**versions(), "cases": {name: {"config": configs[name], "digest": digests[name]} for name in configs}}
+    return {**versions(), "cpu": cpu_vendor(),
+            "cases": {name: {"config": configs[name], "digest": digests[name]} for name in configs}}
+
+
+def with_this_cpu(recorded_digests: dict | None, now: dict) -> dict:
+    """The record to write: this CPU vendor's digests beside the other vendors' where the versions and
+    revisions are the same (else only this vendor's: the others are out of date)."""
+    kept = recorded_digests["cases_by_cpu"] if recorded_digests and all(
+        recorded_digests[k] == v for k, v in versions().items()) else {}
+    return {**versions(), "cases_by_cpu": {**kept, now["cpu"]: now["cases"]}}
 
 
 def pinned_digests() -> dict:
@@ -119,7 +141,7 @@ def main() -> None:
         return
     result = pinned_digests()
     if args.write:
-        save_json(recorded_path(), result)
+        save_json(recorded_path(), with_this_cpu(recorded() if recorded_path().exists() else None, result))
     print(json.dumps(result, indent=1))
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 import torch
 
 from . import metrics
-from .cache import get_denoiser, get_snapshot
-from .denoisers import Denoiser
+from .cache import get_snapshot
+from .sampling import sample
 from .training import TrainConfig
 
 
@@ -31,10 +31,12 @@ def trend(table: pd.DataFrame, against: str, score: str = "median similarity") -
     return rows.iloc[-1] - rows.iloc[0]
 
 
-def checkpoints(config: TrainConfig, device: str | None = None) -> dict[int, Denoiser]:
-    """A fine-tuning run's models by fine-tuning step: its parent (step 0), its snapshots, its end."""
-    return {0: get_denoiser(config.parent, device), **{k: get_snapshot(config, k, device) for k in config.snapshots},
-            config.steps: get_denoiser(config, device)}
+def along_images(config: TrainConfig, parent_images: torch.Tensor, final_images: torch.Tensor, noise: torch.Tensor,
+                 steps: int, device: str | None = None) -> dict[int, torch.Tensor]:
+    """A fine-tuning run's DDIM images from `noise` by fine-tuning step: its parent's (step 0, given),
+    its snapshots' (sampled here) and its final model's (given): each model sampled once."""
+    return {0: parent_images, **{k: sample(get_snapshot(config, k, device), noise, "ddim", steps).cpu()
+                                 for k in config.snapshots}, config.steps: final_images}
 
 
 def class_share(images: torch.Tensor, classifier, label: int) -> float:

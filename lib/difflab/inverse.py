@@ -195,8 +195,8 @@ def claim_margins(table: pd.DataFrame, seed_partner: str, family_partner: str, b
     """The numbers the inverse-problem claims rest on, each the worst over tasks and seeds (table:
     solve_and_compare's rows with task, solver and seed columns): for the projection solver the
     residual, the RP of the second training run and of another family, their margin over the
-    baseline prior's RP and over their similarity to the true image; for DPS the residuals, the null
-    threshold and the second run's RP in each task."""
+    baseline prior's RP and over their similarity to the true image; for DPS the residuals, the
+    second run's null threshold and its RP in each task."""
     projection, dps = (table[table["solver"] == solver] for solver in SOLVERS)
     rp = lambda rows: rows.set_index(["task", "seed", "partner"])["rp"].unstack("partner")
     networks = projection[projection["partner"] != baseline]
@@ -204,10 +204,10 @@ def claim_margins(table: pd.DataFrame, seed_partner: str, family_partner: str, b
     return {"projection_residual_max": projection["largest residual"].max(),
             "projection_seed_rp_min": rp(projection)[seed_partner].min(),
             "projection_family_rp_min": rp(projection)[family_partner].min(),
-            "projection_baseline_margin_min": (rp(projection)[[seed_partner, family_partner]].min(1)
+            "projection_baseline_margin_min": (rp(projection)[[seed_partner, family_partner]].min(axis=1)
                                                - rp(projection)[baseline]).min(),
             "projection_truth_margin_min": (networks["median similarity"] - networks["median similarity to the truth"]).min(),
             "dps_residual_median_min": dps["median residual"].min(), "dps_residual_median_max": dps["median residual"].max(),
-            "dps_null_min": dps["threshold"].min(),
+            "dps_null_min": dps[dps["partner"] == seed_partner]["threshold"].min(),
             "dps_inpainting_seed_rp_max": dps_rp.loc["inpainting"].max(),
             "dps_downsampling_seed_rp_min": dps_rp.loc["down-sampling"].min()}
