@@ -129,7 +129,9 @@ DESCRIPTIVE = {
                         "(>= 2 at every seed) failed at some seeds, and the text says so",
     },
     "06_beyond_unconditional": {
-        "n_noises": SETTING, "n_seeds": SETTING, "steps_ddim": SETTING, "n_measured": SETTING,
+        "steps_ddim": SETTING, "n_measured": SETTING,
+        "class_null_median_w0": "explains class_dit_rp_w2_min, reported", "class_null_median_w2": "explains class_dit_rp_w2_min, reported",
+        "class_family_similarity_w2": "explains class_dit_rp_w2_min, reported",
         "tuned_threshold": "the calibrated threshold of the fine-tuned pairs, reported",
         "class_accuracy_w0_min": "reported beside class_accuracy_w2_min; the rise is asserted (class_guidance_gain_min)",
         "class_dit_rp_w2_min": "reported: the prediction (>= 0.3, as at w = 0) failed at w = 2; the text says why",

@@ -1,6 +1,7 @@
 """Class-conditional networks (issue 15, part 1's machinery): training with the null label,
 sampling with labels and classifier-free guidance, and clear errors for what does not fit."""
 
+import pandas as pd
 import pytest
 import torch
 
@@ -113,3 +114,20 @@ def test_conditional_scores_see_through_the_label():
     images = ((labels.float() + 0.5) / 10).view(-1, 1, 1, 1).expand(-1, 1, 8, 8)
     table = label_accuracy({("m", 0.0): {0: images}, ("m", 2.0): {0: images.flip(0)}}, labels, ByBrightness)
     assert table["accuracy"].tolist() == [1.0, 0.0]
+
+
+def test_claim_values_take_the_worst_seed_of_each_claim():
+    from difflab.conditional import claim_values
+    table = pd.DataFrame([{"pair": p, "guidance": w, "seed": s, "RP": rp, "retrieval": 0.9 - s / 10,
+                           "null median": 0.7 + w / 10, "median similarity": 0.9}
+                          for p, w, s, rp in [("A vs B", 0.0, 0, 0.8), ("A vs B", 0.0, 1, 0.7), ("A vs B", 2.0, 0, 0.6),
+                                              ("A vs C", 0.0, 0, 0.5), ("A vs C", 2.0, 1, 0.2)]])
+    accuracy = pd.DataFrame([{"model": m, "guidance": w, "seed": 0, "accuracy": a}
+                             for m, w, a in [("A", 0.0, 0.8), ("A", 2.0, 0.95), ("C", 0.0, 0.7), ("C", 2.0, 0.99)]])
+    values = claim_values(table, accuracy, seed_pair="A vs B")
+    assert values["class_rp_min"] == 0.2 and values["class_seed_rp_min"] == 0.6
+    assert values["class_seed_retrieval_min"] == pytest.approx(0.8)
+    assert values["class_dit_rp_w0_min"] == 0.5 and values["class_dit_rp_w2_min"] == 0.2
+    assert values["class_accuracy_w0_min"] == 0.7 and values["class_accuracy_w2_min"] == 0.95
+    assert values["class_guidance_gain_min"] == pytest.approx(0.15)
+    assert values["class_null_median_w0"] == 0.7 and values["class_null_median_w2"] == pytest.approx(0.9)

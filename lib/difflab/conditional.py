@@ -82,3 +82,21 @@ def guidance_gain(accuracy: pd.DataFrame) -> float:
     """The smallest rise of label accuracy from no guidance to the strongest, over models and seeds."""
     table = accuracy.pivot_table(index=["model", "seed"], columns="guidance", values="accuracy")
     return (table[table.columns.max()] - table[0.0]).min()
+
+
+def claim_values(table: pd.DataFrame, accuracy: pd.DataFrame, seed_pair: str) -> dict[str, float]:
+    """The numbers the conditional claims rest on, each the worst over seeds: RP of every pair at
+    every weight; the two training runs' (`seed_pair`) RP and retrieval; the other pairs' (across
+    families) RP without and with guidance; label accuracy without and with guidance, and its rise.
+    Also, to explain them, the median null similarity without and with guidance and the families'
+    median same-noise similarity with guidance (medians over pairs and seeds)."""
+    runs, families = table[table["pair"] == seed_pair], table[table["pair"] != seed_pair]
+    guided = lambda rows, on: rows[(rows["guidance"] > 0) == on]
+    return {"class_rp_min": table["RP"].min(), "class_seed_rp_min": runs["RP"].min(),
+            "class_seed_retrieval_min": runs["retrieval"].min(),
+            "class_dit_rp_w0_min": guided(families, False)["RP"].min(), "class_dit_rp_w2_min": guided(families, True)["RP"].min(),
+            "class_accuracy_w0_min": guided(accuracy, False)["accuracy"].min(),
+            "class_accuracy_w2_min": guided(accuracy, True)["accuracy"].min(), "class_guidance_gain_min": guidance_gain(accuracy),
+            "class_null_median_w0": guided(table, False)["null median"].median(),
+            "class_null_median_w2": guided(table, True)["null median"].median(),
+            "class_family_similarity_w2": guided(families, True)["median similarity"].median()}
