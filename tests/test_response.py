@@ -1,0 +1,65 @@
+"""The closed-form response of DDIM to changes at one step, checked on the Gaussian denoiser's own sampler."""
+
+import numpy as np
+import pytest
+import torch
+
+from difflab import response
+from difflab.denoisers import GaussianDenoiser
+from difflab.sampling import sample, time_grid
+from difflab.schedule import alphas_cumprod
+
+STEPS = 10
+
+
+@pytest.fixture(scope="module")
+def gaussian(fashion8):
+    return GaussianDenoiser.fit(fashion8[0])
+
+
+@pytest.fixture(scope="module")
+def noise():
+    return torch.randn(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+
+
+def _direction(gaussian, k):
+    return gaussian.eigenvectors[:, -1 - k].view(1, 8, 8)       # k = 0: the top principal direction
+
+
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+@pytest.mark.parametrize("step,k", [(1, 0), (4, 3), (8, 20)])
+def test_a_nudge_of_the_prediction_reaches_the_end_with_the_closed_form_weight(gaussian, noise, eta, step, k):
+    u = _direction(gaussian, k)
+    t = time_grid(STEPS, 999)[step]
+    run = lambda d: sample(d, noise, "ddim", STEPS, eta=eta, generator=torch.Generator().manual_seed(3), cache=False)
+    moved = run(response.Nudged(gaussian, t, 0.5 * u)) - run(gaussian)
+    weights = response.x0_weights(gaussian.eigenvalues.flip(0), STEPS, eta)
+    expected = 0.5 * weights[step, k] * u
+    assert torch.allclose(moved, expected.float().expand_as(moved), atol=2e-5)
+
+
+@pytest.mark.parametrize("eta", [0.0, 1.0])
+@pytest.mark.parametrize("step,k", [(0, 0), (5, 2)])
+def test_a_kick_of_the_state_reaches_the_end_with_the_closed_form_gain(gaussian, noise, eta, step, k):
+    u = _direction(gaussian, k)
+    measured = response.kick_response(gaussian, noise, step, STEPS, u, kick=0.5, eta=eta, seed=4)
+    gain = response.kick_gains(gaussian.eigenvalues.flip(0), STEPS, eta)[step, k].item()
+    assert np.allclose(measured.numpy(), gain, atol=2e-4 * max(1.0, abs(gain)))
+
+
+def test_the_weights_tend_to_the_continuous_law_per_unit_of_log_sigma():
+    """sqrt(l / (l + sigma^2)) per unit of log sigma, sigma^2 = s^2 / a^2: small while sigma^2 >> l."""
+    lam = torch.tensor([10.0, 1.0, 0.1])
+    weights = response.x0_weights(lam, 1000)
+    ab = alphas_cumprod().double()
+    log_sigma = 0.5 * torch.log((1 - ab) / ab).flip(0)            # on the grid 999, 998, ..., 0
+    for j in (100, 500, 900):
+        density = weights[j] / (log_sigma[j] - log_sigma[j + 1])
+        sigma2 = torch.exp(2 * log_sigma[j])
+        assert torch.allclose(density, (lam / (lam + sigma2)).sqrt().double(), rtol=0.05)
+
+
+def test_the_ode_keeps_early_kicks_and_the_stochastic_sampler_forgets_them():
+    lam = torch.tensor([25.0])
+    ode, sde = (response.kick_gains(lam, 25, eta)[0, 0].item() for eta in (0.0, 1.0))
+    assert ode > 0.8 * lam.sqrt().item() and sde < 0.2 * ode

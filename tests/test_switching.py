@@ -1,0 +1,69 @@
+"""Switching models mid-trajectory, on closed-form denoisers of two halves of a small data set."""
+
+import pytest
+import torch
+
+from difflab import switching
+from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser
+from difflab.sampling import sample
+
+STEPS = 10
+
+
+@pytest.fixture(scope="module")
+def pair(fashion8):
+    images = fashion8[0]
+    return GaussianDenoiser.fit(images[:256]), EmpiricalDenoiser(images[256:])
+
+
+@pytest.fixture(scope="module")
+def noise():
+    return torch.randn(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.fixture(scope="module")
+def run(pair, noise):
+    return switching.switched(*pair, noise, STEPS)
+
+
+def test_switching_at_the_ends_gives_each_models_own_image_bit_for_bit(pair, noise, run):
+    times, images = run
+    assert times[0] == 999 and len(times) == STEPS and images.shape == (STEPS + 1, *noise.shape)
+    assert torch.equal(images[0], sample(pair[1], noise, "ddim", STEPS))
+    assert torch.equal(images[-1], sample(pair[0], noise, "ddim", STEPS))
+
+
+def test_switching_needs_a_grid_whose_tails_are_grids(pair, noise):
+    with pytest.raises(ValueError, match="steps=7"):
+        switching.switched(*pair, noise, 7)
+
+
+def test_the_birth_budget_sums_to_one_in_all_and_in_every_band(run):
+    budget = switching.birth_budget(run[1])
+    assert budget.shape == (STEPS, 16)
+    assert torch.allclose(budget.sum(0), torch.ones(16, dtype=torch.float64), atol=1e-9)
+    basis = torch.linalg.qr(torch.randn(64, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64))[0]
+    assert torch.allclose(switching.birth_budget(run[1], basis).sum(0), torch.ones(16, dtype=torch.float64), atol=1e-9)
+    identity = switching.birth_budget(run[1], torch.eye(64))
+    assert torch.allclose(identity, budget, atol=1e-9)
+
+
+def test_the_budget_of_two_identical_models_is_refused(pair, noise):
+    same = switching.switched(pair[0], pair[0], noise[:2], STEPS)[1]
+    with pytest.raises(ValueError, match="same image"):
+        switching.birth_budget(same)
+
+
+def test_born_by_reads_the_step_where_the_cumulative_share_passes():
+    budget = torch.tensor([[0.1, 0.6], [0.3, 0.2], [0.6, 0.2]], dtype=torch.float64)
+    assert switching.born_by([30, 20, 10], budget).tolist() == [10, 30]
+    assert switching.born_by([30, 20, 10], budget, 0.35).tolist() == [20, 30]
+    with pytest.raises(ValueError, match="share=1"):
+        switching.born_by([30, 20, 10], budget, 1)
+
+
+def test_commitment_is_one_at_the_own_image_and_minus_one_at_the_partners():
+    own, partner = torch.randn(2, 3, 1, 4, 4, generator=torch.Generator().manual_seed(2))
+    predictions = torch.stack([own, partner, (own + partner) / 2])
+    c = switching.commitment(predictions, own, partner)
+    assert torch.allclose(c, torch.tensor([[1.0] * 3, [-1.0] * 3, [0.0] * 3], dtype=torch.float64), atol=1e-12)
