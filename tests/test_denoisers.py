@@ -105,3 +105,13 @@ def test_unknown_objective_is_named():
 def test_closed_form_denoisers_name_data_they_cannot_use(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_the_empirical_denoisers_top_weight_is_one_at_a_training_image_and_small_in_pure_noise(fashion8):
+    train = fashion8[0][:64]
+    empirical = EmpiricalDenoiser(train)
+    t = torch.full((4,), 10)
+    at_images = empirical.alphas_cumprod[10].sqrt().float() * train[:4]
+    assert torch.allclose(empirical.top_weight(at_images, t), torch.ones(4), atol=1e-4)
+    noise = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert (empirical.top_weight(noise, torch.full((4,), 999)) < 0.1).all()

@@ -42,7 +42,7 @@ def test_a_nudge_of_the_prediction_reaches_the_end_with_the_closed_form_weight(g
 @pytest.mark.parametrize("step,k", [(0, 0), (5, 2)])
 def test_a_kick_of_the_state_reaches_the_end_with_the_closed_form_gain(gaussian, noise, eta, step, k):
     u = _direction(gaussian, k)
-    measured = response.kick_response(gaussian, noise, step, STEPS, u, kick=0.5, eta=eta, seed=4)
+    measured = response.along(response.kicked_change(gaussian, noise, step, STEPS, u, kick=0.5, eta=eta, seed=4), u)
     gain = response.kick_gains(gaussian.eigenvalues.flip(0), STEPS, eta)[step, k].item()
     assert np.allclose(measured.numpy(), gain, atol=2e-4 * max(1.0, abs(gain)))
 

@@ -139,21 +139,29 @@ class EmpiricalDenoiser(Denoiser):
         return self.augmented[:, :-1]
 
     def x0(self, x, t):
+        return self._per_chunk(x, t, lambda w: (w @ self.images) / w.sum(1, keepdim=True)).view_as(x)
+
+    def top_weight(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The largest posterior weight max_i w_i per image: near 1 once x_t has committed to one
+        training image (the decision of a memorizing model)."""
+        return self._per_chunk(x, t, lambda w: 1 / w.sum(1))
+
+    def _per_chunk(self, x, t, reduce):
+        """reduce(weights) over chunks of the batch small enough for a (chunk, n_train) matrix;
+        the weights are unnormalised, their largest being 1."""
         a, s = self.coefficients(t, x)
         a, s, flat = a.flatten(), s.flatten(), x.flatten(1)
         rows = max(1, self.max_elements // len(self.augmented))
-        out = torch.cat([self._posterior_mean(flat[i:i + rows], a[i:i + rows], s[i:i + rows])
-                         for i in range(0, len(flat), rows)])
-        return out.view_as(x)
+        return torch.cat([reduce(self._weights(flat[i:i + rows], a[i:i + rows], s[i:i + rows]))
+                          for i in range(0, len(flat), rows)])
 
-    def _posterior_mean(self, x, a, s):
+    def _weights(self, x, a, s):
         # -||x - a y_i||^2 / (2 s^2) = (a x.y_i - a^2 ||y_i||^2 / 2) / s^2 - ||x||^2 / (2 s^2); the last
         # term is the same for every i, so the softmax drops it. The rest is one product,
-        # [x a / s^2, -a^2 / (2 s^2)] @ [y_i, ||y_i||^2]^T, and the softmax runs in place on it.
+        # [x a / s^2, -a^2 / (2 s^2)] @ [y_i, ||y_i||^2]^T, and the exponential runs in place on it.
         lhs = torch.cat([x * (a / s**2)[:, None], (-a**2 / (2 * s**2))[:, None]], 1)
         weights = (lhs @ self.augmented.T)
-        weights = weights.sub_(weights.amax(1, keepdim=True)).exp_()
-        return (weights @ self.images) / weights.sum(1, keepdim=True)
+        return weights.sub_(weights.amax(1, keepdim=True)).exp_()
 
 
 class GaussianDenoiser(Denoiser):

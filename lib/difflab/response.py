@@ -71,11 +71,11 @@ class Nudged(Denoiser):
         return self.base.x0(x, t) + at * self.delta
 
 
-def kick_response(denoiser: Denoiser, x_t: torch.Tensor, step: int, steps: int, direction: torch.Tensor,
+def kicked_change(denoiser: Denoiser, x_t: torch.Tensor, step: int, steps: int, direction: torch.Tensor,
                   kick: float = 0.1, eta: float = 0.0, seed: int = 0) -> torch.Tensor:
-    """Per noise: how far the final image moves along `direction` (a unit image) when the states x_t
-    at DDIM step `step` of `steps` are kicked by kick * s_t along it, per unit of kick. With eta > 0
-    both runs draw the same fresh noise (generator seeded by `seed`), so only the kick differs."""
+    """How far each final image moves, per unit of kick, when the states x_t at DDIM step `step` of
+    `steps` are kicked by kick * s_t along `direction` (a unit image). With eta > 0 both runs draw
+    the same fresh noise (generator seeded by `seed`), so only the kick differs."""
     t = time_grid(steps, T - 1)[step]
     s = (1 - alphas_cumprod().double()[t]).sqrt().item()
 
@@ -83,5 +83,9 @@ def kick_response(denoiser: Denoiser, x_t: torch.Tensor, step: int, steps: int, 
         generator = torch.Generator(x.device).manual_seed(seed) if eta > 0 else None
         return sample(denoiser, x, "ddim", steps - step, t_start=t, eta=eta, generator=generator)
 
-    moved = end(x_t + kick * s * direction) - end(x_t)
-    return (moved.flatten(1).double() @ direction.flatten().double()) / kick
+    return (end(x_t + kick * s * direction) - end(x_t)) / kick
+
+
+def along(images: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """Each image's component along a unit image."""
+    return images.flatten(1).double() @ direction.flatten().double()

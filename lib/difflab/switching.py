@@ -6,9 +6,11 @@ S_0 is second's own sample and S_K first's, so first - second = sum_j (S_{j+1} -
 is what using `first` instead of `second` at step j alone changed in the end (telescoping).
 """
 
+import pandas as pd
 import torch
 
 from .denoisers import Denoiser
+from .metrics import pair_similarity
 from .sampling import sample, time_grid
 from .schedule import T
 
@@ -55,3 +57,24 @@ def commitment(predictions: torch.Tensor, own: torch.Tensor, partner: torch.Tens
     flat = predictions.flatten(2).double()
     mid, half = ((own + partner) / 2).flatten(1).double(), ((own - partner) / 2).flatten(1).double()
     return ((flat - mid) * half).sum(-1) / half.pow(2).sum(-1)
+
+
+def switching_curve(times: list[int], switched_images: torch.Tensor, threshold: float) -> pd.DataFrame:
+    """For each switch time t_j: the share of noises whose S_j is still the same image as S_0
+    (centred pixel cosine above `threshold`) and the median of that cosine."""
+    same = torch.stack([pair_similarity(s, switched_images[0]) for s in switched_images[1:]])
+    return pd.DataFrame({"t": times, "same as B's own": (same > threshold).double().mean(1).numpy(),
+                         "median similarity": same.median(1).values.numpy()})
+
+
+def band_births(times: list[int], switched_images: torch.Tensor, directions: torch.Tensor, bands: list[slice],
+                share: float = 0.5) -> torch.Tensor:
+    """Per band of principal directions (columns of `directions`, largest eigenvalue first) and
+    noise: the time by which `share` of that band's difference is born, shape (bands, batch)."""
+    return torch.stack([born_by(times, birth_budget(switched_images, directions[:, band]), share) for band in bands])
+
+
+def prediction_gain(predictions: torch.Tensor, baseline: torch.Tensor, final: torch.Tensor) -> torch.Tensor:
+    """Per step and noise: how much more similar a model's x_0 predictions are to its final image
+    than `baseline`'s predictions from the same states (centred pixel cosine)."""
+    return torch.stack([pair_similarity(p, final) - pair_similarity(b, final) for p, b in zip(predictions, baseline)])
