@@ -142,6 +142,26 @@ DESCRIPTIVE = {
         "dps_inpainting_seed_rp_max": "reported: studies/inverse_problems.py predicted >= 0.05 and it failed; the text says so",
         "study_dps_inpainting_seed_rp_max": "reported with dps_inpainting_seed_rp_max (the failed prediction)",
     },
+    "07_when_decided": {
+        "steps_ddim": SETTING, "band_cells": SETTING, "smallest_images": SETTING, "threshold": "the calibrated threshold",
+        "lam_top": "the top eigenvalue, as in chapter 4", "critical_points": "chapter 4's prediction, recomputed",
+        "critical_speciation": "chapter 4's prediction, recomputed",
+        "weight_error_float32": "reported: the predicted bound (1e-4) failed in float32 at the smallest weight; "
+                                "weight_error_float64 is asserted",
+        "kick_sqrt_lam": "the closed form's limit, asserted through kick_ode_closed_999",
+        "kick_ratio_early_max": "reported: the prediction (< 0.25 down to t = 719) failed; the text says why",
+        "kick_ratio_closed_719": "explains kick_ratio_early_max",
+        "knows_peak_t_min": "range end, reported", "knows_peak_min": "reported beside knows_peak_t_max",
+        "knows_turns_t_max": "observed, not predicted: reported", "knows_turns_t_min": "observed, not predicted: reported",
+        "commit_early_max_0": "reported: the prediction (< 0.5 at t >= 599) failed", "commit_early_max_1": "reported: failed, as commit_early_max_0",
+        "commit_middle_max": "reported after the failed prediction, not asserted",
+        "switch_same_639_min_0": "reported: the prediction (>= 0.95) failed", "switch_same_639_min_1": "reported: failed, as switch_same_639_min_0",
+        "early_share_max_0": "reported: the prediction (<= 0.2) failed", "early_share_max_1": "reported: failed, as early_share_max_0",
+        "bands_before_opening": "reported: the prediction (none) failed", "ancestor_until_max": "range end, reported",
+        "ancestor_until_min": "range end, reported",
+        "memo_half_small_max": "reported: the prediction (earlier than at the largest set) failed",
+        "memo_half_large_min": "reported with memo_half_small_max", "memo_commit_large_max": "reported beside memo_commit_small_min",
+    },
 }
 
 UNASSERTED_CLAIMS = {}

@@ -63,3 +63,27 @@ def test_the_ode_keeps_early_kicks_and_the_stochastic_sampler_forgets_them():
     lam = torch.tensor([25.0])
     ode, sde = (response.kick_gains(lam, 25, eta)[0, 0].item() for eta in (0.0, 1.0))
     assert ode > 0.8 * lam.sqrt().item() and sde < 0.2 * ode
+
+
+def test_the_weight_check_finds_the_closed_form_on_the_gaussians_own_sampler(gaussian, noise):
+    table = response.weight_check(gaussian, noise, STEPS, gaussian.eigenvectors.flip(1), [(2, 0), (7, 5)])
+    assert list(table["direction"]) == [0, 5] and (table["relative error"] < 1e-3).all()
+    assert np.allclose(table["measured"], table["W"], rtol=1e-3)
+
+
+def test_mean_gains_average_the_kicked_change_over_noises(gaussian, noise):
+    u = _direction(gaussian, 0)
+    states = sample(gaussian, noise, "ddim", STEPS, return_trajectory=True, cache=False)[1].x
+    gains = response.mean_gains(gaussian, states, [0, 5], STEPS, u)
+    closed = response.kick_gains(gaussian.eigenvalues.flip(0), STEPS)[[0, 5], 0]
+    assert np.allclose(gains, closed.numpy(), rtol=1e-3)
+
+
+def test_the_opening_step_is_where_the_noise_variance_reaches_the_eigenvalue():
+    ab = alphas_cumprod().double()
+    for lam in (25.0, 1.0, 0.05):
+        t = response.opening_step(lam)
+        assert (1 - ab[t]) / ab[t] >= lam > (1 - ab[t - 1]) / ab[t - 1]
+    assert response.opening_step(25.0) > response.opening_step(1.0) > response.opening_step(0.05)
+    with pytest.raises(ValueError, match="eigenvalue=0"):
+        response.opening_step(0)

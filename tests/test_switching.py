@@ -1,5 +1,6 @@
 """Switching models mid-trajectory, on closed-form denoisers of two halves of a small data set."""
 
+import pandas as pd
 import pytest
 import torch
 
@@ -67,3 +68,18 @@ def test_commitment_is_one_at_the_own_image_and_minus_one_at_the_partners():
     predictions = torch.stack([own, partner, (own + partner) / 2])
     c = switching.commitment(predictions, own, partner)
     assert torch.allclose(c, torch.tensor([[1.0] * 3, [-1.0] * 3, [0.0] * 3], dtype=torch.float64), atol=1e-12)
+
+
+def test_early_share_and_replaceable_until_read_the_budget_and_the_curve(run):
+    times, images = run
+    budget = switching.birth_budget(images)
+    assert torch.allclose(switching.early_share(times, budget, 0), torch.ones(16, dtype=torch.float64))
+    assert (switching.early_share(times, budget, 1000) == 0).all()
+    curve = pd.DataFrame({"t": [999, 899, 799, 699], "same as B's own": [1.0, 0.95, 0.8, 0.92]})
+    assert switching.replaceable_until(curve) == 899
+
+
+def test_switching_curve_starts_at_the_same_image(run):
+    curve = switching.switching_curve(*run, threshold=0.9)
+    assert curve["t"].iloc[0] == 999 and curve["same as B's own"].iloc[0] == 1.0
+    assert curve["median similarity"].iloc[0] > 0.999

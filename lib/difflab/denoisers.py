@@ -166,9 +166,10 @@ class EmpiricalDenoiser(Denoiser):
 
 class GaussianDenoiser(Denoiser):
     """The optimal denoiser of a Gaussian N(mu, Sigma) with Sigma = U diag(l) U^T (Wiener filter):
-    D(x_t) = mu + U diag( a l / (a^2 l + s^2) ) U^T (x_t - a mu)."""
+    D(x_t) = mu + U diag( a l / (a^2 l + s^2) ) U^T (x_t - a mu). Runs in float64 too, for checks
+    that must be exact beyond float32's rounding."""
 
-    dtypes = (torch.float32,)
+    dtypes = (torch.float32, torch.float64)
 
     def __init__(self, mean: torch.Tensor, cov: torch.Tensor, alphas_cumprod: torch.Tensor | None = None):
         if cov.shape != (mean.numel(), mean.numel()):
@@ -191,9 +192,10 @@ class GaussianDenoiser(Denoiser):
     def x0(self, x, t):
         a, s = self.coefficients(t, x)
         a, s = a.flatten()[:, None], s.flatten()[:, None]
-        centred = (x.flatten(1) - a * self.mean) @ self.eigenvectors
-        gain = a * self.eigenvalues / (a**2 * self.eigenvalues + s**2)
-        return (self.mean + (gain * centred) @ self.eigenvectors.T).view_as(x)
+        mean, eigenvalues, eigenvectors = (b.to(x.dtype) for b in (self.mean, self.eigenvalues, self.eigenvectors))
+        centred = (x.flatten(1) - a * mean) @ eigenvectors
+        gain = a * eigenvalues / (a**2 * eigenvalues + s**2)
+        return (mean + (gain * centred) @ eigenvectors.T).view_as(x)
 
 
 class GaussianMixtureDenoiser(Denoiser):

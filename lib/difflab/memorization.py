@@ -2,8 +2,11 @@
 every size of the memorization sweep, scored against each other and against their training set."""
 
 import pandas as pd
+import torch
 
 from . import metrics
+from .sampling import sample
+from .switching import birth_budget, born_by, switched
 
 
 def sweep_scores(samples: dict, subsets: dict, archs: tuple[str, str], seeds, threshold: float) -> pd.DataFrame:
@@ -85,3 +88,23 @@ def width_claims(rows: pd.DataFrame, small: str, wide: str, widest: str) -> dict
             "wide_sscdcal_low_max": lowest(small, widest, "SSCD calibrated").max(),
             "wide_below_pair_min": (curve(small, wide, "pixel").loc[around].min() - lowest(small, widest, "pixel")).min(),
             "disjoint_sscd06_small_max": disjoint.iloc[0].max(), "disjoint_sscd06_large_min": disjoint.iloc[-1].min()}
+
+
+def commitment_times(empirical, noise: torch.Tensor, steps: int, share: float = 0.5) -> torch.Tensor:
+    """Per noise, the first DDIM time at which the empirical denoiser's own trajectory puts more than
+    `share` of its posterior weight on one training image (0 if it never does)."""
+    _, path = sample(empirical, noise, "ddim", steps, return_trajectory=True)
+    top = torch.stack([empirical.top_weight(x, torch.full((len(x),), t, device=x.device)) for x, t in zip(path.x, path.t)])
+    reached = (top > share).cpu()
+    committed = torch.tensor(path.t)[reached.double().argmax(0)]
+    return torch.where(reached.any(0), committed, 0)
+
+
+def decision_times(small, wide, empirical, noise: torch.Tensor, steps: int, threshold: float) -> dict:
+    """For two widths trained on one set: their RP, when half of their difference is born (switching
+    from the smaller to the wider; median over noises), and when the set's empirical denoiser commits
+    to one training image (median over noises)."""
+    times, images = switched(small, wide, noise, steps)
+    return {"RP": metrics.rp_score(images[0], images[-1], threshold),
+            "half born": born_by(times, birth_budget(images)).double().median().item(),
+            "optimal commits": commitment_times(empirical, noise, steps).double().median().item()}

@@ -65,6 +65,8 @@ TRAIN_ENTROPY_CELEBA = 1.55
 
 # Zhang et al., section 4 and appendices D, F, G: shown by examples, with no score that a table could quote.
 BEYOND_CLAIM = "holds (examples in section 4; no score given)"
+# Chapter 7 measures what neither paper (nor a follow-up we know) does: where along the trajectory two models part.
+BRIDGE_CLAIM = "this book only: no paper measures it"
 
 
 def _at(curves: dict[str, list[float]], n: int) -> list[float]:
@@ -114,6 +116,7 @@ def headlines(chapter: str) -> dict[str, str]:
             "paper_entropy": f"CelebA races: {GLS_ENTROPY_CELEBA['ddim'][3]:.2f}, {GLS_ENTROPY_CELEBA['gls'][3]:.2f}, "
                              f"~{TRAIN_ENTROPY_CELEBA:.2f}"},
         "06_beyond_unconditional": {"paper_beyond": BEYOND_CLAIM},
+        "07_when_decided": {"paper_bridge": BRIDGE_CLAIM},
     }
     if chapter not in table:
         raise ValueError(f"chapter={chapter!r} is not allowed; allowed: {', '.join(table)}")

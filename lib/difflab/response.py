@@ -11,11 +11,22 @@ and a change delta of the x_0 prediction at step j reaches the end as W_jk delta
     W_jk = (a_{j+1} - s''_{j+1} a_j / s_j) prod_{i > j} m_ik.
 """
 
+import pandas as pd
 import torch
 
 from .denoisers import Denoiser
 from .sampling import sample, time_grid
 from .schedule import T, alphas_cumprod
+
+
+def opening_step(eigenvalue: float) -> int:
+    """The first DDPM step at which the noise variance sigma_t^2 = s_t^2 / a_t^2 reaches `eigenvalue`:
+    where the weight of that direction opens (equation weight-limit)."""
+    if not eigenvalue > 0:
+        raise ValueError(f"eigenvalue={eigenvalue} is not allowed; allowed: a number > 0")
+    ab = alphas_cumprod().double()
+    reached = ((1 - ab) / ab >= eigenvalue).nonzero()
+    return int(reached[0]) if len(reached) else T - 1
 
 
 def _grid_coefficients(steps: int, t_start: int = T - 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,3 +100,27 @@ def kicked_change(denoiser: Denoiser, x_t: torch.Tensor, step: int, steps: int, 
 def along(images: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     """Each image's component along a unit image."""
     return images.flatten(1).double() @ direction.flatten().double()
+
+
+def weight_check(gaussian, noise: torch.Tensor, steps: int, directions: torch.Tensor, cases, eta: float = 0.0):
+    """For each (step j, direction k) of `cases`: the closed-form W_jk beside the move of the Gaussian
+    denoiser's own images along u_k when its x_0 prediction is nudged by u_k at step j, and the
+    largest relative error over the images and pixels."""
+    weights = x0_weights(gaussian.eigenvalues.flip(0), steps, eta)
+    run = lambda d: sample(d, noise, "ddim", steps, eta=eta, generator=torch.Generator().manual_seed(0), cache=False)
+    plain, rows = run(gaussian), []
+    for j, k in cases:
+        u = directions[:, k].view(noise.shape[1:]).to(noise)
+        moved = run(Nudged(gaussian, time_grid(steps, T - 1)[j], u)) - plain
+        error = (moved - weights[j, k] * u).abs().max().item() / weights[j, k].abs().item()
+        rows.append({"step": j, "t": time_grid(steps, T - 1)[j], "direction": k, "W": weights[j, k].item(),
+                     "measured": along(moved, u).mean().item(), "relative error": error})
+    return pd.DataFrame(rows)
+
+
+def mean_gains(denoiser: Denoiser, states: torch.Tensor, kicked_steps, steps: int, direction: torch.Tensor,
+               eta: float = 0.0) -> list[float]:
+    """The mean over noises of the final move along `direction` per unit kick (kicked_change), at each
+    of `kicked_steps`; `states` are the trajectory's x_t at every step."""
+    return [along(kicked_change(denoiser, states[j], j, steps, direction, eta=eta), direction).mean().item()
+            for j in kicked_steps]

@@ -78,3 +78,15 @@ def prediction_gain(predictions: torch.Tensor, baseline: torch.Tensor, final: to
     """Per step and noise: how much more similar a model's x_0 predictions are to its final image
     than `baseline`'s predictions from the same states (centred pixel cosine)."""
     return torch.stack([pair_similarity(p, final) - pair_similarity(b, final) for p, b in zip(predictions, baseline)])
+
+
+def early_share(times: list[int], budget: torch.Tensor, t_from: int) -> torch.Tensor:
+    """Per noise, the share of the difference born at steps with t >= t_from."""
+    return budget[torch.tensor(times) >= t_from].sum(0)
+
+
+def replaceable_until(curve: pd.DataFrame, share: float = 0.9) -> int:
+    """The smallest switch time t such that switching at t or earlier leaves at least `share` of
+    B's images the same (the curve read from t = 999 down)."""
+    held = (curve["same as B's own"] >= share).cummin()
+    return int(curve["t"][held].min())
