@@ -148,7 +148,6 @@ DESCRIPTIVE = {
         "critical_speciation": "chapter 4's prediction, recomputed",
         "weight_error_float32": "reported: the predicted bound (1e-4) failed in float32 at the smallest weight; "
                                 "weight_error_float64 is asserted",
-        "kick_sqrt_lam": "the closed form's limit, asserted through kick_ode_closed_999",
         "kick_ratio_early_max": "reported: the prediction (< 0.25 down to t = 719) failed; the text says why",
         "kick_ratio_closed_719": "explains kick_ratio_early_max",
         "knows_peak_t_min": "range end, reported", "knows_peak_min": "reported beside knows_peak_t_max",
