@@ -5,6 +5,7 @@ import pandas as pd
 import torch
 
 from difflab import book
+from difflab import plotting
 from difflab.plotting import comparison_grid, mark_steps, pair_heatmaps, score_panel, similarity_histogram
 
 
@@ -65,4 +66,14 @@ def test_pair_heatmaps_show_each_pair_mean_symmetrically():
     assert [ax.get_title() for ax in axes] == ["RP", "other"]
     texts = [t.get_text() for t in axes[0].texts]
     assert texts == ["1.00", "0.30", "0.30", "1.00"]
+    plt.close(fig)
+
+
+def test_per_step_gives_one_colour_per_label_and_shades_the_critical_band():
+    fig, ax = plt.subplots()
+    lines = [("a", [999, 500, 0], [0, 1, 2]), ("b", [999, 500, 0], [1, 1, 1]), ("a", [999, 500, 0], [0, 2, 2])]
+    colours = plotting.per_step(ax, lines, {"points formula": 621, "speciation": 563}, "y")
+    assert colours == {"a": "C0", "b": "C1"} and len(ax.lines) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert ax.xaxis_inverted() and len(ax.patches) == 1
     plt.close(fig)

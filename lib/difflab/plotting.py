@@ -97,3 +97,17 @@ def score_panel(ax, summary, scores: dict, title: str, shaded: dict | None = Non
             ax.axvspan(sizes[0] / 1.5, sizes[-1] * 1.5, color=color, alpha=0.07)
     ax.set_xscale("log", base=2), ax.set(ylim=(-0.02, 1.02), xlabel="training images n", title=title)
     ax.legend(fontsize=8)
+
+
+def per_step(ax, lines, critical: dict, ylabel: str, xlabel: str = "DDIM step t", **style) -> dict:
+    """Curves over the sampler's steps, t falling to the right, with the band between chapter 4's
+    predicted critical steps shaded: `lines` holds (label, t, values), one colour per label (labelled
+    once, so several seeds share it). Returns each label's colour."""
+    colours = {}
+    for label, t, values in lines:
+        first = label not in colours
+        colours.setdefault(label, f"C{len(colours)}")
+        ax.plot(t, values, color=colours[label], label=label if first else None, **style)
+    ax.axvspan(min(critical.values()), max(critical.values()), color="0.85")
+    ax.invert_xaxis(), ax.set(xlabel=xlabel, ylabel=ylabel), ax.legend(fontsize=7)
+    return colours
