@@ -160,6 +160,7 @@ DESCRIPTIVE = {
         "ancestor_until_min": "range end, reported",
         "memo_half_small_max": "reported: the prediction (earlier than at the largest set) failed",
         "memo_half_large_min": "reported with memo_half_small_max", "memo_commit_large_max": "reported beside memo_commit_small_min",
+        "memo_same_599_small_max": "observed, not predicted: reported", "memo_same_599_large_min": "observed, not predicted: reported",
     },
 }
 

@@ -289,6 +289,7 @@ class TestWhenDecided:
         g = self.g()
         assert g["weight_error_float64"] < 1e-4          # in float32 the bound failed at the smallest weight: reported
         assert g["switch_exact"]                         # switching at the first step: the partner's image, bit for bit
+        assert g["budget_sum_error"] < 1e-9              # the birth budget telescopes to one
 
     def test_the_ode_keeps_early_kicks_and_the_stochastic_sampler_forgets_them(self):
         g = self.g()

@@ -76,11 +76,13 @@ def test_width_claims_read_each_claim_at_its_worst_seed():
 
 def test_the_empirical_denoiser_commits_and_decision_times_read_a_pair(fashion8):
     from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser
+    from difflab.switching import switched
     train = fashion8[0][:16]
     noise = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     empirical = EmpiricalDenoiser(train)
     committed = memorization.commitment_times(empirical, noise, 10)
     assert committed.shape == (6,) and (committed > 0).all()          # it always ends on a training image
-    times = memorization.decision_times(GaussianDenoiser.fit(fashion8[0]), empirical, empirical, noise, 10, 0.9)
+    run = switched(GaussianDenoiser.fit(fashion8[0]), empirical, noise, 10)
+    times = memorization.decision_times(*run, empirical, noise, 0.9)
     assert set(times) == {"RP", "half born", "optimal commits"} and 0 <= times["RP"] <= 1
     assert times["optimal commits"] == committed.double().median().item()

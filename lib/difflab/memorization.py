@@ -6,7 +6,7 @@ import torch
 
 from . import metrics
 from .sampling import sample
-from .switching import birth_budget, born_by, switched
+from .switching import birth_budget, born_by
 
 
 def sweep_scores(samples: dict, subsets: dict, archs: tuple[str, str], seeds, threshold: float) -> pd.DataFrame:
@@ -100,11 +100,10 @@ def commitment_times(empirical, noise: torch.Tensor, steps: int, share: float = 
     return torch.where(reached.any(0), committed, 0)
 
 
-def decision_times(small, wide, empirical, noise: torch.Tensor, steps: int, threshold: float) -> dict:
-    """For two widths trained on one set: their RP, when half of their difference is born (switching
-    from the smaller to the wider; median over noises), and when the set's empirical denoiser commits
-    to one training image (median over noises)."""
-    times, images = switched(small, wide, noise, steps)
-    return {"RP": metrics.rp_score(images[0], images[-1], threshold),
-            "half born": born_by(times, birth_budget(images)).double().median().item(),
-            "optimal commits": commitment_times(empirical, noise, steps).double().median().item()}
+def decision_times(times: list[int], switched_images: torch.Tensor, empirical, noise: torch.Tensor, threshold: float) -> dict:
+    """For two widths trained on one set, switched from one to the other (switching.switched): their
+    RP, when half of their difference is born (median over noises), and when the set's empirical
+    denoiser commits to one training image (median over noises)."""
+    return {"RP": metrics.rp_score(switched_images[0], switched_images[-1], threshold),
+            "half born": born_by(times, birth_budget(switched_images)).double().median().item(),
+            "optimal commits": commitment_times(empirical, noise, len(times)).double().median().item()}

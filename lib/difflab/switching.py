@@ -48,7 +48,7 @@ def born_by(times: list[int], budget: torch.Tensor, share: float = 0.5) -> torch
     if not 0 < share < 1:
         raise ValueError(f"share={share} is out of range; allowed: 0 < share < 1")
     reached = budget.cumsum(0) >= share
-    return torch.tensor(times)[reached.double().argmax(0)]
+    return torch.tensor(times, device=budget.device)[reached.double().argmax(0)]
 
 
 def commitment(predictions: torch.Tensor, own: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
@@ -63,8 +63,8 @@ def switching_curve(times: list[int], switched_images: torch.Tensor, threshold: 
     """For each switch time t_j: the share of noises whose S_j is still the same image as S_0
     (centred pixel cosine above `threshold`) and the median of that cosine."""
     same = torch.stack([pair_similarity(s, switched_images[0]) for s in switched_images[1:]])
-    return pd.DataFrame({"t": times, "same as B's own": (same > threshold).double().mean(1).numpy(),
-                         "median similarity": same.median(1).values.numpy()})
+    return pd.DataFrame({"t": times, "same as B's own": (same > threshold).double().mean(1).cpu().numpy(),
+                         "median similarity": same.median(1).values.cpu().numpy()})
 
 
 def band_births(times: list[int], switched_images: torch.Tensor, directions: torch.Tensor, bands: list[slice],
@@ -82,7 +82,7 @@ def prediction_gain(predictions: torch.Tensor, baseline: torch.Tensor, final: to
 
 def early_share(times: list[int], budget: torch.Tensor, t_from: int) -> torch.Tensor:
     """Per noise, the share of the difference born at steps with t >= t_from."""
-    return budget[torch.tensor(times) >= t_from].sum(0)
+    return budget[torch.tensor(times, device=budget.device) >= t_from].sum(0)
 
 
 def replaceable_until(curve: pd.DataFrame, share: float = 0.9) -> int:
