@@ -87,3 +87,14 @@ def test_the_opening_step_is_where_the_noise_variance_reaches_the_eigenvalue():
     assert response.opening_step(25.0) > response.opening_step(1.0) > response.opening_step(0.05)
     with pytest.raises(ValueError, match="eigenvalue=0"):
         response.opening_step(0)
+
+
+def test_bad_knobs_are_named():
+    with pytest.raises(ValueError, match="eta=2"):
+        response.x0_weights(torch.ones(3), 10, eta=2)
+    with pytest.raises(ValueError, match="steps=0"):
+        response.kick_gains(torch.ones(3), 0)
+    with pytest.raises(ValueError, match="eigenvalues"):
+        response.x0_weights(-torch.ones(3), 10)
+    with pytest.raises(ValueError, match="step=10"):
+        response.kicked_change(None, torch.zeros(1, 1, 8, 8), 10, 10, torch.zeros(1, 8, 8))

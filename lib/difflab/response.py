@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from .denoisers import Denoiser
-from .sampling import sample, time_grid
+from .sampling import _check, sample, time_grid
 from .schedule import T, alphas_cumprod
 
 
@@ -38,6 +38,10 @@ def _grid_coefficients(steps: int, t_start: int = T - 1) -> tuple[torch.Tensor, 
 
 def _step_maps(eigenvalues: torch.Tensor, steps: int, eta: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per step j: the weight c_j of the x_0 prediction in x_{j+1}, and m_jk (steps, directions)."""
+    _check("ddim", steps, T - 1, eta)
+    if eigenvalues.dim() != 1 or not (eigenvalues >= 0).all():
+        raise ValueError(f"eigenvalues of shape {tuple(eigenvalues.shape)} are not allowed; allowed: a 1-d tensor "
+                         f"of values >= 0 (a covariance's eigenvalues)")
     a, s = _grid_coefficients(steps)
     variance = eta ** 2 * (s[1:] ** 2 / s[:-1] ** 2) * (1 - a[:-1] ** 2 / a[1:] ** 2)
     kept = (s[1:] ** 2 - variance).clamp_min(0).sqrt()
@@ -49,8 +53,7 @@ def _step_maps(eigenvalues: torch.Tensor, steps: int, eta: float) -> tuple[torch
 
 def _after(m: torch.Tensor) -> torch.Tensor:
     """prod_{i > j} m_i for each j (the identity after the last step)."""
-    tail = torch.cat([m[1:], m.new_ones(1, m.shape[1])]).flip(0).cumprod(0).flip(0)
-    return tail
+    return torch.cat([m[1:], m.new_ones(1, m.shape[1])]).flip(0).cumprod(0).flip(0)
 
 
 def x0_weights(eigenvalues: torch.Tensor, steps: int, eta: float = 0.0) -> torch.Tensor:
@@ -87,6 +90,8 @@ def kicked_change(denoiser: Denoiser, x_t: torch.Tensor, step: int, steps: int, 
     """How far each final image moves, per unit of kick, when the states x_t at DDIM step `step` of
     `steps` are kicked by kick * s_t along `direction` (a unit image). With eta > 0 both runs draw
     the same fresh noise (generator seeded by `seed`), so only the kick differs."""
+    if not isinstance(step, int) or not 0 <= step < steps:
+        raise ValueError(f"step={step!r} is not allowed; allowed: integers 0..steps-1 = {steps - 1}")
     t = time_grid(steps, T - 1)[step]
     s = (1 - alphas_cumprod().double()[t]).sqrt().item()
 
@@ -105,7 +110,8 @@ def along(images: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
 def weight_check(gaussian, noise: torch.Tensor, steps: int, directions: torch.Tensor, cases, eta: float = 0.0):
     """For each (step j, direction k) of `cases`: the closed-form W_jk beside the move of the Gaussian
     denoiser's own images along u_k when its x_0 prediction is nudged by u_k at step j, and the
-    largest relative error over the images and pixels."""
+    largest relative error over the images and pixels; the noise's dtype (float32 or float64) sets
+    the precision of the check."""
     weights = x0_weights(gaussian.eigenvalues.flip(0), steps, eta)
     run = lambda d: sample(d, noise, "ddim", steps, eta=eta, generator=torch.Generator().manual_seed(0), cache=False)
     plain, rows = run(gaussian), []
