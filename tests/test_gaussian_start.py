@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from difflab.denoisers import GaussianDenoiser
-from difflab.gaussian_start import (BASELINE, CLAIMED, DataMoments, NoisedGaussian, best_starts, claim_margins,
-                                   fid_reference, fit_check, generate, losing_starts, start_sweep,
-                                   sweep_curve, sweep_ratios, sweep_seed_claims, sweep_table)
+from difflab.gaussian_start import (BASELINE, CLAIMED, EQUAL_NFE, DataMoments, NoisedGaussian, best_starts,
+                                   claim_margins, fid_reference, fit_check, generate, losing_starts, paper_start,
+                                   score_table, start_sweep, sweep_curve, sweep_ratios, sweep_seed_claims,
+                                   sweep_table, table_claims, table_starts)
 from difflab.schedule import alphas_cumprod
 
 
@@ -58,9 +59,10 @@ def test_start_sweep_scores_every_start_with_the_same_seed(fashion8):
     data = fashion8[0]
     moments, gaussian = DataMoments.of(data), GaussianDenoiser.fit(data)
     mean_gap = lambda images: {"fid": (images.mean(0) - data.mean(0)).abs().mean().item()}
-    fid = start_sweep(gaussian, moments, mean_gap, "DDIM", 3, [300, 600], 256, seed=1)
+    fid = start_sweep(gaussian, moments, mean_gap, "DDIM", 3, [300, 600], 256, seed=1, grid="even")
     assert list(fid) == [None, 300, 600]
-    assert fid[600] == mean_gap(generate(gaussian, moments, "DDIM", 3, 256, 1, 600))["fid"]
+    assert fid[600] == mean_gap(generate(gaussian, moments, "DDIM", 3, 256, 1, 600, grid="even"))["fid"]
+    assert fid[600] != mean_gap(generate(gaussian, moments, "DDIM", 3, 256, 1, 600))["fid"]     # DDIM's own: the paper's grid
     table = sweep_table(gaussian, moments, mean_gap, [3], [300, 600], 256, seed=1)
     assert list(table.columns) == ["sampler", "steps", "start", "FID"] and len(table) == 3 * 3
     assert table[table.sampler == "DDIM"].FID.tolist() == list(fid.values())
@@ -124,7 +126,7 @@ def test_top_direction_and_the_side_of_it_an_image_lies_on():
 def test_sweep_seed_claims_read_the_worst_seed_of_each_claim():
     rows = [{"seed": seed, "sampler": sampler, "steps": steps, "best_start": start, "gain": gain}
             for seed, shift in [(0, 0), (1, 100)]
-            for sampler, steps, start, gain in [("PNDM", 3, 600, 9.0), ("PNDM", 5, 500, 2.0), ("DDIM", 3, 300, 3.0),
+            for sampler, steps, start, gain in [("PLMS", 3, 600, 9.0), ("PLMS", 5, 500, 2.0), ("DDIM", 3, 300, 3.0),
                                                 ("DDIM", 5, 400, 2.0), ("DDIM", 10, 500, 1.5 + shift / 1000),
                                                 ("DDPM (η = 1)", 3, 300 + shift, 4.0)]]
     claims = sweep_seed_claims(rows)
@@ -136,3 +138,46 @@ def test_fid_reference_is_a_fixed_draw_of_distinct_training_images():
     train = torch.arange(50.0).view(50, 1, 1, 1)
     reference = fid_reference(train, n=20)
     assert torch.equal(reference, fid_reference(train, n=20)) and len(set(reference.flatten().tolist())) == 20
+
+
+def test_the_table_starts_where_the_paper_did():
+    assert [paper_start("DDIM", k) for k in (3, 5, 10, 12)] == [400, 500, 500, 500]
+    assert paper_start("DDPM (η = 1)", 3) == 400 and paper_start("PNDM", 3) == paper_start("PNDM", 10) == 600
+    with pytest.raises(ValueError, match="sampler='PLMS' has no start in the paper; allowed: 'DDIM'"):
+        paper_start("PLMS", 3)
+    starts = table_starts({("PLMS", 3): 700, ("PLMS", 5): 500, ("DDIM", 3): 300})
+    assert starts["PLMS", 3] == 700 and starts["DDIM", 3] == 400 and starts[EQUAL_NFE] == 500 and len(starts) == 12
+
+
+class Uniform:
+    """A stand-in classifier: one label per image from its mean's sign (two classes)."""
+    head = torch.nn.Linear(1, 2)
+
+    def predict(self, images):
+        return torch.nn.functional.one_hot((images.flatten(1).mean(1) > 0).long(), 2).float()
+
+
+def test_score_table_scores_both_starts_of_each_row_with_its_grid_and_nfe(fashion8):
+    data = fashion8[0]
+    moments, gaussian = DataMoments.of(data), GaussianDenoiser.fit(data)
+    distance = lambda images: {"fid": (images.mean(0) - data.mean(0)).abs().mean().item(), "kid": 0.0}
+    table = score_table(gaussian, moments, distance, Uniform(), [("PNDM", 3), ("PLMS", 3)],
+                        {("PNDM", 3): 600, ("PLMS", 3): 500}, 32, seed=2)
+    assert list(table.index) == [("PNDM", 3, "baseline"), ("PNDM", 3, "gls"), ("PLMS", 3, "baseline"), ("PLMS", 3, "gls")]
+    assert table["NFE"].tolist() == [12, 12, 4, 4] and table["grid"].tolist() == ["paper"] * 2 + ["even"] * 2
+    assert table["t_s"].tolist() == [999, 600, 999, 500]
+    late = generate(gaussian, moments, "PNDM", 3, 32, 2, 600)
+    assert table.loc[("PNDM", 3, "gls"), "FID"] == distance(late)["fid"]
+
+
+def test_table_claims_read_the_papers_comparisons():
+    rows = {*table_starts({("PLMS", 3): 600, ("PLMS", 5): 500})}
+    table = pd.DataFrame([{"sampler": s, "steps": k, "start": start, "FID": 10.0 if start == "baseline" else 5.0,
+                           "label entropy": 2.0 if start == "baseline" else 2.2} for s, k in rows for start in ("baseline", "gls")])
+    table = table.set_index(["sampler", "steps", "start"]).sort_index()
+    table.loc[("PNDM", 3, "gls"), "FID"] = 4.0
+    table.loc[(*EQUAL_NFE, "baseline"), "FID"] = 2.0
+    claims = table_claims(table, train_entropy=2.3)
+    assert claims["fid_ratio_max"] == pytest.approx(0.5) and claims["pndm3_improvement"] == pytest.approx(2.5)
+    assert claims["pndm_gls3_over_base5"] == pytest.approx(0.4)
+    assert claims["equal_nfe_gls"] == pytest.approx(1.25) and claims["equal_nfe_baseline"] == pytest.approx(0.2)

@@ -7,6 +7,7 @@ mu_t = theta mu,  Sigma_t = theta^2 Sigma + s^2 I  (s^2 = 1 - theta^2),
 so the data's covariance is decomposed once and serves every t.
 """
 
+import time
 from dataclasses import dataclass
 
 import ot
@@ -14,8 +15,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from . import papers
 from .quality import label_entropy
-from .sampling import sample
+from .sampling import evaluations, sample
 from .schedule import T, alphas_cumprod, noise_to
 
 
@@ -103,12 +105,40 @@ def fit_check(train: torch.Tensor, moments: DataMoments, steps, n_images: int = 
     return pd.DataFrame(rows).set_index("step")
 
 
-# The samplers of the chapter's table: (diffusers sampler, eta)
-SAMPLERS = {"DDIM": ("ddim", 0.0), "DDPM (η = 1)": ("ddim", 1.0), "PNDM": ("pndm", 0.0)}
+# The chapter's samplers: name -> (difflab sampler, eta, grid). DDIM, its stochastic version and PNDM
+# (F-PNDM, with its Runge-Kutta warm-up) as the second paper ran them, on its time grid, which ends at
+# t = 0; PLMS (diffusers' PNDM without the warm-up, the book's "PNDM" before) on the book's even grid.
+SAMPLERS = {"DDIM": ("ddim", 0.0, "paper"), "DDPM (η = 1)": ("ddim", 1.0, "paper"), "PNDM": ("f-pndm", 0.0, "paper"),
+            "PLMS": ("pndm", 0.0, "even")}
+# The start-time sweep's samplers, on the book's even grid (where studies/start_sweep_seeds.py measured it)
+SWEPT = ("DDIM", "DDPM (η = 1)", "PLMS")
 # The (sampler, steps) rows of the chapter's claims: FID cut by gls, labels' entropy nearer the data's,
-# gls with 3 steps better than the standard start with 5
+# gls with 3 steps better than the standard start with 5 (the paper's own PNDM rows say otherwise)
 CLAIMED = {"fid": [(s, k) for s in ("DDIM", "PNDM") for k in (3, 5)], "entropy": [(s, 3) for s in SAMPLERS],
-           "3 beats 5": [(s, k) for s in SAMPLERS for k in (3, 5)]}
+           "3 beats 5": [(s, k) for s in ("DDIM", "DDPM (η = 1)", "PLMS") for k in (3, 5)]}
+
+
+def paper_start(sampler: str, steps: int) -> int:
+    """The start step the paper used (papers.GLS_STARTS): DDIM's 3-step start at 3 steps or fewer
+    and its 5-step one above, its DDPM's at every count, PNDM's (given for 5 steps) at every count."""
+    starts = papers.GLS_STARTS
+    chosen = {"DDIM": starts["DDIM", 3 if steps <= 3 else 5], "DDPM (η = 1)": starts["DDPM (η = 1)", None],
+              "PNDM": starts["PNDM", 5]}
+    if sampler not in chosen:
+        raise ValueError(f"sampler={sampler!r} has no start in the paper; allowed: {', '.join(map(repr, chosen))}")
+    return chosen[sampler]
+
+
+TABLE_STEPS = (3, 5, 10)
+EQUAL_NFE = ("DDIM", 12)     # as many network evaluations per image as PNDM with 3 steps
+
+
+def table_starts(plms_best: dict) -> dict[tuple[str, int], int]:
+    """The table's (sampler, steps) rows and their gls start steps: the paper's for its three samplers
+    at TABLE_STEPS and for EQUAL_NFE, and for PLMS (which the paper did not run) the best start of the
+    sweep, plms_best[("PLMS", steps)]."""
+    starts = {(s, k): paper_start(s, k) for s in ("DDIM", "DDPM (η = 1)", "PNDM") for k in TABLE_STEPS}
+    return {**starts, EQUAL_NFE: paper_start(*EQUAL_NFE), **{key: t for key, t in plms_best.items() if key[0] == "PLMS"}}
 
 
 def fid_reference(train: torch.Tensor, n: int = 10_000) -> torch.Tensor:
@@ -117,17 +147,19 @@ def fid_reference(train: torch.Tensor, n: int = 10_000) -> torch.Tensor:
 
 
 def generate(denoiser, moments: DataMoments, sampler: str, steps: int, n: int, seed: int,
-             t_start: int | None = None, device: str = "cpu") -> torch.Tensor:
+             t_start: int | None = None, device: str = "cpu", grid: str | None = None) -> torch.Tensor:
     """n samples with `steps` steps: from N(0, I) at T - 1 (t_start None), else from the Gaussian
-    fitted to the data noised to t_start. One seed fixes the start and the sampler's noise."""
+    fitted to the data noised to t_start, on the sampler's own grid unless `grid` is given. One seed
+    fixes the start and the sampler's noise. (The paper started its PNDM at 998 because its table
+    of alpha_bar is read at t + 1: the noise level of 999, where ours starts.)"""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler={sampler!r} is unknown; allowed: {', '.join(map(repr, SAMPLERS))}")
-    kind, eta = SAMPLERS[sampler]
+    kind, eta, own_grid = SAMPLERS[sampler]
     g = torch.Generator().manual_seed(seed)
     start = (torch.randn(n, *moments.shape, generator=g) if t_start is None
              else moments.noised(t_start).sample(n, g))
     return sample(denoiser, start.to(device), kind, steps, t_start=T - 1 if t_start is None else t_start,
-                  eta=eta, generator=torch.Generator(device).manual_seed(seed)).cpu()
+                  eta=eta, generator=torch.Generator(device).manual_seed(seed), grid=grid or own_grid).cpu()
 
 
 def start_scores(images: torch.Tensor, distance, classifier) -> dict[str, float]:
@@ -137,22 +169,56 @@ def start_scores(images: torch.Tensor, distance, classifier) -> dict[str, float]
 
 
 def start_sweep(denoiser, moments: DataMoments, distance, sampler: str, steps: int, starts, n: int, seed: int,
-                device: str = "cpu") -> dict:
+                device: str = "cpu", grid: str | None = None) -> dict:
     """FID at each start step (None: from N(0, I) at T - 1), all from the same seed."""
-    return {t_s: distance(generate(denoiser, moments, sampler, steps, n, seed, t_s, device))["fid"]
+    return {t_s: distance(generate(denoiser, moments, sampler, steps, n, seed, t_s, device, grid))["fid"]
             for t_s in [None, *starts]}
+
+
+def table_row(denoiser, moments: DataMoments, distance, classifier, sampler: str, steps: int, t_start: int | None,
+              n: int, seed: int, device: str = "cpu") -> dict:
+    """One row of the chapter's table: the sampler's grid and network evaluations per image (NFE),
+    start_scores of n samples from t_start (None: N(0, I) at T - 1), and the seconds per 1,000 samples."""
+    grid = SAMPLERS[sampler][2]
+    tic = time.perf_counter()
+    images = generate(denoiser, moments, sampler, steps, n, seed, t_start, device)
+    seconds = time.perf_counter() - tic
+    return {"sampler": sampler, "steps": steps, "start": "baseline" if t_start is None else "gls",
+            "t_s": t_start or T - 1, "grid": grid, "NFE": evaluations(SAMPLERS[sampler][0], steps, T - 1, grid),
+            **start_scores(images, distance, classifier), "s per 1000": seconds * 1000 / n}
+
+
+def score_table(denoiser, moments: DataMoments, distance, classifier, rows, starts: dict, n: int, seed: int,
+                device: str = "cpu") -> pd.DataFrame:
+    """table_row for every (sampler, steps) of `rows`, from N(0, I) and from the Gaussian at
+    starts[sampler, steps], indexed by sampler, steps and start."""
+    table = pd.DataFrame([table_row(denoiser, moments, distance, classifier, sampler, steps, t_s, n, seed, device)
+                          for sampler, steps in tqdm(rows, desc=f"table, seed {seed}")
+                          for t_s in (None, starts[sampler, steps])])
+    return table.set_index(["sampler", "steps", "start"])
 
 
 def claim_margins(scores: dict, train_entropy: float) -> dict[str, float]:
     """Each claim at its worst row: the largest FID ratio gls / baseline, the smallest gain in how
     close the labels' entropy comes to the training set's, and the largest FID ratio of gls with 3
-    steps to the standard start with 5. scores[sampler, steps, start] holds "FID" and "label
-    entropy", start being "baseline" or "gls"."""
+    steps to the standard start with 5, over CLAIMED's rows. scores[sampler, steps, start] holds
+    "FID" and "label entropy", start being "baseline" or "gls"."""
     fid = lambda s, k, start: scores[s, k, start]["FID"]
     gap = lambda s, k, start: abs(scores[s, k, start]["label entropy"] - train_entropy)
     return {"fid_ratio_max": max(fid(s, k, "gls") / fid(s, k, "baseline") for s, k in CLAIMED["fid"]),
             "entropy_gap_margin": min(gap(s, k, "baseline") - gap(s, k, "gls") for s, k in CLAIMED["entropy"]),
-            "gls3_over_base5_max": max(fid(s, 3, "gls") / fid(s, 5, "baseline") for s in SAMPLERS)}
+            "gls3_over_base5_max": max(fid(s, 3, "gls") / fid(s, 5, "baseline") for s, k in CLAIMED["3 beats 5"] if k == 3)}
+
+
+def table_claims(table: pd.DataFrame, train_entropy: float) -> dict[str, float]:
+    """claim_margins of a score_table, and what the paper's own table predicts beside them: PNDM's
+    gls with 3 steps over its standard start with 5 (the paper: worse), PNDM's improvement at 3
+    steps, and DDIM with as many network evaluations as PNDM with 3 steps, over it (FID ratios)."""
+    fid = table["FID"]
+    return {**claim_margins(table.to_dict("index"), train_entropy),
+            "pndm_gls3_over_base5": fid["PNDM", 3, "gls"] / fid["PNDM", 5, "baseline"],
+            "pndm3_improvement": fid["PNDM", 3, "baseline"] / fid["PNDM", 3, "gls"],
+            **{f"equal_nfe_{start}": fid[(*EQUAL_NFE, start)] / fid["PNDM", 3, start] for start in ("gls", "baseline")}}
 
 
 BASELINE = "N(0, I) at 999"      # the start column's label of the standard start in a sweep
@@ -160,12 +226,12 @@ BASELINE = "N(0, I) at 999"      # the start column's label of the standard star
 
 def sweep_table(denoiser, moments: DataMoments, distance, step_counts, starts, n: int, seed: int,
                 device: str = "cpu") -> pd.DataFrame:
-    """start_sweep for every sampler of SAMPLERS and step count: one row per (sampler, steps, start)
-    with its FID, the start being BASELINE for the standard start from N(0, I)."""
+    """start_sweep for every sampler of SWEPT and step count, on the book's even grid: one row per
+    (sampler, steps, start) with its FID, the start being BASELINE for the standard start from N(0, I)."""
     return pd.DataFrame([{"sampler": sampler, "steps": steps, "start": BASELINE if t_s is None else t_s, "FID": fid}
-                         for sampler in SAMPLERS for steps in tqdm(step_counts, desc=f"sweep {sampler}, seed {seed}")
+                         for sampler in SWEPT for steps in tqdm(step_counts, desc=f"sweep {sampler}, seed {seed}")
                          for t_s, fid in start_sweep(denoiser, moments, distance, sampler, steps, starts, n, seed,
-                                                     device).items()])
+                                                     device, "even").items()])
 
 
 def sweep_curve(sweep: pd.DataFrame, sampler: str, steps: int) -> tuple[pd.Series, float]:
@@ -195,11 +261,11 @@ def losing_starts(sweep: pd.DataFrame) -> list[int]:
 
 def sweep_seed_claims(rows: list[dict]) -> dict[str, float]:
     """Chapter 5's sweep claims over the seeds of a study (rows of seed, sampler, steps, best_start,
-    gain): the range of PNDM's best starts, the latest best start (largest t_s) of DDIM and its
+    gain): the range of PLMS's best starts, the latest best start (largest t_s) of DDIM and its
     stochastic version, and the smallest margin by which DDIM's gain at 10 steps stays below its
     gains at 3 and 5 steps in the same seed."""
     table = pd.DataFrame(rows)
-    pndm, others = table[table.sampler == "PNDM"], table[table.sampler != "PNDM"]
+    pndm, others = table[table.sampler == "PLMS"], table[table.sampler != "PLMS"]
     gains = table[table.sampler == "DDIM"].pivot(index="seed", columns="steps", values="gain")
     return {"seeds": table.seed.nunique(), "pndm_best_min": pndm.best_start.min(), "pndm_best_max": pndm.best_start.max(),
             "ddim_best_max": others.best_start.max(), "ddim10_gain_margin_min": (gains[[3, 5]].min(1) - gains[10]).min()}

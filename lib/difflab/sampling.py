@@ -1,9 +1,10 @@
 """Deterministic sampling with diffusers' schedulers, from pure noise or late from a given x_t.
 
-Each scheduler is handed a schedule made of the sampler's own times only: `steps` times evenly
-spaced from t_start down (`time_grid`), index j of the schedule carrying the true alpha_bar of
-the j-th smallest time. The scheduler then steps index by index, starts exactly at t_start and ends
-on a clean image, whatever t_start and steps are; the denoiser is called at the true times.
+Each scheduler is handed a schedule made of the sampler's own times only: `steps` times from
+t_start down (`time_grid`: evenly spaced, or the second paper's grid that ends at t = 0), index j
+of the schedule carrying the true alpha_bar of the j-th smallest time. The scheduler then steps
+index by index, starts exactly at t_start and ends on a clean image, whatever t_start and steps
+are; the denoiser is called at the true times. F-PNDM (`pndm.FPNDM`) steps on the times directly.
 """
 
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from tqdm import tqdm
 
 from . import sample_cache
 from .denoisers import Denoiser
+from .pndm import FPNDM
 from .schedule import T, forward_process
 
 
@@ -30,6 +32,8 @@ SAMPLERS = {
     "ddim": SamplerSpec(DDIMScheduler, "leading", False, {"clip_sample": False, "set_alpha_to_one": True}),
     # PLMS with diffusers' pseudo-improved-Euler warm-up (skip_prk_steps), not PNDM's Runge-Kutta one
     "pndm": SamplerSpec(PNDMScheduler, "leading", False, {"skip_prk_steps": True, "set_alpha_to_one": True}),
+    # PNDM with its Runge-Kutta warm-up, as the second paper ran it: 4 evaluations in each of the first 3 steps
+    "f-pndm": SamplerSpec(FPNDM, "", False),
     "dpm++": SamplerSpec(DPMSolverMultistepScheduler, "trailing", False, {"algorithm_type": "dpmsolver++"}),
     "euler": SamplerSpec(EulerDiscreteScheduler, "trailing", True),
     "heun": SamplerSpec(HeunDiscreteScheduler, "trailing", True),
@@ -44,9 +48,20 @@ class Trajectory:
     x0: torch.Tensor   # (evaluations, batch, ...)
 
 
-def _check(sampler: str, steps: int, t_start: int, eta: float) -> None:
+GRIDS = ("even", "paper")
+
+
+def _check(sampler: str, steps: int, t_start: int, eta: float, grid: str = "even") -> None:
+    if grid not in GRIDS:
+        raise ValueError(f"grid={grid!r} is unknown; allowed: {', '.join(map(repr, GRIDS))}")
+    if grid == "paper" and steps == 1:
+        raise ValueError("steps=1 is not allowed with grid='paper' (its one time would be 0, not t_start); "
+                         "allowed: steps >= 2")
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler={sampler!r} is unknown; allowed: {', '.join(map(repr, SAMPLERS))}")
+    if sampler == "f-pndm" and grid != "paper":
+        raise ValueError(f"grid={grid!r} is not allowed with sampler='f-pndm'; allowed: grid='paper', whose last "
+                         f"step starts at t = 0 (F-PNDM's last Runge-Kutta call is at the clean image's time)")
     if not isinstance(t_start, int) or not 0 <= t_start < T:
         raise ValueError(f"t_start={t_start!r} is out of range; allowed: integers 0..{T - 1}")
     if not isinstance(steps, int) or not 1 <= steps <= t_start + 1:
@@ -57,19 +72,26 @@ def _check(sampler: str, steps: int, t_start: int, eta: float) -> None:
         raise ValueError(f"eta={eta} is out of range; allowed: 0 <= eta <= 1")
 
 
-def time_grid(steps: int, t_start: int) -> list[int]:
-    """The times at which the denoiser is called: `steps` evenly spaced times from t_start down.
+def time_grid(steps: int, t_start: int, grid: str = "even") -> list[int]:
+    """The times of the sampler's steps, from t_start down.
 
-    From t_start = T - 1 this is diffusers' "trailing" spacing (999, 899, ..., 99 for 10 steps)."""
+    "even": `steps` evenly spaced times, the last one step above 0; from t_start = T - 1 this is
+    diffusers' "trailing" spacing (999, 899, ..., 99 for 10 steps). "paper": the second paper's
+    grid (its `get_time_sequence` with late_t), linspace(0, t_start, steps) truncated to integers,
+    whose last step is at t = 0 (999, 888, ..., 111, 0)."""
+    if grid == "paper":
+        return [int(t) for t in torch.linspace(0, t_start, steps, dtype=torch.float64).flip(0)]
     return [round(t_start - k * (t_start + 1) / steps) for k in range(steps)]
 
 
-def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1):
-    """A diffusers scheduler over the `steps` indices of `time_grid(steps, t_start)`, index 0
-    being the smallest time; after the last index it steps to a clean image."""
-    _check(sampler, steps, t_start, 0.0)
+def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1, grid: str = "even"):
+    """A scheduler over the `steps` indices of `time_grid(steps, t_start, grid)`, index 0 being
+    the smallest time; after the last index it steps to a clean image."""
+    _check(sampler, steps, t_start, 0.0, grid)
     spec = SAMPLERS[sampler]
-    alpha_bar = forward_process().alphas_cumprod[time_grid(steps, t_start)[::-1]]
+    if spec.scheduler is FPNDM:
+        return FPNDM(time_grid(steps, t_start, grid), forward_process().alphas_cumprod)
+    alpha_bar = forward_process().alphas_cumprod[time_grid(steps, t_start, grid)[::-1]]
     betas = 1 - alpha_bar.double() / torch.cat([alpha_bar.new_ones(1), alpha_bar[:-1]]).double()
     scheduler = spec.scheduler(**spec.options, num_train_timesteps=steps, timestep_spacing=spec.spacing,
                                trained_betas=betas.numpy())
@@ -79,14 +101,23 @@ def make_scheduler(sampler: str = "ddim", steps: int = 50, t_start: int = T - 1)
     return scheduler
 
 
-def scheduled_times(sampler: str, steps: int, t_start: int, batch: int, device) -> tuple:
+def scheduled_times(sampler: str, steps: int, t_start: int, batch: int, device, grid: str = "even") -> tuple:
     """The scheduler ready to step, and each of its indices with the DDPM time at which the
     denoiser is called there (a batch tensor): the loop every sampler runs."""
-    scheduler = make_scheduler(sampler, steps, t_start)
-    scheduler.set_timesteps(steps, device=device)
-    true_time = time_grid(steps, t_start)[::-1]          # schedule index -> DDPM time
-    return scheduler, [(index, torch.full((batch,), true_time[int(index)], dtype=torch.long, device=device))
-                       for index in scheduler.timesteps]
+    scheduler = make_scheduler(sampler, steps, t_start, grid)
+    if isinstance(scheduler, FPNDM):
+        indices, times = range(len(scheduler.times)), scheduler.times
+    else:
+        scheduler.set_timesteps(steps, device=device)
+        true_time = time_grid(steps, t_start, grid)[::-1]          # schedule index -> DDPM time
+        indices, times = scheduler.timesteps, [true_time[int(index)] for index in scheduler.timesteps]
+    return scheduler, [(index, torch.full((batch,), t, dtype=torch.long, device=device))
+                       for index, t in zip(indices, times)]
+
+
+def evaluations(sampler: str, steps: int, t_start: int = T - 1, grid: str = "even") -> int:
+    """How many times the sampler calls the denoiser per image (its NFE)."""
+    return len(scheduled_times(sampler, steps, t_start, 1, "cpu", grid)[1])
 
 
 def seeded_noise(seed: int, n: int, shape: tuple[int, ...]) -> torch.Tensor:
@@ -97,7 +128,7 @@ def seeded_noise(seed: int, n: int, shape: tuple[int, ...]) -> torch.Tensor:
 
 @torch.no_grad()
 def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps: int = 50,
-           t_start: int = T - 1, eta: float = 0.0, generator: torch.Generator | None = None,
+           t_start: int = T - 1, eta: float = 0.0, generator: torch.Generator | None = None, grid: str = "even",
            return_trajectory: bool = False, batch_size: int = 500, progress: bool = False, cache: bool = True,
            labels: torch.Tensor | None = None, guidance: float = 0.0):
     """Images from `noise`, read as x_{t_start} (pure noise N(0, I) when t_start = T - 1); a
@@ -106,22 +137,22 @@ def sample(denoiser: Denoiser, noise: torch.Tensor, sampler: str = "ddim", steps
 
     Deterministic given the noise for every sampler at eta = 0 (bit for bit on a CPU for the same
     batch_size; another batching changes the last float digits); eta > 0 (DDIM only) draws
-    fresh noise from `generator`. Returns the images, and a Trajectory when asked. In a book build,
+    fresh noise from `generator`. `grid` picks the times (`time_grid`). Returns the images, and a Trajectory when asked. In a book build,
     eta = 0 results come from the build's sample cache when another chapter computed them
     (`sample_cache`); cache=False always computes."""
-    _check(sampler, steps, t_start, eta)
+    _check(sampler, steps, t_start, eta, grid)
     denoiser.check_input(noise, "noise")
     per_batch = _labelled(denoiser, noise, labels, guidance, batch_size)
     name = None
     if cache and eta == 0 and sample_cache.folder() is not None:
-        name = sample_cache.key(denoiser, noise, sampler=sampler, steps=steps, t_start=t_start,
+        name = sample_cache.key(denoiser, noise, sampler=sampler, steps=steps, t_start=t_start, grid=grid,
                                 batch_size=batch_size, trajectory=return_trajectory, guidance=guidance,
                                 labels=None if labels is None else labels.tolist())
         stored = sample_cache.load(name)
         if stored is not None:
             return _result(stored, noise.device, return_trajectory)
     chunks = noise.split(batch_size)
-    results = [_sample_batch(d, x, sampler, steps, t_start, eta, generator, return_trajectory)
+    results = [_sample_batch(d, x, sampler, steps, t_start, eta, generator, return_trajectory, grid)
                for d, x in tqdm(list(zip(per_batch, chunks)), desc=f"{sampler} x{steps}",
                                 disable=not progress or len(chunks) == 1)]
     stored = {"images": torch.cat([r[0] for r in results])}
@@ -154,8 +185,8 @@ def _result(stored: dict, device, return_trajectory: bool):
     return images, Trajectory(stored["t"], stored["x"].to(device), stored["x0"].to(device))
 
 
-def _sample_batch(denoiser, x_t, sampler, steps, t_start, eta, generator, keep):
-    scheduler, schedule = scheduled_times(sampler, steps, t_start, len(x_t), x_t.device)
+def _sample_batch(denoiser, x_t, sampler, steps, t_start, eta, generator, keep, grid):
+    scheduler, schedule = scheduled_times(sampler, steps, t_start, len(x_t), x_t.device, grid)
     step_options = {"eta": eta, "generator": generator} if sampler == "ddim" else {}
     # sigma-space schedulers carry x_t / sqrt(alpha_bar_t) = x_t * sqrt(sigma^2 + 1)
     x = x_t * (scheduler.sigmas[0] ** 2 + 1).sqrt().to(x_t) if SAMPLERS[sampler].sigma_space else x_t
