@@ -6,7 +6,7 @@ import torch
 
 from difflab.denoisers import GaussianDenoiser
 from difflab.gaussian_start import (BASELINE, CLAIMED, EQUAL_NFE, DataMoments, NoisedGaussian, best_starts,
-                                   claim_margins, fid_reference, fit_check, generate, losing_starts, paper_start,
+                                   claim_margins, fid_ratio, fid_reference, fit_check, generate, losing_starts, paper_start,
                                    score_table, start_sweep, sweep_curve, sweep_ratios, sweep_seed_claims,
                                    sweep_table, table_claims, table_starts)
 from difflab.schedule import alphas_cumprod
@@ -181,3 +181,4 @@ def test_table_claims_read_the_papers_comparisons():
     assert claims["fid_ratio_max"] == pytest.approx(0.5) and claims["pndm3_improvement"] == pytest.approx(2.5)
     assert claims["pndm_gls3_over_base5"] == pytest.approx(0.4)
     assert claims["equal_nfe_gls"] == pytest.approx(1.25) and claims["equal_nfe_baseline"] == pytest.approx(0.2)
+    assert fid_ratio(table, CLAIMED["fid"]) == claims["fid_ratio_max"] and fid_ratio(table, [("PNDM", 3)]) == 0.4

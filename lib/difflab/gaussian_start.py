@@ -210,6 +210,11 @@ def claim_margins(scores: dict, train_entropy: float) -> dict[str, float]:
             "gls3_over_base5_max": max(fid(s, 3, "gls") / fid(s, 5, "baseline") for s, k in CLAIMED["3 beats 5"] if k == 3)}
 
 
+def fid_ratio(table: pd.DataFrame, rows) -> float:
+    """The largest FID ratio gls / baseline over the (sampler, steps) rows of a score_table."""
+    return max(table.loc[(s, k, "gls"), "FID"] / table.loc[(s, k, "baseline"), "FID"] for s, k in rows)
+
+
 def table_claims(table: pd.DataFrame, train_entropy: float) -> dict[str, float]:
     """claim_margins of a score_table, and what the paper's own table predicts beside them: PNDM's
     gls with 3 steps over its standard start with 5 (the paper: worse), PNDM's improvement at 3

@@ -41,7 +41,7 @@ PROFILES = {
         sweep_sizes=(16, 32, 64, 128, 256, 1024, 4096, 16384), sweep_archs=("unet-xs", "unet-s"),
         sweep_steps=3000, sweep_batch_size=64, disjoint_sizes=(16, 16384),
         dip_arch="unet-m", dip_sizes=(64, 128, 256),
-        clones=250, noise_start_fid_samples=600, late_sweep_fid_samples=500, late_table_fid_samples=5000),
+        clones=250, noise_start_fid_samples=600, late_sweep_fid_samples=500, late_table_fid_samples=2000),
     "paper": Profile(
         name="paper", device="cuda", dataset="cifar10", resolution=32, train_steps=200_000, batch_size=128,
         n_samples=10_000, sample_steps=100,
