@@ -8,8 +8,9 @@ PNDM with 3). Each seed draws every row's starts and noise afresh (the chapter's
 The earlier version of this study measured the table before that change (book grid, best starts):
 data/studies/late_start_fid_samples_068af3d.json.
 
-Predictions and bounds, written before the first run (2026-12-06, 05:45 UTC), at 2,000 samples per
-FID (the chapter's count) and at every seed:
+Predictions and bounds, written before the first run (2026-12-06, 05:33 UTC; committed in 435e69c before
+a pilot at 500 samples and one seed, then this run), at 2,000 samples per FID (the chapter's count) and at
+every seed:
 - gls / baseline FID <= 0.8 for DDIM and PNDM at 3 and 5 steps (the chapter's bound; the paper:
   0.24-0.81 on MNIST and CIFAR-10). Predicted: at most 0.7.
 - at 3 steps the labels' entropy of gls samples is closer to the training set's than the
