@@ -273,7 +273,7 @@ def sweep_seed_claims(rows: list[dict]) -> dict[str, float]:
     pndm, others = table[table.sampler == "PLMS"], table[table.sampler != "PLMS"]
     gains = table[table.sampler == "DDIM"].pivot(index="seed", columns="steps", values="gain")
     return {"seeds": table.seed.nunique(), "pndm_best_min": pndm.best_start.min(), "pndm_best_max": pndm.best_start.max(),
-            "ddim_best_max": others.best_start.max(), "ddim10_gain_margin_min": (gains[[3, 5]].min(1) - gains[10]).min()}
+            "ddim_best_max": others.best_start.max(), "ddim10_gain_margin_min": (gains[[3, 5]].min(axis=1) - gains[10]).min()}
 
 
 def sweep_ratios(sweep: pd.DataFrame, best: dict) -> dict[tuple[str, int], float]:
