@@ -71,11 +71,12 @@ def test_start_sweep_scores_every_start_with_the_same_seed(fashion8):
 
 def test_claim_margins_take_each_claim_at_its_worst_row():
     rows = {row for claim in CLAIMED.values() for row in claim}
-    scores = {(s, k, start): {"FID": 10.0 if start == "baseline" else 5.0, "label entropy": 2.0 if start == "baseline" else 2.2}
-              for s, k in rows for start in ("baseline", "gls")}
-    scores["PNDM", 5, "gls"]["FID"] = 7.0
-    scores["DDPM (η = 1)", 3, "gls"]["label entropy"] = 2.05
-    margins = claim_margins(scores, train_entropy=2.3)
+    table = pd.DataFrame([{"sampler": s, "steps": k, "start": start, "FID": 10.0 if start == "baseline" else 5.0,
+                           "label entropy": 2.0 if start == "baseline" else 2.2} for s, k in rows for start in ("baseline", "gls")])
+    table = table.set_index(["sampler", "steps", "start"]).sort_index()
+    table.loc[("PNDM", 5, "gls"), "FID"] = 7.0
+    table.loc[("DDPM (η = 1)", 3, "gls"), "label entropy"] = 2.05
+    margins = claim_margins(table, train_entropy=2.3)
     assert margins["fid_ratio_max"] == pytest.approx(0.7)
     assert margins["entropy_gap_margin"] == pytest.approx(0.05)
     assert margins["gls3_over_base5_max"] == pytest.approx(0.5)      # 5 / 10 for every sampler
