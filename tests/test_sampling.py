@@ -190,3 +190,11 @@ def test_build_cache_skips_stochastic_runs_and_survives_a_damaged_file(unet, tmp
 def test_seeded_noise_is_the_seed_s_normal_draw():
     assert torch.equal(difflab.seeded_noise(3, 4, (1, 2, 2)), torch.randn(4, 1, 2, 2, generator=torch.Generator().manual_seed(3)))
     assert not torch.equal(difflab.seeded_noise(3, 4, (1, 2, 2)), difflab.seeded_noise(4, 4, (1, 2, 2)))
+
+
+def test_a_trajectory_applies_another_function_at_each_of_its_states(unet):
+    model = NetDenoiser(unet)
+    _, path = sample(model, torch.randn(3, 1, 8, 8), "ddim", 5, return_trajectory=True, cache=False)
+    assert torch.allclose(path.apply(model.x0), path.x0, atol=1e-5)           # its own predictions again
+    times = path.apply(lambda x, t: t.float().view(-1, 1).expand(len(x), 2))
+    assert times.shape == (5, 3, 2) and times[:, 0, 0].tolist() == path.t

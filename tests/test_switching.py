@@ -83,3 +83,8 @@ def test_switching_curve_starts_at_the_same_image(run):
     curve = switching.switching_curve(*run, threshold=0.9)
     assert curve["t"].iloc[0] == 999 and curve["same as B's own"].iloc[0] == 1.0
     assert curve["median similarity"].iloc[0] > 0.999
+
+
+def test_first_time_is_the_first_grid_time_a_condition_holds_per_noise():
+    reached = torch.tensor([[False, True, False], [True, True, False], [True, False, False]])
+    assert switching.first_time([900, 500, 100], reached).tolist() == [500, 900, 900]     # never: the first time

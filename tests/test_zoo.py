@@ -8,7 +8,7 @@ import torch
 from difflab.profiles import get_profile
 from difflab.training import training_images
 from difflab.models import ARCHITECTURES
-from difflab.zoo import dip_sweep, disjoint_pairs, memorization_sweep, reproducibility_models, zoo
+from difflab.zoo import dip_sweep, disjoint_pairs, memorization_sweep, parse_shard, reproducibility_models, shard, zoo
 
 
 def _differences(a, b) -> set[str]:
@@ -64,3 +64,28 @@ def test_the_dip_width_trains_like_the_sweep_at_sizes_inside_it():
     for (arch, n), config in dip_sweep(settings).items():
         assert n in settings.sweep_sizes and config.arch == arch == settings.dip_arch
         assert _differences(config, sweep[small, n]) == {"arch"}
+
+
+@pytest.mark.parametrize("profile,count", [("ci", 1), ("ci", 4), ("paper", 8), ("paper", 60)])
+def test_shards_train_every_model_once_and_a_fine_tuned_one_after_its_parent(profile, count):
+    models = zoo(get_profile(profile))
+    tasks = [shard(models, index, count) for index in range(1, count + 1)]
+    names = [name for task in tasks for name in task]
+    assert sorted({repr(models[name]) for name in names}) == sorted({repr(c) for c in models.values()})
+    assert len(names) == len({repr(models[name]) for name in names})             # "standard" is "U-Net S"
+    for task in tasks:
+        for position, name in enumerate(task):
+            parent = models[name].parent
+            if parent is not None:                                                 # its parent earlier, same task
+                assert any(repr(models[other]) == repr(parent) for other in task[:position])
+    steps = sorted(sum(models[name].steps for name in task) for task in tasks)
+    largest_family = max(sum(models[n].steps for n in names if repr(models[n]) == repr(c) or models[n].parent == c)
+                         for c in models.values())
+    assert steps[-1] - steps[0] <= largest_family            # dealt largest first: loads within one family
+
+
+@pytest.mark.parametrize("text", ["0/4", "5/4", "2", "a/b", "1/0", "-1/3"])
+def test_a_bad_shard_is_named(text):
+    with pytest.raises(ValueError, match=f"--shard={text!r} is not allowed; allowed: I/N"):
+        parse_shard(text)
+    assert parse_shard("3/8") == (3, 8)

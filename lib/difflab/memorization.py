@@ -6,7 +6,7 @@ import torch
 
 from . import metrics
 from .sampling import sample
-from .switching import birth_budget, born_by
+from .switching import birth_budget, born_by, first_time
 
 
 def sweep_scores(samples: dict, subsets: dict, archs: tuple[str, str], seeds, threshold: float) -> pd.DataFrame:
@@ -94,10 +94,8 @@ def commitment_times(empirical, noise: torch.Tensor, steps: int, share: float = 
     """Per noise, the first DDIM time at which the empirical denoiser's own trajectory puts more than
     `share` of its posterior weight on one training image (0 if it never does)."""
     _, path = sample(empirical, noise, "ddim", steps, return_trajectory=True)
-    top = torch.stack([empirical.top_weight(x, torch.full((len(x),), t, device=x.device)) for x, t in zip(path.x, path.t)])
-    reached = (top > share).cpu()
-    committed = torch.tensor(path.t)[reached.double().argmax(0)]
-    return torch.where(reached.any(0), committed, 0)
+    reached = (path.apply(empirical.top_weight) > share).cpu()
+    return torch.where(reached.any(0), first_time(path.t, reached), 0)
 
 
 def decision_times(times: list[int], switched_images: torch.Tensor, empirical, noise: torch.Tensor, threshold: float) -> dict:

@@ -142,13 +142,10 @@ def pair_summary(values: dict) -> list[str]:
 def gap_to(reference: Denoiser, denoisers: dict[str, Denoiser], path) -> pd.DataFrame:
     """Along a trajectory (sampling.Trajectory), the median over its images of each denoiser's
     clean-image estimate's relative distance to the reference denoiser's, step by step."""
-    gaps = {name: [] for name in denoisers}
-    for k, t in enumerate(path.t):
-        x_t = path.x[k]
-        time = torch.full((len(x_t),), t, device=x_t.device)
-        target = reference.x0(x_t, time)
-        for name, denoiser in denoisers.items():
-            gaps[name].append(metrics.relative_gap(denoiser.x0(x_t, time), target).median().item())
+    target = path.apply(reference.x0)
+    gaps = {name: [metrics.relative_gap(estimate, reference_estimate).median().item()
+                   for estimate, reference_estimate in zip(path.apply(denoiser.x0), target)]
+            for name, denoiser in denoisers.items()}
     return pd.DataFrame(gaps, index=pd.Index(path.t, name="t"))
 
 

@@ -47,6 +47,11 @@ class Trajectory:
     x: torch.Tensor    # (evaluations, batch, ...)
     x0: torch.Tensor   # (evaluations, batch, ...)
 
+    def apply(self, fn) -> torch.Tensor:
+        """fn(x_t, t) at each state of the path, stacked (evaluations, batch, ...): what another
+        denoiser (its x0, say) makes of the states this sampler went through."""
+        return torch.stack([fn(x, torch.full((len(x),), t, device=x.device)) for x, t in zip(self.x, self.t)])
+
 
 GRIDS = ("even", "paper")
 

@@ -43,12 +43,17 @@ def birth_budget(switched_images: torch.Tensor, basis: torch.Tensor | None = Non
     return ((flat[1:] - flat[:-1]) * difference).sum(-1) / size
 
 
+def first_time(times: list[int], reached: torch.Tensor) -> torch.Tensor:
+    """Per noise (column), the first of the grid's times (one per row of `reached`) at which the
+    condition holds; the first time where it never does."""
+    return torch.tensor(times, device=reached.device)[reached.double().argmax(0)]
+
+
 def born_by(times: list[int], budget: torch.Tensor, share: float = 0.5) -> torch.Tensor:
     """Per noise, the time t_j of the step by whose end `share` of the difference is born."""
     if not 0 < share < 1:
         raise ValueError(f"share={share} is out of range; allowed: 0 < share < 1")
-    reached = budget.cumsum(0) >= share
-    return torch.tensor(times, device=budget.device)[reached.double().argmax(0)]
+    return first_time(times, budget.cumsum(0) >= share)
 
 
 def commitment(predictions: torch.Tensor, own: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:

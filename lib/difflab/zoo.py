@@ -2,9 +2,11 @@
 
     python -m difflab.zoo ci [NAME ...]      # train (or find) them, and with no NAME the classifier;
                                              # `make models` does all of `ci`
+    python -m difflab.zoo paper --shard I/N  # only the I-th of N disjoint shards: one task of a job array
 """
 
 import argparse
+import re
 from dataclasses import replace
 
 from .cache import get_denoiser
@@ -100,22 +102,66 @@ def zoo(profile: Profile) -> dict[str, TrainConfig]:
             **conditional_models(profile), **fine_tuning_models(profile)}
 
 
+def _depth(config: TrainConfig) -> int:
+    return 0 if config.parent is None else 1 + _depth(config.parent)
+
+
+def shard(models: dict[str, TrainConfig], index: int, count: int) -> list[str]:
+    """The names that task `index` of `count` (from 1) trains: every distinct model once, a
+    fine-tuned model in its parent's task and after it (a family), whole families dealt largest
+    first to the task with the fewest training steps so far, so that the tasks end together."""
+    if not (isinstance(count, int) and isinstance(index, int) and 1 <= index <= count):
+        raise ValueError(f"shard {index!r}/{count!r} is not allowed; allowed: I/N with integers 1 <= I <= N")
+    first = {}
+    for name, config in models.items():
+        first.setdefault(repr(config), name)           # "standard" and "U-Net S" are one model
+    families = {}
+    for name in first.values():
+        root = models[name]
+        while root.parent is not None:
+            root = root.parent
+        families.setdefault(repr(root), []).append(name)
+    steps = lambda family: sum(models[name].steps for name in family)
+    loads, tasks = [0] * count, [[] for _ in range(count)]
+    for family in sorted(families.values(), key=steps, reverse=True):
+        task = loads.index(min(loads))
+        tasks[task] += sorted(family, key=lambda name: _depth(models[name]))
+        loads[task] += steps(family)
+    return tasks[index - 1]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """"I/N" as (I, N)."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise ValueError(f"--shard={text!r} is not allowed; allowed: I/N with integers 1 <= I <= N, such as 3/8")
+    return int(match[1]), int(match[2])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("profile", nargs="?", default="ci")
     parser.add_argument("names", nargs="*", help="only these models, in this order (default: all)")
+    parser.add_argument("--shard", help="I/N: only the I-th of N disjoint shards, a job array's task (the "
+                                        "classifier with the first)")
     args = parser.parse_args()
     profile = get_profile(args.profile)
     models = zoo(profile)
     unknown = set(args.names) - set(models)
     if unknown:
         parser.error(f"unknown model(s) {sorted(unknown)}; allowed: {sorted(models)}")
-    for name in args.names or models:
+    if args.shard and args.names:
+        parser.error("--shard and model names are not allowed together; allowed: one of them")
+    try:
+        index, count = parse_shard(args.shard) if args.shard else (1, 1)
+    except ValueError as error:
+        parser.error(str(error))
+    for name in args.names or shard(models, index, count):
         config = models[name]
         print(f"{name}: {config}", flush=True)
         get_denoiser(config, profile.device, command=f"python -m difflab.zoo {args.profile} '{name}'",
                      allow_training=True)
-    if not args.names:
+    if not args.names and index == 1:
         print("classifier", flush=True)
         profile_classifier(profile, allow_training=True)
 
