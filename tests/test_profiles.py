@@ -43,3 +43,14 @@ def test_auto_is_the_ci_scale_on_the_best_device(gpu, monkeypatch):
 def test_bad_profile_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("knobs, message", [
+    (dict(standard_arch="unet-l"), r"standard_arch='unet-l' is unknown; allowed: 'unet-xs'"),
+    (dict(sweep_archs=("unet-xs", "big")), r"sweep_archs\[1\]='big' is unknown"),
+    (dict(standard_arch="unet-m"), r"standard_arch='unet-m' has no class-conditional twin 'unet-m-class'; "
+                                   r"allowed: 'unet-s', 'dit-s', 'ddpm'"),
+])
+def test_bad_architectures_are_named(knobs, message):
+    with pytest.raises(ValueError, match=message):
+        get_profile("ci", **knobs)

@@ -113,6 +113,27 @@ def _unet(channels: int, resolution: int, widths: tuple[int, ...], backbone: typ
                         up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"))
 
 
+def _ddpm(channels: int, resolution: int, backbone: type = UNetBackbone) -> nn.Module:
+    """The second paper's network, score_sde's `ddpm` for CIFAR-10 (nf 128, ch_mult (1, 2, 2, 2), 2
+    res blocks a level, attention at the second level: 16x16 at 32x32, dropout 0.1), in diffusers'
+    layout of the same net (google/ddpm-cifar10-32's config)."""
+    return backbone(sample_size=resolution, in_channels=channels, out_channels=channels,
+                    block_out_channels=(128, 256, 256, 256), layers_per_block=2, dropout=0.1,
+                    down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
+                    up_block_types=("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"))
+
+
+def _ddpmpp(channels: int, resolution: int, base: int) -> nn.Module:
+    """The first paper's sweep networks, EDM's DDPM++ for CIFAR-10 with `base` model channels
+    (channel_mult (2, 2, 2), 4 blocks a level, attention at 16x16, dropout 0.13: EDM's defaults), in
+    diffusers' U-Net blocks: the same widths, depths and attention, without DDPM++'s skip scaling
+    and resampling filter, so the parameter counts come within 6% of the paper's (tests/test_models.py)."""
+    return UNetBackbone(sample_size=resolution, in_channels=channels, out_channels=channels,
+                        block_out_channels=(2 * base,) * 3, layers_per_block=4, dropout=0.13,
+                        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
+                        up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"))
+
+
 ARCHITECTURES = {
     "unet-xs": lambda c, r: _unet(c, r, (8, 16, 16)),
     "unet-s": lambda c, r: _unet(c, r, (16, 32, 32)),
@@ -124,8 +145,14 @@ ARCHITECTURES = {
     "unet-s-class": lambda c, r: _unet(c, r, (16, 32, 32), ClassUNetBackbone),
     "dit-s-class": lambda c, r: ClassDiTBackbone(sample_size=r, in_channels=c, out_channels=c, patch_size=2,
                                                  num_layers=4, num_attention_heads=4, attention_head_dim=16),
+    # the papers' sizes (the `paper` profile's)
+    "ddpm": _ddpm,
+    "ddpm-class": lambda c, r: _ddpm(c, r, ClassUNetBackbone),
+    "ddpmpp-64": lambda c, r: _ddpmpp(c, r, 64),
+    "ddpmpp-128": lambda c, r: _ddpmpp(c, r, 128),
+    "ddpmpp-256": lambda c, r: _ddpmpp(c, r, 256),
 }
-CONDITIONAL = ("unet-s-class", "dit-s-class")
+CONDITIONAL = ("unet-s-class", "dit-s-class", "ddpm-class")
 
 
 def build_network(arch: str, channels: int, resolution: int) -> nn.Module:
@@ -137,3 +164,9 @@ def build_network(arch: str, channels: int, resolution: int) -> nn.Module:
 
 def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
+
+
+def parameters_of(arch: str, channels: int, resolution: int) -> int:
+    """The parameter count of an architecture, built on the meta device (no memory, no time)."""
+    with torch.device("meta"):
+        return count_parameters(build_network(arch, channels, resolution))

@@ -19,6 +19,9 @@ MEMORIZATION_RP = {"RP 64 vs 128": [.69, .66, .59, .53, .46, .42, .34, .18, .45,
 MEMORIZATION_GL = {"GL 64": {2 ** 10: 0, 2 ** 11: .22, 2 ** 12: .87, 2 ** 13: .99},
                    "GL 128": {2 ** 10: 0, 2 ** 12: .28, 2 ** 13: .82, 2 ** 14: .98},
                    "GL 256": {2 ** 10: 0, 2 ** 12: .05, 2 ** 13: .30, 2 ** 14: .98}}
+# ... and the parameters of those networks (EDM's DDPM++), with the second paper's score_sde `ddpm`
+# net (Ho et al. 2020, appendix B: 35.7M), by the name of the book's architecture sized like each
+NETWORK_PARAMETERS = {"ddpmpp-64": 14e6, "ddpmpp-128": 56e6, "ddpmpp-256": 223e6, "ddpm": 35.7e6}
 # ... and RP of a trained network against the closed-form optimal denoiser of its training set
 RP_VS_OPTIMAL = {2 ** 6: 0.5, 2 ** 14: 0.0, 2 ** 15: 0.0}
 # Kadkhodaie et al. (ICLR 2024): denoisers trained on disjoint CelebA subsets agree from about this many images

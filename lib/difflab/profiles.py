@@ -4,6 +4,8 @@ from dataclasses import dataclass, fields, replace
 
 import torch
 
+from .models import ARCHITECTURES
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -13,6 +15,10 @@ class Profile:
     resolution: int
     train_steps: int                  # the standard model's training budget
     batch_size: int
+    standard_arch: str                # the standard model's network (its class-conditional twin: + "-class")
+    wide_arch: str                    # chapter 2's wider U-Net
+    lr: float                         # the standard model's optimizer and EMA (and its variants')
+    ema_decay: float
     n_samples: int                    # starting noises per seed
     sample_steps: int                 # deterministic sampler's steps
     sweep_sizes: tuple[int, ...]      # training-set sizes of the memorization sweep
@@ -32,22 +38,32 @@ class Profile:
             value = getattr(self, f.name)
             if f.type is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{f.name}={value!r} is not allowed; allowed: an integer >= 1")
+        archs = {"standard_arch": self.standard_arch, "wide_arch": self.wide_arch, "dip_arch": self.dip_arch,
+                 **{f"sweep_archs[{i}]": arch for i, arch in enumerate(self.sweep_archs)}}
+        for name, arch in archs.items():
+            if arch not in ARCHITECTURES:
+                raise ValueError(f"{name}={arch!r} is unknown; allowed: {', '.join(map(repr, ARCHITECTURES))}")
+        if f"{self.standard_arch}-class" not in ARCHITECTURES:
+            twins = [arch for arch in ARCHITECTURES if f"{arch}-class" in ARCHITECTURES]
+            raise ValueError(f"standard_arch={self.standard_arch!r} has no class-conditional twin "
+                             f"'{self.standard_arch}-class'; allowed: {', '.join(map(repr, twins))}")
 
 
 PROFILES = {
     "ci": Profile(
         name="ci", device="cpu", dataset="fashion_mnist", resolution=16, train_steps=4000, batch_size=128,
-        n_samples=500, sample_steps=25,
+        standard_arch="unet-s", wide_arch="unet-m", lr=1e-3, ema_decay=0.999, n_samples=500, sample_steps=25,
         sweep_sizes=(16, 32, 64, 128, 256, 1024, 4096, 16384), sweep_archs=("unet-xs", "unet-s"),
         sweep_steps=3000, sweep_batch_size=64, disjoint_sizes=(16, 16384),
         dip_arch="unet-m", dip_sizes=(64, 128, 256),
         clones=250, noise_start_fid_samples=600, late_sweep_fid_samples=500, late_table_fid_samples=2000),
     "paper": Profile(
         name="paper", device="cuda", dataset="cifar10", resolution=32, train_steps=200_000, batch_size=128,
+        standard_arch="ddpm", wide_arch="ddpmpp-128", lr=2e-4, ema_decay=0.9999,   # the second paper's
         n_samples=10_000, sample_steps=100,
-        sweep_sizes=tuple(2 ** k for k in range(6, 16)), sweep_archs=("unet-s", "unet-m"),
-        sweep_steps=200_000, sweep_batch_size=128, disjoint_sizes=(64, 16384),
-        dip_arch="unet-m", dip_sizes=(2 ** 11, 2 ** 12, 2 ** 13),
+        sweep_sizes=tuple(2 ** k for k in range(6, 16)), sweep_archs=("ddpmpp-64", "ddpmpp-128"),
+        sweep_steps=390_000, sweep_batch_size=128, disjoint_sizes=(64, 16384),   # ~390k in the paper
+        dip_arch="ddpmpp-256", dip_sizes=(2 ** 11, 2 ** 12, 2 ** 13),
         clones=2000, noise_start_fid_samples=10_000, late_sweep_fid_samples=10_000, late_table_fid_samples=50_000),
 }
 

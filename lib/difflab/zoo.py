@@ -19,8 +19,8 @@ def standard(profile: Profile) -> TrainConfig:
     """The book's standard model: the small U-Net on the profile's full training set, with EMA
     snapshots at 1/16, 1/8, 1/4 and 1/2 of training."""
     steps = profile.train_steps
-    return TrainConfig(dataset=profile.dataset, resolution=profile.resolution, arch="unet-s",
-                       steps=steps, batch_size=profile.batch_size,
+    return TrainConfig(dataset=profile.dataset, resolution=profile.resolution, arch=profile.standard_arch,
+                       steps=steps, batch_size=profile.batch_size, lr=profile.lr, ema_decay=profile.ema_decay,
                        snapshots=tuple(steps // k for k in (16, 8, 4, 2)))
 
 
@@ -31,7 +31,7 @@ def reproducibility_models(profile: Profile) -> dict[str, TrainConfig]:
     alone = replace(base, snapshots=())
     return {"U-Net S": base,
             "U-Net S, seed 1": replace(base, seed=1),
-            "U-Net M": replace(alone, arch="unet-m"),
+            "U-Net M": replace(alone, arch=profile.wide_arch),
             "DiT": replace(alone, arch="dit-s"),
             "ResNet": replace(alone, arch="resnet"),
             "U-Net S, v-pred": replace(alone, objective="v"),
@@ -73,7 +73,7 @@ FINE_TUNING_CLASS = 7   # Sneaker: the class the fine-tuning experiment speciali
 def conditional_models(profile: Profile) -> dict[str, TrainConfig]:
     """Class-conditional versions of the standard model (two training runs) and of the DiT, the
     label dropped 10% of the time so that they can be guided; committed in float16."""
-    base = replace(standard(profile), arch="unet-s-class", snapshots=(), label_dropout=0.1, stored_as="float16")
+    base = replace(standard(profile), arch=f"{profile.standard_arch}-class", snapshots=(), label_dropout=0.1, stored_as="float16")
     return {"conditional U-Net S": base, "conditional U-Net S, seed 1": replace(base, seed=1),
             "conditional DiT": replace(base, arch="dit-s-class")}
 
