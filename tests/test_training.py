@@ -250,3 +250,10 @@ def test_snapshots_keep_the_ema_weights_along_training(tmp_data):
         cache.get_snapshot(config, 3)
     with pytest.raises(ValueError, match="snapshots=\\(9,\\) is not allowed"):
         TrainConfig(**{**TINY.as_dict(), "snapshots": (9,)})
+
+
+def test_a_step_is_timed_on_random_images_at_any_batch():
+    config = TrainConfig(resolution=8, arch="unet-s-class", label_dropout=0.1, batch_size=64)
+    assert 0 < training.seconds_per_step(config, steps=1, batch_size=4) < 5
+    with pytest.raises(ValueError, match="steps=0 is not allowed; allowed: an integer >= 1"):
+        training.seconds_per_step(config, steps=0)

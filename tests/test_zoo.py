@@ -1,14 +1,21 @@
 """The book's named models: each experiment changes one thing at a time."""
 
-from dataclasses import asdict
+import importlib
+import math
+import subprocess
+import sys
+from dataclasses import asdict, replace
 
 import pytest
 import torch
 
+zoo_module = importlib.import_module("difflab.zoo")     # the module, not the function difflab.zoo
+
 from difflab.profiles import get_profile
 from difflab.training import training_images
-from difflab.models import ARCHITECTURES
-from difflab.zoo import dip_sweep, disjoint_pairs, memorization_sweep, parse_shard, reproducibility_models, shard, zoo
+from difflab.models import ARCHITECTURES, parameters_of
+from difflab.zoo import (dip_sweep, disjoint_pairs, memorization_sweep, parse_shard, plan, reproducibility_models,
+                        shard, standard, zoo)
 
 
 def _differences(a, b) -> set[str]:
@@ -89,3 +96,27 @@ def test_a_bad_shard_is_named(text):
     with pytest.raises(ValueError, match=f"--shard={text!r} is not allowed; allowed: I/N"):
         parse_shard(text)
     assert parse_shard("3/8") == (3, 8)
+
+
+def test_the_plan_times_each_network_once_and_multiplies_by_the_steps(monkeypatch):
+    timed = []
+    monkeypatch.setattr(zoo_module, "seconds_per_step",
+                        lambda config, device, steps, batch_size: timed.append(config.arch) or 0.5)
+    base = standard(get_profile("ci"))
+    models = {"a": base, "same as a": base, "a, seed 1": replace(base, seed=1),
+              "wider": replace(base, arch="unet-m", steps=36_000, snapshots=())}
+    table = plan(models, "cpu")
+    assert list(table.index) == ["a", "a, seed 1", "wider"] and timed == ["unet-s", "unet-m"]
+    assert table.loc["wider", "hours"] == 36_000 * 0.5 / 3600
+    assert table.loc["wider", "parameters (M)"] == parameters_of("unet-m", 1, 16) / 1e6
+    trained = table["s / step when trained"]                   # the committed standard model's manifest
+    assert 0 < trained["a"] < 1 and math.isnan(trained["wider"])  # never trained
+
+
+def test_the_plan_command_prints_the_cost_of_the_named_models():
+    out = subprocess.run([sys.executable, "-m", "difflab.zoo", "ci", "--plan", "--plan-batch", "8", "DiT", "sweep unet-xs n=16"],
+                         capture_output=True, text=True, check=True).stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["network", "parameters", "(M)"] and "s / step when trained" in lines[0]
+    assert [line.split()[0] for line in lines[2:4]] == ["DiT", "sweep"]
+    assert lines[-1].startswith("total: ") and "hours of" in lines[-1] and "for 2 models" in lines[-1]

@@ -2,7 +2,7 @@
 objectives, seeded and deterministic on CPU, resumable from an atomic checkpoint."""
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -11,7 +11,7 @@ from diffusers.training_utils import EMAModel
 from tqdm import tqdm
 
 from .checkpoints import load_state, save_state, save_weights
-from .data import DATASETS, disjoint_subsets, load_images
+from .data import CHANNELS, DATASETS, disjoint_subsets, load_images
 from .denoisers import NetDenoiser
 from .models import ARCHITECTURES, CLASSES, CONDITIONAL, NULL_LABEL, build_network
 from .objectives import OBJECTIVES
@@ -144,6 +144,50 @@ def ema_state_dict(net: torch.nn.Module, ema: EMAModel) -> dict[str, torch.Tenso
     return {**state, **{name: p.detach().clone() for name, p in zip(names, ema.shadow_params)}}
 
 
+class Run:
+    """What one training run updates (network, EMA, optimizer) and how one step updates it."""
+
+    def __init__(self, config: TrainConfig, data: torch.Tensor, labels: torch.Tensor, device: str,
+                 parent_weights: dict[str, torch.Tensor] | None = None):
+        self.config, self.data, self.labels, self.device = config, data, labels, device
+        torch.manual_seed(config.seed)
+        self.net = build_network(config.arch, data.shape[1], config.resolution).to(device)
+        if parent_weights is not None:
+            self.net.load_state_dict(parent_weights)
+        self.ema = EMAModel(self.net.parameters(), decay=config.ema_decay)
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=config.lr)
+        self.fp = forward_process()
+        self.net.train()
+
+    def step(self, k: int) -> float:
+        """Step k: batch k's images, noise and times come from a generator seeded by (seed, k), so a
+        resumed run draws what an uninterrupted one would. Returns the batch's loss."""
+        config, device = self.config, self.device
+        g = torch.Generator(device).manual_seed(config.seed * 1_000_003 + k)
+        batch = torch.randint(len(self.data), (config.batch_size,), generator=g, device=device)
+        x0 = self.data[batch]
+        noise = torch.randn(x0.shape, generator=g, device=device)
+        t = torch.randint(0, T, (config.batch_size,), generator=g, device=device)
+        loss = training_loss(config, _with_labels(self.net, config, self.labels[batch], g), self.fp, x0, noise, t, g)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), config.grad_clip)
+        self.optimizer.step()
+        self.ema.step(self.net.parameters())
+        return loss.item()
+
+    def ema_weights(self) -> dict[str, torch.Tensor]:
+        return ema_state_dict(self.net, self.ema)
+
+    def state_dict(self) -> dict:
+        return {"net": self.net.state_dict(), "ema": self.ema.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"]), self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"]), torch.set_rng_state(state["torch_rng"])
+
+
 def snapshot_path(state_path: Path, step: int) -> Path:
     return state_path.with_name(f"snapshot-{step}.safetensors")
 
@@ -163,48 +207,47 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
         raise ValueError(f"until={until!r} is not allowed; allowed: None (all steps) or an integer in 1..{config.steps}")
     stop = config.steps if until is None else until
     data, labels = (tensor.to(device) for tensor in training_set(config))
-    torch.manual_seed(config.seed)
-    net = build_network(config.arch, data.shape[1], config.resolution).to(device)
-    if parent_weights is not None:
-        net.load_state_dict(parent_weights)
-    ema = EMAModel(net.parameters(), decay=config.ema_decay)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr)
-    fp = forward_process()
+    run = Run(config, data, labels, device, parent_weights)
     step, losses, wall = 0, [], 0.0
     if state_path.exists():
         state = load_state(state_path)
         if state["config"] != config.as_dict():
             raise ValueError(f"the checkpoint {state_path} was written for config {state['config']}, "
                              f"not {config.as_dict()}; delete it or use its config")
-        net.load_state_dict(state["net"]), ema.load_state_dict(state["ema"])
-        optimizer.load_state_dict(state["optimizer"]), torch.set_rng_state(state["torch_rng"])
+        run.load_state_dict(state)
         step, losses, wall = state["step"], state["losses"], state["wall_time_s"]
-    net.train()
     bar = tqdm(total=config.steps, initial=step, desc=f"train {config.arch}", disable=not progress)
     start = time.perf_counter() - wall
     while step < stop:
-        g = torch.Generator(device).manual_seed(config.seed * 1_000_003 + step)
-        batch = torch.randint(len(data), (config.batch_size,), generator=g, device=device)
-        x0 = data[batch]
-        noise = torch.randn(x0.shape, generator=g, device=device)
-        t = torch.randint(0, T, (config.batch_size,), generator=g, device=device)
-        loss = training_loss(config, _with_labels(net, config, labels[batch], g), fp, x0, noise, t, g)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
-        optimizer.step()
-        ema.step(net.parameters())
+        losses.append(run.step(step))
         step += 1
-        losses.append(loss.item())
-        bar.update(), bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
+        bar.update(), bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
         if step in config.snapshots:
-            save_weights(snapshot_path(state_path, step), config.stored(ema_state_dict(net, ema)), {"step": step})
+            save_weights(snapshot_path(state_path, step), config.stored(run.ema_weights()), {"step": step})
         if step % checkpoint_every == 0 or step == stop:
-            save_state(state_path, {"config": config.as_dict(), "net": net.state_dict(), "ema": ema.state_dict(),
-                                    "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+            save_state(state_path, {"config": config.as_dict(), **run.state_dict(),
                                     "step": step, "losses": losses, "wall_time_s": time.perf_counter() - start})
     bar.close()
-    ema.copy_to(net.parameters())
+    run.ema.copy_to(run.net.parameters())
     summary = {"final_loss": sum(losses[-200:]) / len(losses[-200:]), "wall_time_s": time.perf_counter() - start}
-    return NetDenoiser(net.eval(), config.objective, sample_shape=data.shape[1:],
+    return NetDenoiser(run.net.eval(), config.objective, sample_shape=data.shape[1:],
                        conditional=config.label_dropout is not None), summary
+
+
+def seconds_per_step(config: TrainConfig, device: str = "cpu", steps: int = 2, batch_size: int | None = None) -> float:
+    """A training step's wall time for `config` on this device, from `steps` timed steps after a
+    warm-up one on random images of its shape (so no data is needed): what a plan multiplies by the
+    step count. With `batch_size`, timed at that batch and scaled linearly to the config's."""
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps={steps!r} is not allowed; allowed: an integer >= 1")
+    timed = config if batch_size is None else replace(config, batch_size=batch_size)
+    g = torch.Generator().manual_seed(0)
+    shape = (timed.batch_size, CHANNELS[config.dataset], config.resolution, config.resolution)
+    data = (torch.rand(shape, generator=g) * 2 - 1).to(device)
+    labels = torch.randint(CLASSES, shape[:1], generator=g).to(device)
+    run = Run(replace(timed, parent=None), data, labels, device)
+    run.step(0)
+    start = time.perf_counter()
+    for k in range(1, steps + 1):
+        run.step(k)                                       # .item() waits for the device
+    return (time.perf_counter() - start) / steps * config.batch_size / timed.batch_size

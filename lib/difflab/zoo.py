@@ -3,16 +3,24 @@
     python -m difflab.zoo ci [NAME ...]      # train (or find) them, and with no NAME the classifier;
                                              # `make models` does all of `ci`
     python -m difflab.zoo paper --shard I/N  # only the I-th of N disjoint shards: one task of a job array
+    python -m difflab.zoo paper --plan       # what it costs here: parameters, steps, measured time a step
 """
 
 import argparse
+import json
+import platform
 import re
 from dataclasses import replace
 
-from .cache import get_denoiser
+import pandas as pd
+import torch
+
+from .cache import get_denoiser, model_dir
 from .classifier import profile_classifier
+from .data import CHANNELS
+from .models import parameters_of
 from .profiles import Profile, get_profile
-from .training import TrainConfig
+from .training import TrainConfig, seconds_per_step
 
 
 def standard(profile: Profile) -> TrainConfig:
@@ -112,11 +120,8 @@ def shard(models: dict[str, TrainConfig], index: int, count: int) -> list[str]:
     first to the task with the fewest training steps so far, so that the tasks end together."""
     if not (isinstance(count, int) and isinstance(index, int) and 1 <= index <= count):
         raise ValueError(f"shard {index!r}/{count!r} is not allowed; allowed: I/N with integers 1 <= I <= N")
-    first = {}
-    for name, config in models.items():
-        first.setdefault(repr(config), name)           # "standard" and "U-Net S" are one model
     families = {}
-    for name in first.values():
+    for name in distinct(models):
         root = models[name]
         while root.parent is not None:
             root = root.parent
@@ -128,6 +133,46 @@ def shard(models: dict[str, TrainConfig], index: int, count: int) -> list[str]:
         tasks[task] += sorted(family, key=lambda name: _depth(models[name]))
         loads[task] += steps(family)
     return tasks[index - 1]
+
+
+def distinct(models: dict[str, TrainConfig]) -> dict[str, TrainConfig]:
+    """The models by their first name: "standard" and "U-Net S" are one model, trained once."""
+    first = {}
+    for name, config in models.items():
+        first.setdefault(repr(config), name)
+    return {name: models[name] for name in first.values()}
+
+
+def plan(models: dict[str, TrainConfig], device: str, steps: int = 3, batch_size: int | None = None) -> pd.DataFrame:
+    """Each distinct model's parameters, training steps and hours on `device`, from a step timed
+    there once per network and batch (`training.seconds_per_step`; `batch_size`: timed at that
+    batch and scaled): the cost of a profile before training it. Beside it, the time a step took
+    when a model in the cache was trained (its manifest; on whatever machine trained it)."""
+    timed, rows = {}, []
+    for name, config in distinct(models).items():
+        shape = (config.arch, config.dataset, config.resolution, config.batch_size)
+        if shape not in timed:
+            timed[shape] = seconds_per_step(config, device, steps, batch_size)
+        rows.append({"model": name, "network": config.arch, "parameters (M)":
+                     parameters_of(config.arch, CHANNELS[config.dataset], config.resolution) / 1e6,
+                     "steps": config.steps, "batch": config.batch_size, "s / step": timed[shape],
+                     "hours": config.steps * timed[shape] / 3600, "s / step when trained": _trained_step_time(config)})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def _trained_step_time(config: TrainConfig) -> float:
+    manifest = model_dir(config) / "manifest.json"
+    if not manifest.exists():
+        return float("nan")
+    record = json.loads(manifest.read_text())
+    return record["wall_time_s"] / record["steps"]
+
+
+def device_name(device: str) -> str:
+    """The device's name as a reader would look it up."""
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -144,7 +189,11 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="only these models, in this order (default: all)")
     parser.add_argument("--shard", help="I/N: only the I-th of N disjoint shards, a job array's task (the "
                                         "classifier with the first)")
-    args = parser.parse_args()
+    parser.add_argument("--plan", action="store_true", help="train nothing: print each model's parameters, "
+                        "steps and hours on this device, from a few timed steps")
+    parser.add_argument("--plan-batch", type=int, help="with --plan: time at this batch size and scale "
+                        "(for a slow device; default: the model's own batch)")
+    args = parser.parse_intermixed_args()      # names may follow options
     profile = get_profile(args.profile)
     models = zoo(profile)
     unknown = set(args.names) - set(models)
@@ -156,7 +205,15 @@ def main() -> None:
         index, count = parse_shard(args.shard) if args.shard else (1, 1)
     except ValueError as error:
         parser.error(str(error))
-    for name in args.names or shard(models, index, count):
+    names = args.names or shard(models, index, count)
+    if args.plan:
+        table = plan({name: config for name, config in models.items() if name in names}, profile.device,
+                     batch_size=args.plan_batch)
+        print(table.to_string(float_format=lambda v: f"{v:,.2f}"))
+        print(f"total: {table['hours'].sum():,.1f} hours of {device_name(profile.device)} for "
+              f"{len(table)} models (the classifier not included)")
+        return
+    for name in names:
         config = models[name]
         print(f"{name}: {config}", flush=True)
         get_denoiser(config, profile.device, command=f"python -m difflab.zoo {args.profile} '{name}'",
