@@ -119,4 +119,4 @@ def test_the_plan_command_prints_the_cost_of_the_named_models():
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["network", "parameters", "(M)"] and "s / step when trained" in lines[0]
     assert [line.split()[0] for line in lines[2:4]] == ["DiT", "sweep"]
-    assert lines[-1].startswith("total: ") and "hours of" in lines[-1] and "for 2 models" in lines[-1]
+    assert lines[-1].startswith("total: ") and "hours of 1 x " in lines[-1] and "for 2 models" in lines[-1]

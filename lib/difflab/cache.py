@@ -22,7 +22,7 @@ import torch
 from .checkpoints import load_weights, save_json, save_weights
 from .data import CHANNELS
 from .denoisers import NetDenoiser
-from . import models, runtime, training
+from . import models, parallel, runtime, training
 from .models import build_network, count_parameters
 from .paths import data_dir
 from .profiles import default_device
@@ -189,10 +189,12 @@ def cached_weights(folder: Path, config: dict, what: str, how_to_make, fit, devi
         require_training(what, config, folder, command, allow_training)
         state, entries = fit(folder / "train_state.pt")
         key = folder.name.rsplit("-", 1)[-1]
-        save_weights(weights, state, {"config": config, "key": key})
-        save_json(folder / "manifest.json", {
-            "config": config, "key": key, **entries, "device": device, "cpu_threads": torch.get_num_threads(),
-            "machine": platform.machine(), "torch": torch.__version__, "diffusers": diffusers.__version__,
-            "command": command})
-        (folder / "train_state.pt").unlink()
+        if parallel.is_main():                             # one writer when accelerate runs several processes
+            save_weights(weights, state, {"config": config, "key": key})
+            save_json(folder / "manifest.json", {
+                "config": config, "key": key, **entries, "device": device, "cpu_threads": torch.get_num_threads(),
+                "machine": platform.machine(), "torch": torch.__version__, "diffusers": diffusers.__version__,
+                "command": command})
+            (folder / "train_state.pt").unlink()
+        parallel.wait()
     return checked_weights(weights, config)

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from diffusers.training_utils import EMAModel
 from tqdm import tqdm
 
+from . import parallel
 from .checkpoints import load_state, save_state, save_weights
 from .data import CHANNELS, DATASETS, disjoint_subsets, load_images
 from .denoisers import NetDenoiser
@@ -120,21 +121,23 @@ def training_images(config: TrainConfig) -> torch.Tensor:
 
 
 def training_loss(config: TrainConfig, net, fp, x0: torch.Tensor, noise: torch.Tensor,
-                  t: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """The network's regression loss for one batch, on the pair its objective defines."""
+                  t: torch.Tensor, g: torch.Generator, rows: slice = slice(None)) -> torch.Tensor:
+    """The network's regression loss for one batch, on the pair its objective defines; with
+    `rows`, on those rows of it (a net from `_with_labels(..., rows)` predicts only them)."""
     prediction, target = OBJECTIVES[config.objective].regression(net, fp, x0, noise, t, g)
-    return F.mse_loss(prediction, target)
+    return F.mse_loss(prediction, target[rows])
 
 
-def _with_labels(net, config: TrainConfig, labels: torch.Tensor, g: torch.Generator):
-    """A conditional network as net(x, t) for one batch: its labels, each replaced by the null label
-    with probability label_dropout (drawn after the batch's images, noise and times; an unconditional
-    network is returned as it is and draws nothing, so its random stream is unchanged)."""
+def _with_labels(net, config: TrainConfig, labels: torch.Tensor, g: torch.Generator, rows: slice = slice(None)):
+    """The network as net(x, t) for one batch, run on `rows` of it only (every random draw is the
+    whole batch's, so P processes draw what one would). A conditional network gets the batch's labels,
+    each replaced by the null label with probability label_dropout (drawn after the batch's images,
+    noise and times; an unconditional network draws nothing, so its random stream is unchanged)."""
     if config.label_dropout is None:
-        return net
+        return net if rows == slice(None) else lambda x, t: net(x[rows], t[rows])
     dropped = torch.rand(len(labels), generator=g, device=labels.device) < config.label_dropout
     labels = torch.where(dropped, torch.full_like(labels, NULL_LABEL), labels)
-    return lambda x, t: net(x, t, labels)
+    return lambda x, t: net(x[rows], t[rows], labels[rows])
 
 
 def ema_state_dict(net: torch.nn.Module, ema: EMAModel) -> dict[str, torch.Tensor]:
@@ -145,7 +148,8 @@ def ema_state_dict(net: torch.nn.Module, ema: EMAModel) -> dict[str, torch.Tenso
 
 
 class Run:
-    """What one training run updates (network, EMA, optimizer) and how one step updates it."""
+    """What one training run updates (network, EMA, optimizer) and how one step updates it; when
+    launched by accelerate, this process's share of it (`difflab.parallel`)."""
 
     def __init__(self, config: TrainConfig, data: torch.Tensor, labels: torch.Tensor, device: str,
                  parent_weights: dict[str, torch.Tensor] | None = None):
@@ -158,20 +162,31 @@ class Run:
         self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=config.lr)
         self.fp = forward_process()
         self.net.train()
+        self.rows, self.accelerator = parallel.rows(config.batch_size), parallel.accelerator()
+        self.model = self.net                               # what the step calls: DDP's wrapper when launched
+        if self.accelerator is not None:
+            self.model, self.optimizer = self.accelerator.prepare(self.net, self.optimizer)
 
     def step(self, k: int) -> float:
         """Step k: batch k's images, noise and times come from a generator seeded by (seed, k), so a
         resumed run draws what an uninterrupted one would. Returns the batch's loss."""
         config, device = self.config, self.device
+        parallel.decorrelate(config.seed, k)                # each process its own dropout masks
         g = torch.Generator(device).manual_seed(config.seed * 1_000_003 + k)
         batch = torch.randint(len(self.data), (config.batch_size,), generator=g, device=device)
         x0 = self.data[batch]
         noise = torch.randn(x0.shape, generator=g, device=device)
         t = torch.randint(0, T, (config.batch_size,), generator=g, device=device)
-        loss = training_loss(config, _with_labels(self.net, config, self.labels[batch], g), self.fp, x0, noise, t, g)
+        loss = training_loss(config, _with_labels(self.model, config, self.labels[batch], g, self.rows),
+                             self.fp, x0, noise, t, g, self.rows)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.net.parameters(), config.grad_clip)
+        if self.accelerator is None:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), config.grad_clip)
+        else:
+            self.accelerator.backward(loss)
+            self.accelerator.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            loss = self.accelerator.reduce(loss.detach(), "mean")     # the whole batch's loss
         self.optimizer.step()
         self.ema.step(self.net.parameters())
         return loss.item()
@@ -206,6 +221,7 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
     if until is not None and not (isinstance(until, int) and 1 <= until <= config.steps):
         raise ValueError(f"until={until!r} is not allowed; allowed: None (all steps) or an integer in 1..{config.steps}")
     stop = config.steps if until is None else until
+    device = parallel.device(device)
     data, labels = (tensor.to(device) for tensor in training_set(config))
     run = Run(config, data, labels, device, parent_weights)
     step, losses, wall = 0, [], 0.0
@@ -216,20 +232,22 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
                              f"not {config.as_dict()}; delete it or use its config")
         run.load_state_dict(state)
         step, losses, wall = state["step"], state["losses"], state["wall_time_s"]
-    bar = tqdm(total=config.steps, initial=step, desc=f"train {config.arch}", disable=not progress)
+    bar = tqdm(total=config.steps, initial=step, desc=f"train {config.arch}", disable=not (progress and parallel.is_main()))
     start = time.perf_counter() - wall
     while step < stop:
         losses.append(run.step(step))
         step += 1
         bar.update(), bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
-        if step in config.snapshots:
+        if step in config.snapshots and parallel.is_main():
             save_weights(snapshot_path(state_path, step), config.stored(run.ema_weights()), {"step": step})
-        if step % checkpoint_every == 0 or step == stop:
+        if (step % checkpoint_every == 0 or step == stop) and parallel.is_main():
             save_state(state_path, {"config": config.as_dict(), **run.state_dict(),
                                     "step": step, "losses": losses, "wall_time_s": time.perf_counter() - start})
     bar.close()
     run.ema.copy_to(run.net.parameters())
-    summary = {"final_loss": sum(losses[-200:]) / len(losses[-200:]), "wall_time_s": time.perf_counter() - start}
+    parallel.wait()                                        # the others read what the main process wrote
+    summary = {"final_loss": sum(losses[-200:]) / len(losses[-200:]), "wall_time_s": time.perf_counter() - start,
+               **parallel.summary()}
     return NetDenoiser(run.net.eval(), config.objective, sample_shape=data.shape[1:],
                        conditional=config.label_dropout is not None), summary
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 import pandas as pd
 import torch
 
+from . import parallel
 from .cache import get_denoiser, model_dir
 from .classifier import profile_classifier
 from .data import CHANNELS
@@ -207,15 +208,19 @@ def main() -> None:
         parser.error(str(error))
     names = args.names or shard(models, index, count)
     if args.plan:
-        table = plan({name: config for name, config in models.items() if name in names}, profile.device,
+        device = parallel.device(profile.device)
+        table = plan({name: config for name, config in models.items() if name in names}, device,
                      batch_size=args.plan_batch)
-        print(table.to_string(float_format=lambda v: f"{v:,.2f}"))
-        print(f"total: {table['hours'].sum():,.1f} hours of {device_name(profile.device)} for "
-              f"{len(table)} models (the classifier not included)")
+        if parallel.is_main():
+            processes = parallel.summary().get("processes", 1)
+            print(table.to_string(float_format=lambda v: f"{v:,.2f}"))
+            print(f"total: {table['hours'].sum():,.1f} hours of {processes} x {device_name(device)} for "
+                  f"{len(table)} models (the classifier not included)")
         return
     for name in names:
         config = models[name]
-        print(f"{name}: {config}", flush=True)
+        if parallel.is_main():
+            print(f"{name}: {config}", flush=True)
         get_denoiser(config, profile.device, command=f"python -m difflab.zoo {args.profile} '{name}'",
                      allow_training=True)
     if not args.names and index == 1:
