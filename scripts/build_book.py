@@ -37,12 +37,13 @@ def chapters() -> list[Path]:
     return [ROOT / (entry["file"] + ".ipynb") for entry in toc["chapters"]]
 
 
-def execute(notebook: Path, profile: str) -> dict:
-    """Run one chapter; return its time and the time of each code cell (slowest first)."""
-    out = SOURCE / notebook.relative_to(ROOT)
+def execute(notebook: Path, profile: str, into: Path = SOURCE, **knobs) -> dict:
+    """Run one chapter into the book's sources (or the folder `into`), with the chapter's parameters
+    `knobs` where given; return its time and the time of each code cell (slowest first)."""
+    out = into / notebook.relative_to(ROOT)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    executed = papermill.execute_notebook(notebook, out, parameters={"profile": profile}, cwd=notebook.parent,
+    executed = papermill.execute_notebook(notebook, out, parameters={"profile": profile, **knobs}, cwd=notebook.parent,
                                           kernel_name="python3", progress_bar=False, log_output=False)
     elapsed = time.perf_counter() - start
     for cell in executed.cells:                  # the parameters cell already shows the knobs
@@ -69,13 +70,13 @@ def render() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="ci", choices=["ci", "paper", "auto"])
+    parser.add_argument("--profile", default="ci", choices=["ci", "paper", "smoke", "auto"])
     parser.add_argument("--only", help="execute only the chapter whose file name contains this")
     args = parser.parse_args()
     os.environ["TQDM_DISABLE"] = "1"             # the kernels inherit it: no bars on the pages
-    if args.profile == "paper":
+    if args.profile in ("paper", "smoke"):
         os.environ.setdefault("DIFFLAB_TRAIN", "1")
-        print("profile paper: models missing from data/models will be trained (DIFFLAB_TRAIN=1)")
+        print(f"profile {args.profile}: models missing from data/models will be trained (DIFFLAB_TRAIN=1)")
     shutil.rmtree(SAMPLES, ignore_errors=True)   # the cache lives for one build: never stale
     os.environ["DIFFLAB_SAMPLE_CACHE"] = str(SAMPLES)
     timings = {}

@@ -23,6 +23,11 @@ def glued(chapter: str) -> dict:
     path = EXECUTED / f"{chapter}.ipynb"
     if not path.exists():
         pytest.fail(f"{path} is missing: build the book first (`make book`)")
+    return glued_in(path)
+
+
+def glued_in(path: Path) -> dict:
+    """The values an executed notebook glued, parsed from their text form."""
     values = {}
     for cell in nbformat.read(path, as_version=4).cells:
         for output in cell.get("outputs", []):

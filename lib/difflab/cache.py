@@ -169,6 +169,13 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
     return _loaded[folder, device]
 
 
+def manifest(config: TrainConfig, device: str | None = None) -> dict:
+    """A trained model's manifest (its parameters, loss, training time, machine), the model being
+    found or trained first as `get_denoiser` would (a fresh `paper` build has none yet)."""
+    get_denoiser(config, device)
+    return json.loads((model_dir(config) / "manifest.json").read_text())
+
+
 def _parent_weights(config: TrainConfig, device: str, allow_training: bool | None) -> dict | None:
     """A fine-tuning config's starting point: its parent's trained weights (trained first if need be)."""
     if config.parent is None:

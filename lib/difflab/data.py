@@ -15,8 +15,10 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
-DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "cifar10": CIFAR10_CLASSES}
-CHANNELS = {"fashion_mnist": 1, "cifar10": 3}
+TOY_RGB_CLASSES = ("red", "green", "blue", "yellow", "magenta", "cyan", "orange", "purple", "white", "grey")
+DATASETS = {"fashion_mnist": FASHION_MNIST_CLASSES, "cifar10": CIFAR10_CLASSES, "toy_rgb": TOY_RGB_CLASSES}
+CHANNELS = {"fashion_mnist": 1, "cifar10": 3, "toy_rgb": 3}
+TOY_RGB_SIZES = {True: 2048, False: 6000}    # training and test images (chapter 4 holds out 5,000 test images)
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -62,9 +64,26 @@ def _cifar10(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     return images, torch.tensor(ds.targets, dtype=torch.int64)
 
 
+def _toy_rgb(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-10's shape without its download, for the `smoke` profile: 32x32 colour images of a disk
+    whose colour is the class, at a random place and size on a dark noisy background (made here,
+    the same on every machine; the test set from another seed)."""
+    n, g = TOY_RGB_SIZES[train], torch.Generator().manual_seed(0 if train else 1)
+    palette = torch.tensor([[230, 40, 40], [40, 200, 60], [50, 80, 230], [230, 220, 50], [220, 50, 220],
+                            [50, 220, 220], [240, 140, 30], [130, 50, 180], [240, 240, 240], [128, 128, 128]])
+    labels = torch.randint(len(palette), (n,), generator=g)
+    centre = 8 + 16 * torch.rand(n, 2, 1, 1, generator=g)
+    radius = 4 + 6 * torch.rand(n, 1, 1, generator=g)
+    rows, cols = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    disk = ((rows - centre[:, 0]) ** 2 + (cols - centre[:, 1]) ** 2 < radius ** 2).float()[:, None]
+    background = 40 * torch.rand(n, 3, 1, 1, generator=g) + 10 * torch.randn(n, 3, 32, 32, generator=g)
+    images = disk * palette[labels][:, :, None, None] + (1 - disk) * background
+    return images.clamp(0, 255).round().to(torch.uint8), labels
+
+
 def load_images(dataset: str, resolution: int, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, C, resolution, resolution) in [-1, 1] and their integer labels."""
-    loaders = {"fashion_mnist": _fashion_mnist, "cifar10": _cifar10}
+    loaders = {"fashion_mnist": _fashion_mnist, "cifar10": _cifar10, "toy_rgb": _toy_rgb}
     if dataset not in loaders:
         raise ValueError(f"dataset={dataset!r} is unknown; allowed: {', '.join(map(repr, loaders))}")
     if resolution < 4:

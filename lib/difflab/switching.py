@@ -6,6 +6,7 @@ S_0 is second's own sample and S_K first's, so first - second = sum_j (S_{j+1} -
 is what using `first` instead of `second` at step j alone changed in the end (telescoping).
 """
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -62,6 +63,14 @@ def commitment(predictions: torch.Tensor, own: torch.Tensor, partner: torch.Tens
     flat = predictions.flatten(2).double()
     mid, half = ((own + partner) / 2).flatten(1).double(), ((own - partner) / 2).flatten(1).double()
     return ((flat - mid) * half).sum(-1) / half.pow(2).sum(-1)
+
+
+def median_where(values: torch.Tensor, chosen: torch.Tensor) -> np.ndarray:
+    """Per row, torch's median (the lower middle value) of the chosen columns; NaN where none is
+    chosen (every pair agreed, say, at a toy scale)."""
+    if not chosen.any():
+        return np.full(len(values), np.nan)
+    return values[:, chosen].median(1).values.cpu().numpy()
 
 
 def switching_curve(times: list[int], switched_images: torch.Tensor, threshold: float) -> pd.DataFrame:

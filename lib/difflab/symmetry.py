@@ -126,8 +126,11 @@ def predicted_steps(top_eigenvalue: float) -> dict[str, int]:
 
 
 def ou_time(step) -> np.ndarray:
-    """The OU time t = -1/2 log(alpha_bar) of a DDPM step (Biroli et al.'s clock)."""
-    return -0.5 * np.log(alphas_cumprod().double().numpy()[np.asarray(step)])
+    """The OU time t = -1/2 log(alpha_bar) of a DDPM step (Biroli et al.'s clock); a measured step
+    is rounded to the nearest one, and NaN (nothing measured: a crossing never reached) stays NaN."""
+    clock = -0.5 * np.log(alphas_cumprod().double().numpy())
+    step = np.asarray(step, dtype=float)
+    return np.where(np.isnan(step), np.nan, clock[np.round(np.nan_to_num(step)).astype(int)])[()]
 
 
 def hessian_min(denoiser, x: torch.Tensor, t: int) -> float:
