@@ -62,3 +62,13 @@ def test_missing_data_offline_says_how_to_install(tmp_data, monkeypatch):
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist") as err:
         load_images("fashion_mnist", 16)
     assert "torchvision" in str(err.value)
+
+
+def test_the_made_up_colour_set_has_cifars_shape_and_is_the_same_everywhere():
+    images, labels = load_images("toy_rgb", 32)
+    test_images, _ = load_images("toy_rgb", 32, train=False)
+    assert images.shape == (2048, 3, 32, 32) and test_images.shape == (6000, 3, 32, 32)
+    assert images.min() >= -1 and images.max() <= 1 and set(labels.tolist()) == set(range(10))
+    assert torch.equal(load_images("toy_rgb", 32)[0], images) and not torch.equal(images[:100], test_images[:100])
+    red = images[labels == 0].mean((0, 2, 3))           # the disk's colour is the class
+    assert red[0] > red[1] + 0.2 and red[0] > red[2] + 0.2

@@ -54,3 +54,10 @@ def test_bad_profile_input(call, message):
 def test_bad_architectures_are_named(knobs, message):
     with pytest.raises(ValueError, match=message):
         get_profile("ci", **knobs)
+
+
+def test_the_smoke_profile_is_the_paper_profile_at_a_toy_scale():
+    smoke, paper = get_profile("smoke"), get_profile("paper")
+    assert smoke.device == "cpu" and smoke.dataset == "toy_rgb" and smoke.n_samples < 20 and smoke.train_steps < 100
+    assert smoke.sample_steps == get_profile("ci").sample_steps      # chapter 7's checks pick steps of 25
+    assert set(smoke.dip_sizes) <= set(smoke.sweep_sizes) and len(smoke.sweep_archs) == len(paper.sweep_archs)

@@ -1,5 +1,6 @@
 """Switching models mid-trajectory, on closed-form denoisers of two halves of a small data set."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -88,3 +89,10 @@ def test_switching_curve_starts_at_the_same_image(run):
 def test_first_time_is_the_first_grid_time_a_condition_holds_per_noise():
     reached = torch.tensor([[False, True, False], [True, True, False], [True, False, False]])
     assert switching.first_time([900, 500, 100], reached).tolist() == [500, 900, 900]     # never: the first time
+
+
+def test_median_where_is_torchs_median_of_the_chosen_columns_and_nan_without_any():
+    values = torch.tensor([[1.0, 5.0, 2.0, 4.0], [0.0, 1.0, 2.0, 3.0]])
+    chosen = torch.tensor([True, False, True, True])
+    assert switching.median_where(values, chosen).tolist() == values[:, chosen].median(1).values.tolist() == [2.0, 2.0]
+    assert np.isnan(switching.median_where(values, torch.zeros(4, dtype=torch.bool))).all()

@@ -206,3 +206,8 @@ def test_predicted_steps_are_the_points_formula_and_the_speciation_time():
     assert steps["points formula"] == symmetry.step_below(symmetry.critical_theta(16.0))
     theta = alphas_cumprod().double().sqrt()
     assert theta[steps["speciation"]] < 0.25 <= theta[steps["speciation"] - 1]       # theta_S = 1 / sqrt(16)
+
+
+def test_ou_time_rounds_a_measured_step_and_keeps_nothing_measured_as_nan():
+    assert symmetry.ou_time(500.4) == symmetry.ou_time(500) and np.isnan(symmetry.ou_time(float("nan")))
+    assert symmetry.ou_time([100, 900]).tolist() == [symmetry.ou_time(100), symmetry.ou_time(900)]

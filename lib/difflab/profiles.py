@@ -67,14 +67,15 @@ PROFILES = {
         clones=2000, noise_start_fid_samples=10_000, late_sweep_fid_samples=10_000, late_table_fid_samples=50_000),
 }
 
-# The `paper` profile's code paths (3x32x32 images, the paper's sweep shape and knobs) at a toy
-# scale on the CPU, so that tests/test_smoke.py runs every chapter on them in minutes: made-up
-# CIFAR-shaped images (data.toy_rgb), the ci networks, a few training steps, a handful of noises.
+# The `paper` profile's code paths (3-channel images, the paper's sweep shape and knobs) at a toy
+# scale on the CPU, so that tests/test_smoke.py runs every chapter on them in about three minutes:
+# made-up CIFAR-shaped images (data.toy_rgb) at 16x16 (32x32 took 2.5x as long; the paper's networks
+# at 32x32 are tested in tests/test_models.py), the ci networks, a few training steps, 8 noises a seed.
 PROFILES["smoke"] = replace(
-    PROFILES["paper"], name="smoke", device="cpu", dataset="toy_rgb", train_steps=16, batch_size=8,
-    standard_arch="unet-s", wide_arch="unet-m", n_samples=12, sample_steps=25,
-    sweep_sizes=(16, 64, 128, 256), sweep_archs=("unet-xs", "unet-s"), sweep_steps=30, sweep_batch_size=8,
-    disjoint_sizes=(16, 256), dip_arch="unet-m", dip_sizes=(64, 128, 256),
+    PROFILES["paper"], name="smoke", device="cpu", dataset="toy_rgb", resolution=16, train_steps=16, batch_size=8,
+    standard_arch="unet-s", wide_arch="unet-m", n_samples=8, sample_steps=25,
+    sweep_sizes=(64, 128, 256), sweep_archs=("unet-xs", "unet-s"), sweep_steps=30, sweep_batch_size=8,
+    disjoint_sizes=(64, 256), dip_arch="unet-m", dip_sizes=(64, 128, 256),
     clones=8, noise_start_fid_samples=16, late_sweep_fid_samples=16, late_table_fid_samples=24)
 
 
