@@ -14,12 +14,12 @@ _spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / 
 build_book = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build_book)
 
-# the chapters' own counts that the profile does not set, at a toy size
-KNOBS = {"01_deterministic_map": {"n_agreement": 8, "seeds": [0, 1]},
-         "02_reproducibility": {"n_checks": 8, "n_sscd": 4, "seeds": [0, 1]},
-         "03_memorization": {"n_sscd": 4, "seeds": [0, 1]},
+# the chapters' own counts at a toy size (chapter 7 picks steps of the 25-step grid: the profile keeps 25)
+KNOBS = {"01_deterministic_map": {"n_agreement": 8, "seeds": [0, 1], "sample_steps": 6},
+         "02_reproducibility": {"n_checks": 8, "n_sscd": 4, "seeds": [0, 1], "sample_steps": 6},
+         "03_memorization": {"n_sscd": 4, "seeds": [0, 1], "sample_steps": 6},
          "04_symmetry_breaking": {"n_paths": 200},
-         "06_beyond_unconditional": {"n_noises": 20, "n_measured": 8},
+         "06_beyond_unconditional": {"n_noises": 20, "n_measured": 8, "sample_steps": 6},
          "07_when_decided": {"n_noises": 8}}
 CHAPTERS = [notebook.stem for notebook in build_book.chapters()]
 

@@ -1,6 +1,7 @@
 """Data as tensors in [-1, 1]: image sets for the experiments, toy sets for the theory, and
 deterministic subsets (nested for 2^k sweeps, disjoint for split-data experiments)."""
 
+import functools
 import gzip
 from pathlib import Path
 
@@ -65,6 +66,13 @@ def _cifar10(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _toy_rgb(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The toy colour set, made once per process (every model trained on it reads it again)."""
+    images, labels = _make_toy_rgb(train)
+    return images, labels.clone()
+
+
+@functools.cache
+def _make_toy_rgb(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """CIFAR-10's shape without its download, for the `smoke` profile: 32x32 colour images of a disk
     whose colour is the class, at a random place and size on a dark noisy background (made here,
     the same on every machine; the test set from another seed)."""
