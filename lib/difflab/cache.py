@@ -74,6 +74,11 @@ def model_dir(config: TrainConfig) -> Path:
     return data_dir() / "models" / f"{config.arch}-{config_key(config)}"
 
 
+def manifest_path(config: TrainConfig) -> Path:
+    """Where a trained model's manifest is (or will be): parameters, loss, training time, machine."""
+    return model_dir(config) / "manifest.json"
+
+
 def load_denoiser(path: Path, config: TrainConfig, device: str = "cpu") -> NetDenoiser:
     """The weights at `path`, after checking they were trained for `config` (the folder's name,
     the key, says by which revision of the training code)."""
@@ -173,7 +178,7 @@ def manifest(config: TrainConfig, device: str | None = None) -> dict:
     """A trained model's manifest (its parameters, loss, training time, machine), the model being
     found or trained first as `get_denoiser` would (a fresh `paper` build has none yet)."""
     get_denoiser(config, device)
-    return json.loads((model_dir(config) / "manifest.json").read_text())
+    return json.loads(manifest_path(config).read_text())
 
 
 def _parent_weights(config: TrainConfig, device: str, allow_training: bool | None) -> dict | None:

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from . import parallel
-from .cache import get_denoiser, model_dir
+from .cache import get_denoiser, manifest_path
 from .classifier import profile_classifier
 from .data import CHANNELS
 from .models import parameters_of
@@ -25,8 +25,9 @@ from .training import TrainConfig, seconds_per_step
 
 
 def standard(profile: Profile) -> TrainConfig:
-    """The book's standard model: the small U-Net on the profile's full training set, with EMA
-    snapshots at 1/16, 1/8, 1/4 and 1/2 of training."""
+    """The book's standard model: the profile's standard network (ci: the small U-Net; paper: the
+    second paper's DDPM net) on its full training set, with EMA snapshots at 1/16, 1/8, 1/4 and 1/2
+    of training."""
     steps = profile.train_steps
     return TrainConfig(dataset=profile.dataset, resolution=profile.resolution, arch=profile.standard_arch,
                        steps=steps, batch_size=profile.batch_size, lr=profile.lr, ema_decay=profile.ema_decay,
@@ -162,7 +163,7 @@ def plan(models: dict[str, TrainConfig], device: str, steps: int = 3, batch_size
 
 
 def _trained_step_time(config: TrainConfig) -> float:
-    manifest = model_dir(config) / "manifest.json"
+    manifest = manifest_path(config)
     if not manifest.exists():
         return float("nan")
     record = json.loads(manifest.read_text())
