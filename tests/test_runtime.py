@@ -3,6 +3,7 @@ import torch
 
 from difflab.denoisers import NetDenoiser
 from difflab.models import build_network
+from difflab.runtime import CHUNK, OnnxRuntimeNetwork, chunks
 from difflab.sampling import sample
 
 
@@ -36,3 +37,18 @@ def test_gradients_go_through_torch(unet):
     x = torch.randn(2, 1, 8, 8, requires_grad=True)
     denoiser.x0(x, torch.tensor([500, 500])).sum().backward()
     assert x.grad is not None and not denoiser.runtime.sessions
+
+
+def test_large_batches_run_in_chunks_one_per_thread_with_the_same_output(unet):
+    assert (chunks(500, 2), chunks(250, 2), chunks(100, 2), chunks(99, 2), chunks(500, 1)) == (10, 4, 2, 1, 10)
+    runtime = OnnxRuntimeNetwork(unet)
+    batch = 2 * CHUNK + 7                         # two chunks on two threads
+    x, t = torch.randn(batch, 1, 8, 8), torch.randint(0, 1000, (batch,))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        chunked = runtime(x, t)
+        alone = torch.cat([runtime(x[i:i + 1], t[i:i + 1]) for i in range(batch)])
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(chunked, alone)            # ONNX Runtime computes each image on its own
