@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from diffusers import DDIMPipeline, DDIMScheduler
@@ -198,3 +200,11 @@ def test_a_trajectory_applies_another_function_at_each_of_its_states(unet):
     assert torch.allclose(path.apply(model.x0), path.x0, atol=1e-5)           # its own predictions again
     times = path.apply(lambda x, t: t.float().view(-1, 1).expand(len(x), 2))
     assert times.shape == (5, 3, 2) and times[:, 0, 0].tolist() == path.t
+
+
+def test_a_network_made_float64_takes_float64_noise(unet):
+    """benchmarks/sampling.py's exact reference: the same sampler with the network in float64."""
+    noise = torch.randn(2, 1, 8, 8)
+    exact = sample(NetDenoiser(copy.deepcopy(unet).double()), noise.double(), "ddim", 4)
+    assert exact.dtype == torch.float64
+    assert (exact.float() - sample(NetDenoiser(unet), noise, "ddim", 4)).abs().max() < 1e-4 * exact.abs().max()

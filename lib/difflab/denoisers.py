@@ -56,9 +56,8 @@ class Denoiser(nn.Module):
 
 class NetDenoiser(Denoiser):
     """A trained network net(x_t, t) whose output the objective (difflab.objectives: "eps", "v",
-    "x0" or "edm") turns into the noise estimate, as it did for the training loss."""
-
-    dtypes = (torch.float32,)
+    "x0" or "edm") turns into the noise estimate, as it did for the training loss. It takes
+    inputs of its weights' dtype (float32; float64 for a copy made exact with `net.double()`)."""
 
     def __init__(self, net: nn.Module, objective: str = "eps", alphas_cumprod: torch.Tensor | None = None,
                  runtime: bool = False, sample_shape: tuple[int, ...] | None = None, conditional: bool = False):
@@ -66,6 +65,8 @@ class NetDenoiser(Denoiser):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective={objective!r} is unknown; allowed: {', '.join(map(repr, OBJECTIVES))}")
         self.net, self.objective, self.conditional = net, OBJECTIVES[objective], conditional
+        weights = next(net.parameters(), None)      # a net without weights (a test's oracle): float32
+        self.dtypes = (torch.float32 if weights is None else weights.dtype,)
         self.runtime = OnnxRuntimeNetwork(net) if runtime and not conditional else None
 
     def network(self, x, t):
