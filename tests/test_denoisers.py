@@ -83,7 +83,7 @@ def test_net_denoiser_converts_every_objective_to_eps(objective, fashion8):
 
 def test_the_optimal_denoiser_drops_denormal_weights_without_changing_its_output(fashion8, monkeypatch):
     """Weights below float32's smallest normal number cost the CPU ~10x (they made chapter 4's
-    cloning 3x slower); set to 0 they change no output: the largest weight is 1."""
+    cloning with D* nearly 2x slower); set to 0 they change no output: the largest weight is 1."""
     train, t = fashion8[0][:500], torch.full((16,), 200)
     x_t, _ = _noised(fashion8[0][:16], t)                  # near training images: most weights tiny
     denoiser = EmpiricalDenoiser(train)

@@ -37,11 +37,11 @@ class OnnxRuntimeNetwork:
             self.sessions[t.dtype, threads] = self._export(x, t, threads)
         whole, single = self.sessions[t.dtype, threads]
         x, t = x.detach().contiguous().numpy(), t.numpy()
-        parts = chunks(len(x), threads)
-        if parts == 1:
+        n = chunks(len(x), threads)
+        if n == 1:
             return torch.from_numpy(whole.run(None, {"x": x, "t": t})[0])
-        parts = zip(np.array_split(x, parts), np.array_split(t, parts))
-        outs = _pool(threads).map(lambda part: single.run(None, {"x": part[0], "t": part[1]})[0], parts)
+        pieces = zip(np.array_split(x, n), np.array_split(t, n))
+        outs = _pool(threads).map(lambda piece: single.run(None, {"x": piece[0], "t": piece[1]})[0], pieces)
         return torch.from_numpy(np.concatenate(list(outs)))
 
     def _export(self, x: torch.Tensor, t: torch.Tensor, threads: int) -> tuple:
