@@ -53,7 +53,7 @@ def main() -> None:
                     "s_over_sS": float(symmetry.ou_time(round(step)) / (0.5 * np.log(lam)))}
         return measure
 
-    distance = FeatureDistance(test[:5000], classifier, kid_subset_size=min(500, *args.fid))
+    distance = FeatureDistance(test[:5000], classifier)
 
     def fid_ratios(n, seed):
         fid = symmetry.noise_start_fid(unet, distance, START_STEPS, n, seed)

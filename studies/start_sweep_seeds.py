@@ -55,7 +55,7 @@ def main() -> None:
         best_of[seed], gains = best_starts(sweep), {k: 1 / r for k, r in sweep_ratios(sweep, best_starts(sweep)).items()}
         sweeps += [{"seed": seed, "sampler": s, "steps": k, "best_start": t, "gain": gains[s, k]}
                    for (s, k), t in best_of[seed].items()]
-    fid = lambda seed, t_s: distance(generate(model, moments, "DDIM", 5, FID_SAMPLES, seed, t_s, grid="even"))["fid"]
+    fid = lambda seed, t_s: distance.fid(generate(model, moments, "DDIM", 5, FID_SAMPLES, seed, t_s, grid="even"))
     starts = {"baseline": None, "gls": best_of[0]["DDIM", 5]}
     chapter = {name: fid(1, t_s) for name, t_s in starts.items()}
     noise = [{"seed": seed, **{f"change_{name}": abs(fid(seed, t_s) - chapter[name]) / chapter[name]

@@ -30,6 +30,8 @@ def test_fid_and_kid_are_small_between_halves_of_one_set_and_large_for_noise(cla
     assert same["fid"] < 1.0 < 10 * same["fid"] < noise["fid"]
     assert abs(same["kid"]) < 3 * same["kid_std"] + 1e-3 < noise["kid"]
     assert distance(images[:1000]) == same                        # deterministic, reference kept
+    assert distance.fid(images[:1000]) == same["fid"]             # the FID alone, the same number
+    assert distance.fid(images[:10]) > 0                          # no KID: no subset size to reach
     with pytest.raises(ValueError, match="allowed: at least kid_subset_size=500"):
         distance(images[:10])
 

@@ -145,8 +145,8 @@ def test_noise_start_fid_scores_every_start_from_the_same_noise():
     class WidthGap:                         # a stand-in for quality.FeatureDistance: error in the top width
         reference_shape = (8,)
 
-        def __call__(self, images):
-            return {"fid": abs(images[:, 0].std().item() - 3.0)}
+        def fid(self, images):
+            return abs(images[:, 0].std().item() - 3.0)
 
     fid = symmetry.noise_start_fid(denoiser, WidthGap(), [999, 300], 1000, seed=1)
     assert list(fid) == [999, 300] and fid == symmetry.noise_start_fid(denoiser, WidthGap(), [999, 300], 1000, seed=1)

@@ -171,7 +171,7 @@ def start_scores(images: torch.Tensor, distance, classifier) -> dict[str, float]
 def start_sweep(denoiser, moments: DataMoments, distance, sampler: str, steps: int, starts, n: int, seed: int,
                 device: str = "cpu", grid: str | None = None) -> dict:
     """FID at each start step (None: from N(0, I) at T - 1), all from the same seed."""
-    return {t_s: distance(generate(denoiser, moments, sampler, steps, n, seed, t_s, device, grid))["fid"]
+    return {t_s: distance.fid(generate(denoiser, moments, sampler, steps, n, seed, t_s, device, grid))
             for t_s in [None, *starts]}
 
 

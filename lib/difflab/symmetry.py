@@ -270,6 +270,6 @@ def noise_start_fid(denoiser, distance, starts, n: int, seed: int, device: str =
     noise serves every start, so the starts differ only in where the sampler begins."""
     shape = distance.reference_shape
     noise = seeded_noise(seed, n, shape)
-    return {t_s: distance(sample(denoiser, noise.to(device), "ddim", stochastic_steps(t_s), t_start=t_s, eta=1.0,
-                                 generator=torch.Generator(device).manual_seed(seed)).cpu())["fid"]
+    return {t_s: distance.fid(sample(denoiser, noise.to(device), "ddim", stochastic_steps(t_s), t_start=t_s, eta=1.0,
+                                 generator=torch.Generator(device).manual_seed(seed)).cpu())
             for t_s in tqdm(starts, desc=f"start times, seed {seed}")}
