@@ -271,5 +271,5 @@ def noise_start_fid(denoiser, distance, starts, n: int, seed: int, device: str =
     shape = distance.reference_shape
     noise = seeded_noise(seed, n, shape)
     return {t_s: distance.fid(sample(denoiser, noise.to(device), "ddim", stochastic_steps(t_s), t_start=t_s, eta=1.0,
-                                 generator=torch.Generator(device).manual_seed(seed)).cpu())
+                                     generator=torch.Generator(device).manual_seed(seed)).cpu())
             for t_s in tqdm(starts, desc=f"start times, seed {seed}")}
