@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from difflab import keys
 from difflab.cache import config_key, model_dir
 from difflab.classifier import ClassifierConfig, classifier_key
 from difflab.profiles import get_profile
@@ -30,7 +31,7 @@ def test_committed_models_match_the_current_training_code(manifest):
     key = (classifier_key(ClassifierConfig(**record["config"])) if is_classifier
            else config_key(TrainConfig(**record["config"])))
     assert record["key"] == key, f"{manifest.parent.name} was trained by older training code: {REMAKE}"
-    assert manifest.parent.name.endswith(record["key"])
+    assert manifest.parent.name == keys.folder_name(record)
 
 
 def test_data_folder_stays_small():

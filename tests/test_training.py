@@ -1,10 +1,11 @@
 import json
 import re
 
+import diffusers
 import pytest
 import torch
 
-from difflab import cache, checkpoints, models, training
+from difflab import cache, checkpoints, keys, models, training
 from difflab.zoo import standard as standard_config
 from difflab.profiles import get_profile
 from difflab.training import TrainConfig, train
@@ -151,36 +152,29 @@ def test_every_config_field_changes_the_key(field, value):
     assert cache.config_key(TrainConfig(**{**TINY.as_dict(), field: value})) != cache.config_key(TINY)
 
 
-def test_the_training_revision_changes_the_key_and_docstrings_of_networks_do_not(monkeypatch):
-    import ast
+def test_the_training_revision_changes_the_key(monkeypatch):
     before = cache.config_key(TINY)
-    monkeypatch.setattr(training, "REVISION", training.REVISION + 1)
+    monkeypatch.setattr(keys, "TRAINING_REVISION", keys.TRAINING_REVISION + 1)
     assert cache.config_key(TINY) != before
-    source = "def f(x):\n    '''doc'''\n    return x + 1\n"
-    dump = lambda s: ast.dump(cache._without_docstrings(ast.parse(s)))
-    assert dump(source) == dump(source.replace("doc", "other words"))
-    assert dump(source) != dump(source.replace("x + 1", "x + 2"))     # a network class's text is in its key
 
 
-def test_a_network_change_misses_the_cache_only_for_that_architecture(monkeypatch):
-    """Changing (or adding) one architecture must not retrain the models of the others."""
+def test_a_network_revision_misses_the_cache_only_for_that_architecture(monkeypatch):
+    """Changing one architecture must not retrain the models of the others."""
     unet = TrainConfig(**{**TINY.as_dict(), "arch": "unet-s"})
     before = {"mlp": cache.config_key(TINY), "unet": cache.config_key(unet)}
+    monkeypatch.setitem(keys.NETWORK_REVISIONS, "mlp", keys.NETWORK_REVISIONS["mlp"] + 1)
+    assert cache.config_key(TINY) != before["mlp"] and cache.config_key(unet) == before["unet"]
+
+
+def test_the_key_depends_on_nothing_but_the_config_and_the_revisions(monkeypatch):
+    """No package version, source text or random stream: the key of a committed model is the same
+    with every release of torch and diffusers (tests/test_keys.py: and under every Python)."""
+    before = cache.config_key(TINY)
+    monkeypatch.setattr(torch, "__version__", "9.9.9")
+    monkeypatch.setattr(diffusers, "__version__", "9.9.9")
     monkeypatch.setitem(models.ARCHITECTURES, "mlp", lambda c, r: models.MLPBackbone((c, r, r), width=128))
-    cache.network_fingerprint.cache_clear()
-    assert cache.config_key(TINY) != before["mlp"] and cache.config_key(unet) == before["unet"]
-    monkeypatch.undo()
-    syntax = cache._syntax
-    monkeypatch.setattr(cache, "_syntax", lambda obj: "another" if obj is models.MLPBackbone else syntax(obj))
-    cache.network_fingerprint.cache_clear()
-    assert cache.config_key(TINY) != before["mlp"] and cache.config_key(unet) == before["unet"]
-    cache.network_fingerprint.cache_clear()
-
-
-def test_asking_for_a_key_leaves_the_random_stream_alone():
-    cache.network_fingerprint.cache_clear()
     torch.manual_seed(0)
-    cache.config_key(TINY)
+    assert cache.config_key(TINY) == before
     after_key = torch.rand(3)
     torch.manual_seed(0)
     assert torch.equal(after_key, torch.rand(3))
@@ -196,7 +190,8 @@ def test_a_missing_model_is_an_error_that_says_how_to_train_it(tmp_data, monkeyp
     (stale / "manifest.json").write_text(json.dumps({"config": standard.as_dict()}))
     with pytest.raises(cache.NotTrainedError, match=(
             r"The unet-s model of \{.*\} is not in the model cache: .*unet-s-\w+ is missing\. "
-            r"A model of the same config is cached as unet-s-0123456789abcdef, under another key: .*diffusers .* "
+            r"A model of the same config is cached as unet-s-0123456789abcdef, under another key: the revision "
+            r"of the training code or of the network here \(difflab.keys\) differs .* "
             r"Train it with `python -m difflab.zoo ci 'standard'`.* DIFFLAB_TRAIN=1")):
         cache.get_denoiser(standard, "cpu")
     monkeypatch.setenv("DIFFLAB_TRAIN", "0")
@@ -215,7 +210,7 @@ def test_opting_in_trains(tmp_data, monkeypatch):
 
 def test_a_new_training_revision_misses_the_cache(tmp_data, monkeypatch):
     cache.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
-    monkeypatch.setattr(training, "REVISION", training.REVISION + 1)
+    monkeypatch.setattr(keys, "TRAINING_REVISION", keys.TRAINING_REVISION + 1)
     assert not (cache.model_dir(TINY) / "model.safetensors").exists()
 
 

@@ -8,9 +8,9 @@ import json
 import pytest
 import torch
 
-from difflab import classifier, digests
+from difflab import classifier, digests, keys
 
-FIX = ("if the change is meant, raise difflab.training.REVISION (classifier.REVISION for the classifier), "
+FIX = ("if the change is meant, raise difflab.keys.TRAINING_REVISION (CLASSIFIER_REVISION for the classifier), "
        "retrain with `make models`, record with `python -m difflab.digests --write` and commit data/; "
        "otherwise revert it")
 
@@ -54,7 +54,7 @@ def test_the_digest_is_deterministic_and_sees_a_change_of_behaviour(tmp_path, mo
 
 def test_the_classifier_revision_is_in_its_key(monkeypatch):
     before = classifier.classifier_key(digests.CLASSIFIER)
-    monkeypatch.setattr(classifier, "REVISION", classifier.REVISION + 1)
+    monkeypatch.setattr(keys, "CLASSIFIER_REVISION", keys.CLASSIFIER_REVISION + 1)
     assert classifier.classifier_key(digests.CLASSIFIER) != before
 
 

@@ -1,16 +1,11 @@
 """The model cache: a chapter asks for a model by its TrainConfig and gets it trained once.
 
-The key hashes the full config, the training code's revision (training.REVISION: raised when
-what training computes changes, checked by the recorded digests of difflab.digests) and a
-fingerprint of the config's network, so changing any of them misses the cache and retrains instead
-of loading stale weights; a refactor that keeps the behaviour keeps the key. Adding or changing
-another architecture keeps the key of the others.
+A model's folder is named by its key (difflab.keys): a hash of the full config, the training
+code's revision and its network's revision, so changing any of them misses the cache and retrains
+instead of loading stale weights, while a refactor that keeps the behaviour keeps the key, on any
+Python and with any release of torch or diffusers. Changing one architecture keeps the key of the others.
 """
 
-import ast
-import functools
-import hashlib
-import inspect
 import json
 import os
 import platform
@@ -22,7 +17,7 @@ import torch
 from .checkpoints import load_weights, save_json, save_weights
 from .data import CHANNELS
 from .denoisers import NetDenoiser
-from . import models, parallel, runtime, training
+from . import keys, parallel, runtime
 from .models import build_network, count_parameters
 from .paths import data_dir
 from .profiles import default_device
@@ -31,43 +26,8 @@ from .training import TrainConfig, snapshot_path, train
 _loaded: dict[tuple[Path, str], NetDenoiser] = {}
 
 
-def _without_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-def _syntax(obj) -> str:
-    return ast.dump(_without_docstrings(ast.parse(inspect.getsource(obj))))
-
-
-@functools.cache
-def network_fingerprint(arch: str, channels: int, resolution: int) -> str:
-    """A hash of what decides a network: its layers, diffusers' config of its parts (without
-    diffusers' bookkeeping entries such as its version), and the syntax of difflab's own classes
-    in it. Built with a forked RNG, so asking for a key leaves the caller's random stream alone."""
-    with torch.random.fork_rng():
-        net = build_network(arch, channels, resolution)
-    parts = [repr(net)]
-    for module in net.modules():
-        if type(module).__module__ == models.__name__:
-            parts.append(_syntax(type(module)))
-        if isinstance(getattr(module, "config", None), dict):
-            parts.append({k: v for k, v in module.config.items() if not k.startswith("_")})
-    return fingerprint(parts)
-
-
-def fingerprint(parts: list) -> str:
-    """A short hash of JSON-able parts: the cache keys of the denoisers and the classifier."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def config_key(config: TrainConfig) -> str:
-    network = network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution)
-    return fingerprint([{"config": config.as_dict(), "revision": training.REVISION, "network": network}])
+    return keys.model_key(config.as_dict())
 
 
 def model_dir(config: TrainConfig) -> Path:
@@ -132,9 +92,9 @@ def require_training(what: str, config_dict: dict, folder: Path, command: str,
         return
     stale = [m.parent.name for m in sorted(folder.parent.glob("*/manifest.json"))
              if json.loads(m.read_text()).get("config") == config_dict]
-    why = (f" A model of the same config is cached as {', '.join(stale)}, under another key: the "
-           f"network or training code here (torch {torch.__version__}, diffusers {diffusers.__version__}) "
-           f"differs from the one it was trained with." if stale else "")
+    why = (f" A model of the same config is cached as {', '.join(stale)}, under another key: the revision "
+           f"of the training code or of the network here (difflab.keys) differs from the one it was trained "
+           f"with (its manifest.json)." if stale else "")
     raise NotTrainedError(
         f"{what} is not in the model cache: {folder} is missing.{why} Train it with `{command}` "
         f"(`make models` trains every ci model), or opt in to training where it is used with the "
@@ -165,8 +125,8 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
             denoiser, summary = train(config, state_path, device=device, progress=progress,
                                       parent_weights=_parent_weights(config, device, allow_training))
             return config.stored(denoiser.net.state_dict()), {
-                "training_revision": training.REVISION, "parameters": count_parameters(denoiser.net),
-                "network_fingerprint": network_fingerprint(config.arch, CHANNELS[config.dataset], config.resolution),
+                "training_revision": keys.TRAINING_REVISION, "parameters": count_parameters(denoiser.net),
+                "network_revision": keys.NETWORK_REVISIONS[config.arch],
                 "steps": config.steps, **summary}
         state = cached_weights(folder, config.as_dict(), f"The {config.arch} model of {config.as_dict()}",
                                lambda: command or how_to_train(config), fit, device, allow_training)

@@ -2,7 +2,7 @@
 class two cloned trajectories end in (symmetry breaking) and the feature space of a FID and the
 label entropy of samples (late initialization), where Inception weights cannot be fetched.
 
-Trained once per config and cached like the diffusion models (key = config + REVISION)."""
+Trained once per config and cached like the diffusion models (difflab.keys.classifier_key)."""
 
 import time
 from dataclasses import asdict, dataclass
@@ -13,16 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .cache import cached_weights, fingerprint
+from . import keys
+from .cache import cached_weights
 from .checkpoints import load_state, save_state
 from .data import CHANNELS, DATASETS, load_images
 from .paths import data_dir
 from .profiles import PROFILES, default_device
-
-# The revision of what train_classifier computes, in the key in place of the code's text: raise it
-# when a change alters the trained weights (tests/test_training_digest.py catches a forgotten raise).
-REVISION = 1
-
 
 @dataclass(frozen=True)
 class ClassifierConfig:
@@ -74,7 +70,7 @@ class Classifier(nn.Module):
 
 
 def classifier_key(config: ClassifierConfig) -> str:
-    return fingerprint([asdict(config), {"revision": REVISION}])
+    return keys.classifier_key(asdict(config))
 
 
 def classifier_dir(config: ClassifierConfig) -> Path:
@@ -133,7 +129,7 @@ def get_classifier(config: ClassifierConfig = ClassifierConfig(), device: str | 
 
     def fit(state_path):
         net, summary = train_classifier(config, state_path, device, progress)
-        return net.state_dict(), {"revision": REVISION, **summary}
+        return net.state_dict(), {"revision": keys.CLASSIFIER_REVISION, **summary}
 
     state = cached_weights(classifier_dir(config), asdict(config), f"The classifier {asdict(config)}",
                            lambda: _how_to_train(config), fit, device, allow_training)

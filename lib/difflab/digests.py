@@ -1,5 +1,5 @@
 """Digests of short training runs, recorded per revision of the training code: what lets a model's
-cache key name a revision (training.REVISION, classifier.REVISION) instead of hashing the code's text.
+cache key name a revision of the training code (keys.TRAINING_REVISION, keys.CLASSIFIER_REVISION).
 
 A refactor that keeps what training computes keeps the digests, the keys and the committed models;
 a change of behaviour changes a digest, and tests/test_training_digest.py fails until the revision
@@ -26,7 +26,7 @@ from pathlib import Path
 import diffusers
 import torch
 
-from . import classifier, training
+from . import classifier, keys, training
 from .checkpoints import load_json, load_weights, save_json
 from .paths import data_dir
 
@@ -91,7 +91,7 @@ def cpu_vendor() -> str:
 
 def versions() -> dict:
     """What besides the code decides the bits: the revisions and the packages."""
-    return {"training_revision": training.REVISION, "classifier_revision": classifier.REVISION,
+    return {"training_revision": keys.TRAINING_REVISION, "classifier_revision": keys.CLASSIFIER_REVISION,
             "torch": torch.__version__, "diffusers": diffusers.__version__}
 
 

@@ -18,13 +18,6 @@ from .models import ARCHITECTURES, CLASSES, CONDITIONAL, NULL_LABEL, build_netwo
 from .objectives import OBJECTIVES
 from .schedule import T, forward_process
 
-# The revision of what this loop computes, part of every model's cache key in place of the code's
-# text: refactors keep it (and the committed models); a change of behaviour must raise it, which
-# retrains (`make models`). tests/test_training_digest.py compares short runs with the digests
-# recorded for this revision, so a forgotten raise fails there.
-REVISION = 1
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a trained model's weights; its hash is the model's cache key."""
