@@ -57,4 +57,4 @@ def test_pipelines_stand_beside_a_chapter_at_the_paper_profile_only(tmp_path):
     with pytest.raises(ValueError, match=r"pretrained=\[.*\] is not allowed at profile 'ci'; allowed: \(\)"):
         profile_pipelines(get_profile("ci"), (str(tmp_path),))
     with pytest.raises(ValueError, match=r"makes images of shape \(3, 8, 8\); allowed: the profile's \(3, 32, 32\)"):
-        profile_pipelines(get_profile("paper"), (str(tmp_path),))
+        profile_pipelines(get_profile("paper", device="cpu"), (str(tmp_path),))

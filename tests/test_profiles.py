@@ -16,18 +16,23 @@ def test_chapter_knobs_live_in_the_profile():
     assert get_profile("paper").late_table_fid_samples == 50_000
 
 
-def test_paper_profile_runs_on_the_gpu_and_falls_back_to_cpu_without_one(monkeypatch):
+def test_paper_profile_names_the_gpu_and_the_cpu_only_when_asked(monkeypatch):
+    """No silent move to the CPU (days of training): without a GPU, its first model is refused
+    (tests/test_devices.py) unless DIFFLAB_DEVICE=cpu asks for the CPU."""
+    monkeypatch.delenv("DIFFLAB_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     p = get_profile("paper")
-    assert p.dataset == "cifar10" and p.resolution == 32 and p.device == "cpu"
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert get_profile("paper").device == "cuda"
+    assert p.dataset == "cifar10" and p.resolution == 32 and p.device == "cuda"
+    monkeypatch.setenv("DIFFLAB_DEVICE", "cpu")
+    assert get_profile("paper").device == "cpu"
 
 
 @pytest.mark.parametrize("gpu", [False, True])
 def test_auto_is_the_ci_scale_on_the_best_device(gpu, monkeypatch):
     """On a Colab GPU `auto` must not start the paper's days of training."""
+    monkeypatch.delenv("DIFFLAB_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "a GPU")
     p = get_profile("auto")
     assert p.name == "ci" and p.device == ("cuda" if gpu else "cpu")
     assert p.train_steps == get_profile("ci").train_steps and p.dataset == "fashion_mnist"

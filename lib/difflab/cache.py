@@ -6,6 +6,7 @@ instead of loading stale weights, while a refactor that keeps the behaviour keep
 Python and with any release of torch or diffusers. Changing one architecture keeps the key of the others.
 """
 
+import contextlib
 import json
 import os
 import platform
@@ -20,7 +21,7 @@ from .denoisers import NetDenoiser
 from . import keys, parallel, runtime
 from .models import build_network, count_parameters
 from .paths import data_dir
-from .profiles import default_device
+from .devices import checked, default_device
 from .training import TrainConfig, snapshot_path, train
 
 _loaded: dict[tuple[Path, str], NetDenoiser] = {}
@@ -55,12 +56,14 @@ def checked_weights(path: Path, config: dict) -> dict[str, torch.Tensor]:
 
 
 def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
+    """The network of `config` with `state`, as one denoiser wholly on `device`."""
+    device = checked(device)
     net = build_network(config.arch, CHANNELS[config.dataset], config.resolution)
     net.load_state_dict(state)
     fast = device == "cpu" and config.arch in runtime.ARCHITECTURES      # ONNX Runtime for sampling
-    return NetDenoiser(net.to(device).eval(), config.objective, runtime=fast,
+    return NetDenoiser(net.eval(), config.objective, runtime=fast,
                        sample_shape=(CHANNELS[config.dataset], config.resolution, config.resolution),
-                       conditional=config.label_dropout is not None)
+                       conditional=config.label_dropout is not None).to(device)
 
 
 class NotTrainedError(RuntimeError):
@@ -118,7 +121,7 @@ def get_denoiser(config: TrainConfig, device: str | None = None, progress: bool 
     that says how to train it.
 
     `command` (default: the zoo command) is recorded in the manifest as the way to make it again."""
-    device = device or default_device()
+    device = checked(device or default_device())
     folder = model_dir(config)
     if (folder, device) not in _loaded:
         def fit(state_path):
@@ -150,23 +153,27 @@ def _parent_weights(config: TrainConfig, device: str, allow_training: bool | Non
 
 
 def cached_weights(folder: Path, config: dict, what: str, how_to_make, fit, device: str,
-                   allow_training: bool | None) -> dict[str, torch.Tensor]:
+                   allow_training: bool | None, shared: bool = True) -> dict[str, torch.Tensor]:
     """The weights cached in `folder` (named by the config's key), checked against `config`. A
     missing model is trained by `fit(state_path)` -> (state dict, manifest entries), resuming from
     state_path, and written with its manifest (and the command `how_to_make()` names), if training
-    is allowed; else a NotTrainedError that names that command."""
+    is allowed; else a NotTrainedError that names that command. Under accelerate a `shared` fit runs
+    in every process (data-parallel training); another runs in the main process only, the others
+    reading what it wrote."""
     weights = folder / "model.safetensors"
-    if not weights.exists():
-        command = how_to_make()
-        require_training(what, config, folder, command, allow_training)
-        state, entries = fit(folder / "train_state.pt")
-        key = folder.name.rsplit("-", 1)[-1]
-        if parallel.is_main():                             # one writer when accelerate runs several processes
-            save_weights(weights, state, {"config": config, "key": key})
-            save_json(folder / "manifest.json", {
-                "config": config, "key": key, **entries, "device": device, "cpu_threads": torch.get_num_threads(),
-                "machine": platform.machine(), "torch": torch.__version__, "diffusers": diffusers.__version__,
-                "command": command})
-            (folder / "train_state.pt").unlink()
-        parallel.wait()
+    with contextlib.nullcontext() if shared else parallel.main_first():
+        if not weights.exists():
+            command = how_to_make()
+            require_training(what, config, folder, command, allow_training)
+            state, entries = fit(folder / "train_state.pt")
+            key = folder.name.rsplit("-", 1)[-1]
+            if parallel.is_main():                             # one writer when accelerate runs several processes
+                save_weights(weights, state, {"config": config, "key": key})
+                save_json(folder / "manifest.json", {
+                    "config": config, "key": key, **entries, "device": device, "cpu_threads": torch.get_num_threads(),
+                    "machine": platform.machine(), "torch": torch.__version__, "diffusers": diffusers.__version__,
+                    "command": command})
+                (folder / "train_state.pt").unlink()
+            if shared:
+                parallel.wait()
     return checked_weights(weights, config)

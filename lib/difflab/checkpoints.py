@@ -42,9 +42,10 @@ def save_state(path: Path, state: dict) -> None:
 
 
 def load_state(path: Path) -> dict:
-    """A training state to resume from; a damaged one says so and how to start over."""
+    """A training state to resume from, its tensors on the CPU (whatever device wrote them: the
+    caller moves them where it trains); a damaged one says so and how to start over."""
     try:
-        return torch.load(path, weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=False)
     except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as error:
         raise ValueError(f"the training state {path} is damaged ({error}); delete it to train from the start") from None
 

@@ -18,7 +18,8 @@ from .cache import cached_weights
 from .checkpoints import load_state, save_state
 from .data import CHANNELS, DATASETS, load_images
 from .paths import data_dir
-from .profiles import PROFILES, default_device
+from .devices import checked, default_device
+from .profiles import PROFILES
 
 @dataclass(frozen=True)
 class ClassifierConfig:
@@ -124,15 +125,15 @@ def _how_to_train(config: ClassifierConfig) -> str:
 def get_classifier(config: ClassifierConfig = ClassifierConfig(), device: str | None = None,
                    progress: bool = True, allow_training: bool | None = None) -> Classifier:
     """The trained classifier of `config`: from the cache folder, or trained now (resuming) when
-    `allow_training` is True or DIFFLAB_TRAIN=1."""
-    device = device or default_device()
+    `allow_training` is True or DIFFLAB_TRAIN=1. Under accelerate the main process trains it alone."""
+    device = checked(device or default_device())
 
     def fit(state_path):
         net, summary = train_classifier(config, state_path, device, progress)
         return net.state_dict(), {"revision": keys.CLASSIFIER_REVISION, **summary}
 
     state = cached_weights(classifier_dir(config), asdict(config), f"The classifier {asdict(config)}",
-                           lambda: _how_to_train(config), fit, device, allow_training)
+                           lambda: _how_to_train(config), fit, device, allow_training, shared=False)
     net = _build(config)
     net.load_state_dict(state)
     return net.to(device).eval()

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .parallel import main_first
 from .paths import data_dir
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -40,7 +41,8 @@ def _fashion_mnist_folder() -> Path:
     if not (raw / "train-images-idx3-ubyte.gz").exists():
         try:
             import torchvision
-            torchvision.datasets.FashionMNIST(root, download=True)
+            with main_first():                             # under accelerate: one download
+                torchvision.datasets.FashionMNIST(root, download=True)
         except Exception as err:
             raise FileNotFoundError(
                 "Fashion-MNIST is not on this machine. Install it offline with "
@@ -60,7 +62,8 @@ def _fashion_mnist(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _cifar10(train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     import torchvision
-    ds = torchvision.datasets.CIFAR10(data_dir() / "downloads", train=train, download=True)
+    with main_first():                                     # under accelerate: one download
+        ds = torchvision.datasets.CIFAR10(data_dir() / "downloads", train=train, download=True)
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
     return images, torch.tensor(ds.targets, dtype=torch.int64)
 

@@ -159,7 +159,7 @@ def generate(denoiser, moments: DataMoments, sampler: str, steps: int, n: int, s
     start = (torch.randn(n, *moments.shape, generator=g) if t_start is None
              else moments.noised(t_start).sample(n, g))
     return sample(denoiser, start.to(device), kind, steps, t_start=T - 1 if t_start is None else t_start,
-                  eta=eta, generator=torch.Generator(device).manual_seed(seed), grid=grid or own_grid).cpu()
+                  eta=eta, generator=torch.Generator().manual_seed(seed), grid=grid or own_grid).cpu()
 
 
 def start_scores(images: torch.Tensor, distance, classifier) -> dict[str, float]:

@@ -88,7 +88,7 @@ class EDM(Objective):
 
     def regression(self, net, fp, x0, noise, t, g):
         """The target (x_0 - c_skip x) / c_out makes D(x; sigma) the clean image; t is not used."""
-        sigma = (self.P_MEAN + self.P_STD * torch.randn(len(x0), generator=g, device=x0.device)).exp()
+        sigma = (self.P_MEAN + self.P_STD * torch.randn(len(x0), generator=g).to(x0.device)).exp()
         c_skip, c_out, c_in, c_noise = (c.view(-1, 1, 1, 1) for c in self.coefficients(sigma))
         x = x0 + sigma.view(-1, 1, 1, 1) * noise
         return net(c_in * x, c_noise.flatten()), (x0 - c_skip * x) / c_out

@@ -7,6 +7,7 @@ the order of float sums) and the cache key does not depend on P. Mixed precision
 `--mixed_precision` (bf16 on GPUs that have it). Any other run trains without accelerate, as before.
 """
 
+import contextlib
 import functools
 import os
 
@@ -41,6 +42,17 @@ def wait() -> None:
     """Wait until every process reaches this point (after the main one wrote a file the others read)."""
     if accelerator() is not None:
         accelerator().wait_for_everyone()
+
+
+@contextlib.contextmanager
+def main_first():
+    """A block the main process runs first and the others after it, for work that is not shared
+    out (training the classifier, a download): the others then find what it wrote."""
+    if accelerator() is None:
+        yield
+    else:
+        with accelerator().main_process_first():
+            yield
 
 
 def rows(batch_size: int) -> slice:

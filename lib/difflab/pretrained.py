@@ -10,6 +10,7 @@ from torch import nn
 
 from .data import CHANNELS
 from .denoisers import NetDenoiser
+from .devices import checked
 from .models import UNetBackbone
 from .profiles import Profile
 from .schedule import BETA_END, BETA_START, T
@@ -52,7 +53,7 @@ def load_pipeline(source: str, device: str = "cpu", local_files_only: bool = Tru
     if prediction not in OBJECTIVE:
         raise ValueError(f"pretrained={source!r} predicts {prediction!r}; allowed: {', '.join(map(repr, OBJECTIVE))}")
     shape = (unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
-    return NetDenoiser(PretrainedUNet(unet).to(device).eval(), OBJECTIVE[prediction], sample_shape=shape)
+    return NetDenoiser(PretrainedUNet(unet).eval(), OBJECTIVE[prediction], sample_shape=shape).to(checked(device))
 
 
 def profile_pipelines(profile: Profile, sources: tuple[str, ...], local_files_only: bool = True) -> dict[str, NetDenoiser]:

@@ -1,9 +1,9 @@
 """Profiles: one set of knobs for a CPU build in minutes (`ci`), one for a GPU at the papers' scale."""
 
+import os
 from dataclasses import dataclass, fields, replace
 
-import torch
-
+from .devices import ENV, default_device, describe
 from .models import ARCHITECTURES
 
 
@@ -79,15 +79,17 @@ PROFILES["smoke"] = replace(
     clones=8, noise_start_fid_samples=16, late_sweep_fid_samples=16, late_table_fid_samples=24)
 
 
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def get_profile(name: str = "auto", **overrides) -> Profile:
-    """The named profile with per-knob overrides (None keeps the default).
+    """The named profile with per-knob overrides (None keeps the default); DIFFLAB_DEVICE, where
+    set, is the device of every profile.
 
     `auto` is the `ci` scale on the best device here: on a GPU (Colab's, say) the committed models
-    run there in minutes. The `paper` scale trains for days and runs only when named."""
+    run there in minutes. The `paper` scale trains for days and runs only when named; it names
+    CUDA, and without a GPU stops at its first model (devices.checked) instead of moving to the CPU.
+    `auto` and `paper` say which device they use."""
+    asked = name
+    if overrides.get("device") is None and os.environ.get(ENV):
+        overrides = {**overrides, "device": os.environ[ENV]}
     if name == "auto":
         name, overrides = "ci", {"device": default_device(), **overrides}
     if name not in PROFILES:
@@ -97,6 +99,6 @@ def get_profile(name: str = "auto", **overrides) -> Profile:
     if unknown:
         raise ValueError(f"unknown profile knob(s) {sorted(unknown)}; allowed: {sorted(knobs)}")
     profile = replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
-    if profile.device == "cuda" and not torch.cuda.is_available():
-        profile = replace(profile, device="cpu")
+    if asked in ("auto", "paper"):
+        print(f"profile {asked}: the {profile.name} scale on {describe(profile.device)}")
     return profile

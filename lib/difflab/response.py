@@ -46,7 +46,7 @@ def _step_maps(eigenvalues: torch.Tensor, steps: int, eta: float) -> tuple[torch
     variance = eta ** 2 * (s[1:] ** 2 / s[:-1] ** 2) * (1 - a[:-1] ** 2 / a[1:] ** 2)
     kept = (s[1:] ** 2 - variance).clamp_min(0).sqrt()
     c = a[1:] - kept * a[:-1] / s[:-1]
-    lam = eigenvalues.double()[None]
+    lam = eigenvalues.double().cpu()[None]             # the closed form is a small table: float64, on the CPU
     gain = a[:-1, None] * lam / (a[:-1, None] ** 2 * lam + s[:-1, None] ** 2)
     return c, (kept / s[:-1])[:, None] + c[:, None] * gain
 
@@ -96,7 +96,7 @@ def kicked_change(denoiser: Denoiser, x_t: torch.Tensor, step: int, steps: int, 
     s = (1 - alphas_cumprod().double()[t]).sqrt().item()
 
     def end(x):
-        generator = torch.Generator(x.device).manual_seed(seed) if eta > 0 else None
+        generator = torch.Generator().manual_seed(seed) if eta > 0 else None
         return sample(denoiser, x, "ddim", steps - step, t_start=t, eta=eta, generator=generator)
 
     return (end(x_t + kick * s * direction) - end(x_t)) / kick

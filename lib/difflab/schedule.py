@@ -20,6 +20,7 @@ def alphas_cumprod(num_train_timesteps: int = T) -> torch.Tensor:
 
 def noise_to(y: torch.Tensor, t: int, generator: torch.Generator) -> torch.Tensor:
     """x_t = theta_t y + sqrt(1 - theta_t^2) z, theta_t = sqrt(alpha_bar_t), z ~ N(0, I) drawn from
-    `generator` in y's dtype: a sample of p_t when y is a sample of the data."""
+    `generator` (a CPU one, wherever y is) in y's dtype: a sample of p_t when y is a sample of the data."""
     theta = alphas_cumprod().double().sqrt().numpy()[t]
-    return theta * y + np.sqrt(1 - theta ** 2) * torch.randn(y.shape, generator=generator, dtype=y.dtype)
+    z = torch.randn(y.shape, generator=generator, dtype=y.dtype).to(y.device)
+    return theta * y + np.sqrt(1 - theta ** 2) * z

@@ -204,7 +204,7 @@ def continue_twice(denoiser, x_t: torch.Tensor, t: int, steps: int, seeds, batch
     """Two continuations of the same x_t by the stochastic sampler (DDIM at eta = 1, `steps` steps
     from step t), under independent noise drawn from the two `seeds`: a cloned trajectory."""
     return [sample(denoiser, x_t, "ddim", steps, t_start=t, eta=1.0, batch_size=batch_size,
-                   generator=torch.Generator(x_t.device).manual_seed(seed)).cpu() for seed in seeds]
+                   generator=torch.Generator().manual_seed(seed)).cpu() for seed in seeds]
 
 
 @torch.no_grad()
@@ -271,5 +271,5 @@ def noise_start_fid(denoiser, distance, starts, n: int, seed: int, device: str =
     shape = distance.reference_shape
     noise = seeded_noise(seed, n, shape)
     return {t_s: distance.fid(sample(denoiser, noise.to(device), "ddim", stochastic_steps(t_s), t_start=t_s, eta=1.0,
-                                     generator=torch.Generator(device).manual_seed(seed)).cpu())
+                                     generator=torch.Generator().manual_seed(seed)).cpu())
             for t_s in tqdm(starts, desc=f"start times, seed {seed}")}

@@ -14,6 +14,7 @@ from . import parallel
 from .checkpoints import load_state, save_state, save_weights
 from .data import CHANNELS, DATASETS, disjoint_subsets, load_images
 from .denoisers import NetDenoiser
+from .devices import checked, float32_precision
 from .models import ARCHITECTURES, CLASSES, CONDITIONAL, NULL_LABEL, build_network
 from .objectives import OBJECTIVES
 from .schedule import T, forward_process
@@ -128,7 +129,7 @@ def _with_labels(net, config: TrainConfig, labels: torch.Tensor, g: torch.Genera
     noise and times; an unconditional network draws nothing, so its random stream is unchanged)."""
     if config.label_dropout is None:
         return net if rows == slice(None) else lambda x, t: net(x[rows], t[rows])
-    dropped = torch.rand(len(labels), generator=g, device=labels.device) < config.label_dropout
+    dropped = torch.rand(len(labels), generator=g).to(labels.device) < config.label_dropout
     labels = torch.where(dropped, torch.full_like(labels, NULL_LABEL), labels)
     return lambda x, t: net(x[rows], t[rows], labels[rows])
 
@@ -165,11 +166,11 @@ class Run:
         resumed run draws what an uninterrupted one would. Returns the batch's loss."""
         config, device = self.config, self.device
         parallel.decorrelate(config.seed, k)                # each process its own dropout masks
-        g = torch.Generator(device).manual_seed(config.seed * 1_000_003 + k)
-        batch = torch.randint(len(self.data), (config.batch_size,), generator=g, device=device)
+        g = torch.Generator().manual_seed(config.seed * 1_000_003 + k)     # on the CPU, wherever it trains
+        batch = torch.randint(len(self.data), (config.batch_size,), generator=g).to(device)
         x0 = self.data[batch]
-        noise = torch.randn(x0.shape, generator=g, device=device)
-        t = torch.randint(0, T, (config.batch_size,), generator=g, device=device)
+        noise = torch.randn(x0.shape, generator=g).to(device)
+        t = torch.randint(0, T, (config.batch_size,), generator=g).to(device)
         loss = training_loss(config, _with_labels(self.model, config, self.labels[batch], g, self.rows),
                              self.fp, x0, noise, t, g, self.rows)
         self.optimizer.zero_grad(set_to_none=True)
@@ -188,18 +189,29 @@ class Run:
         return ema_state_dict(self.net, self.ema)
 
     def state_dict(self) -> dict:
+        """What a resume needs: the weights, the EMA, the optimizer and every random stream the run
+        draws from (the batches' come from generators seeded by step; dropout's from torch's, and on
+        a GPU from its CUDA generator)."""
+        rngs = {"cuda_rng": torch.cuda.get_rng_state(self.device)} if torch.device(self.device).type == "cuda" else {}
         return {"net": self.net.state_dict(), "ema": self.ema.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
+                "optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state(), **rngs}
 
     def load_state_dict(self, state: dict) -> None:
-        self.net.load_state_dict(state["net"]), self.ema.load_state_dict(state["ema"])
-        self.optimizer.load_state_dict(state["optimizer"]), torch.set_rng_state(state["torch_rng"])
+        """A checkpoint read onto the CPU (checkpoints.load_state), each tensor put on this run's device."""
+        self.net.load_state_dict(state["net"])
+        self.ema.load_state_dict(state["ema"])
+        self.ema.to(self.device)
+        self.optimizer.load_state_dict(state["optimizer"])         # moves its state to the parameters' device
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and torch.device(self.device).type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
 
 
 def snapshot_path(state_path: Path, step: int) -> Path:
     return state_path.with_name(f"snapshot-{step}.safetensors")
 
 
+@float32_precision(exact=False)           # TF32 where a GPU has it (devices: training may use it)
 def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: bool = True,
           checkpoint_every: int = 500, until: int | None = None,
           parent_weights: dict[str, torch.Tensor] | None = None) -> tuple[NetDenoiser, dict]:
@@ -214,7 +226,7 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
     if until is not None and not (isinstance(until, int) and 1 <= until <= config.steps):
         raise ValueError(f"until={until!r} is not allowed; allowed: None (all steps) or an integer in 1..{config.steps}")
     stop = config.steps if until is None else until
-    device = parallel.device(device)
+    device = checked(parallel.device(device))
     data, labels = (tensor.to(device) for tensor in training_set(config))
     run = Run(config, data, labels, device, parent_weights)
     step, losses, wall = 0, [], 0.0
@@ -242,9 +254,10 @@ def train(config: TrainConfig, state_path: Path, device: str = "cpu", progress: 
     summary = {"final_loss": sum(losses[-200:]) / len(losses[-200:]), "wall_time_s": time.perf_counter() - start,
                **parallel.summary()}
     return NetDenoiser(run.net.eval(), config.objective, sample_shape=data.shape[1:],
-                       conditional=config.label_dropout is not None), summary
+                       conditional=config.label_dropout is not None).to(device), summary
 
 
+@float32_precision(exact=False)
 def seconds_per_step(config: TrainConfig, device: str = "cpu", steps: int = 2, batch_size: int | None = None) -> float:
     """A training step's wall time for `config` on this device, from `steps` timed steps after a
     warm-up one on random images of its shape (so no data is needed): what a plan multiplies by the
@@ -252,7 +265,7 @@ def seconds_per_step(config: TrainConfig, device: str = "cpu", steps: int = 2, b
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps={steps!r} is not allowed; allowed: an integer >= 1")
     timed = config if batch_size is None else replace(config, batch_size=batch_size)
-    g = torch.Generator().manual_seed(0)
+    device, g = checked(device), torch.Generator().manual_seed(0)
     shape = (timed.batch_size, CHANNELS[config.dataset], config.resolution, config.resolution)
     data = (torch.rand(shape, generator=g) * 2 - 1).to(device)
     labels = torch.randint(CLASSES, shape[:1], generator=g).to(device)
