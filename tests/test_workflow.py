@@ -21,7 +21,8 @@ def _readme_test_command() -> str:
 def test_actionlint_finds_nothing():
     actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
     assert actionlint, "actionlint is missing: `make setup` installs it (requirements.txt)"
-    result = subprocess.run([actionlint, "-no-color", str(WORKFLOW)], capture_output=True, text=True)
+    workflows = sorted(WORKFLOW.parent.glob("*.yml"))
+    result = subprocess.run([actionlint, "-no-color", *map(str, workflows)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -46,3 +47,12 @@ def test_main_deploys_pages_and_a_failure_keeps_the_notebooks():
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["concurrency"]["group"] == "pages"
     assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+
+
+def test_a_weekly_run_builds_on_the_newest_releases():
+    """Drift (a release that breaks a chapter) is found on a day of our choosing: `make latest`."""
+    workflow = yaml.safe_load((WORKFLOW.parent / "latest.yml").read_text())
+    assert workflow[True]["schedule"][0]["cron"]
+    steps = workflow["jobs"]["latest"]["steps"]
+    assert [s["run"] for s in steps if "run" in s and "make" in s["run"]] == ["make latest"]
+    assert "RANGES=1" in (ROOT / "Makefile").read_text().split("\nlatest:")[1].split("\n\n")[0]
