@@ -1,5 +1,5 @@
 """Reading what the executed chapters glued (myst_nb.glue), for the tests of the book's claims, and
-the book's own scripts/repository.py (the one reader of the repository URL in _config.yml)."""
+the book's own scripts as modules (repository.py: the one reader of the repository URL in _config.yml)."""
 
 import ast
 import importlib.util
@@ -12,9 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "_build" / "source" / "chapters"
 HTML = ROOT / "_build" / "html"
-_spec = importlib.util.spec_from_file_location("repository", ROOT / "scripts" / "repository.py")
-repository = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(repository)
+
+
+def script(name: str):
+    """One of the book's scripts (scripts/NAME.py) as a module, for the tests of what it does."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+repository = script("repository")
 
 
 @cache

@@ -2,23 +2,15 @@
 key is computed by difflab/keys.py with the standard library alone, from its config and revisions."""
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from book import ROOT, script
 from difflab import keys
 
-ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = sorted((ROOT / "data" / "models").glob("*/manifest.json"))
-
-
-def interpreter(version: str) -> Path | None:
-    """pyenv's newest CPython `version` (3.12: 3.12.x) on this machine, or None."""
-    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    found = sorted(versions.glob(f"{version}.*/bin/python"), key=lambda p: [int(n) for n in p.parts[-3].split(".")])
-    return found[-1] if found else None
+interpreter = script("colab_check").interpreter          # pyenv's Python of a version, or None
 
 
 @pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])

@@ -3,16 +3,13 @@
 toy scale; models trained in a few steps into a temporary model cache) and glues every value that
 the `ci` build glues. Its numbers mean nothing; that it runs and produces them is the test."""
 
-import importlib.util
 import time
 
 import pytest
 
-from book import ROOT, glued, glued_in
+from book import ROOT, glued, glued_in, script
 
-_spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-build_book = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build_book)
+build_book = script("build_book")
 
 # the chapters' own counts at a toy size (chapter 7 picks steps of the 25-step grid: the profile keeps 25)
 KNOBS = {"01_deterministic_map": {"n_agreement": 8, "seeds": [0, 1], "sample_steps": 6},

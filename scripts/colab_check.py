@@ -1,0 +1,152 @@
+"""Chapters as a Colab reader runs them, on this machine (`make colab-check`; minutes, not in `make test`).
+
+1. A virtual environment of Python 3.12 (pyenv's, as Colab's) with what Colab has before a chapter's
+   set-up cell runs: torch at the newest release the ranges allow (from the registry: a CUDA build, as
+   Colab's), numpy, scipy, pandas, matplotlib, seaborn, tqdm, ipywidgets, a Jupyter kernel; and
+   papermill, which executes the chapter.
+2. Each chapter notebook of this repository's committed HEAD, its set-up cell's URL and folder swapped for
+   this repository (file://) and a fresh folder: run with a stand-in `google.colab` module, the cell
+   clones the book and installs difflab as it does on Colab (the ranges, the pinned diffusers, SSCD).
+3. The chapter executed to its end at profile "auto" (here the CPU), and its glued values compared
+   with the CI build's (_build/source/chapters, from `make book`).
+
+The report, _build/colab-check/report.md, gives each phase's time, the packages the cell installed
+and every glued value that differs. It exits non-zero if a chapter fails or a value moves by more
+than rounding (a relative 1e-6 of numbers; the same text otherwise).
+
+    python scripts/colab_check.py [--chapters 01_deterministic_map 02_reproducibility] [--python 3.12]
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from book import glued_in  # noqa: E402  (the tests' reader of glued values)
+
+WORK = ROOT / "_build" / "colab-check"
+COLAB_HAS = ["torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "tqdm", "ipywidgets", "ipykernel", "papermill"]
+STAND_IN = 'import sys, types; sys.modules.setdefault("google.colab", types.ModuleType("google.colab"))\n'
+RELATIVE = 1e-6
+
+
+def interpreter(version: str) -> Path | None:
+    """pyenv's newest CPython `version` (3.12: 3.12.x) on this machine, or None."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(versions.glob(f"{version}.*/bin/python"), key=lambda p: [int(n) for n in p.parts[-3].split(".")])
+    return found[-1] if found else None
+
+
+def colab_environment(python: Path, venv: Path) -> list[str]:
+    """The venv as Colab is before the set-up cell runs; returns the pip freeze of it."""
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", *COLAB_HAS], check=True)
+    (site_packages(venv) / "colab_stand_in.pth").write_text(STAND_IN)   # imported at start, as Colab's own
+    return freeze(venv)
+
+
+def site_packages(venv: Path) -> Path:
+    return next((venv / "lib").glob("python3*/site-packages"))
+
+
+def freeze(venv: Path) -> list[str]:
+    run = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True, check=True)
+    return run.stdout.split()
+
+
+def as_colab_opens_it(chapter: str, book: Path, out: Path) -> Path:
+    """The committed chapter notebook with its set-up cell cloning this repository into `book`."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:chapters/{chapter}.ipynb"],
+                            capture_output=True, text=True, check=True).stdout
+    notebook = nbformat.reads(source, as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    branch = subprocess.run(["git", "-C", str(ROOT), "branch", "--show-current"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    cell.source, count = re.subn(r'^BOOK, URL, BRANCH = .*$',
+                                 f'BOOK, URL, BRANCH = {str(book)!r}, {f"file://{ROOT}"!r}, {branch!r}', cell.source,
+                                 flags=re.M)
+    if count != 1 or not branch:
+        raise SystemExit(f"{chapter}: its first code cell is not the Colab set-up cell, or no branch is checked out")
+    path = out / f"{chapter}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def differences(expected: dict, got: dict) -> list[tuple[str, object, object, float]]:
+    """(name, CI value, Colab value, relative difference) of every glued value that is not the same."""
+    rows = []
+    for name, value in expected.items():
+        other = got.get(name, "(missing)")
+        if other == value:
+            continue
+        numbers = isinstance(value, (int, float)) and isinstance(other, (int, float))
+        gap = abs(other - value) / max(abs(value), 1e-12) if numbers else math.inf
+        rows.append((name, value, other, gap))
+    return sorted(rows, key=lambda row: -row[3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chapters", nargs="+", default=["01_deterministic_map", "02_reproducibility"])
+    parser.add_argument("--python", default="3.12")
+    args = parser.parse_args()
+    python = interpreter(args.python)
+    if python is None:
+        raise SystemExit(f"no Python {args.python} under pyenv here: `pyenv install {args.python}`")
+    built = {c: ROOT / "_build" / "source" / "chapters" / f"{c}.ipynb" for c in args.chapters}
+    missing = [str(p) for p in built.values() if not p.exists()]
+    if missing:
+        raise SystemExit(f"the CI build's chapters are missing ({', '.join(missing)}): run `make book` first")
+    WORK.mkdir(parents=True, exist_ok=True)
+    report, failed, start = [f"# Colab check ({time.strftime('%Y-%m-%d %H:%M')})", ""], False, time.perf_counter()
+    venv = WORK / "venv"
+    before = colab_environment(python, venv)
+    report += [f"Python {args.python} ({python}); the environment before the set-up cell, made in "
+               f"{time.perf_counter() - start:.0f} s: {', '.join(p for p in before if p.split('==')[0].lower() in COLAB_HAS)}", ""]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIFFLAB_")}
+    env.update(TQDM_DISABLE="1", PATH=f"{venv / 'bin'}:{env['PATH']}")
+    for chapter in args.chapters:
+        book = WORK / "content" / "book"
+        shutil.rmtree(book, ignore_errors=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "difflab"], env=env)
+        notebook = as_colab_opens_it(chapter, book, WORK)
+        out = WORK / f"{chapter}.executed.ipynb"
+        began = time.perf_counter()
+        run = subprocess.run([str(venv / "bin" / "python"), "-m", "papermill", str(notebook), str(out), "-p", "profile",
+                              "auto", "-k", "python3", "--cwd", str(WORK)], env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - began
+        if run.returncode:
+            failed = True
+            report += [f"## {chapter}: FAILED after {seconds:.0f} s", "", "```", run.stderr[-4000:], "```", ""]
+            continue
+        expected, got = glued_in(built[chapter]), glued_in(out)
+        rows = differences(expected, got)
+        moved = [row for row in rows if row[3] > RELATIVE]
+        failed |= bool(moved)
+        installed = sorted(set(freeze(venv)) - set(before))
+        report += [f"## {chapter}: ran to the end in {seconds:.0f} s (set-up cell and profile auto included)", "",
+                   f"- glued values: {len(expected)} in the CI build; {len(expected) - len(rows)} identical, "
+                   f"{len(rows) - len(moved)} within rounding (relative {RELATIVE:g}), {len(moved)} moved",
+                   f"- installed by the set-up cell: {', '.join(installed)}", ""]
+        if rows:
+            report += ["| value | CI build | Colab-like | relative difference |", "|---|---|---|---|"]
+            report += [f"| {n} | {a} | {b} | {g:.2g} |" for n, a, b, g in rows[:20]] + [""]
+    report.append(f"{'FAILED' if failed else 'PASSED'}: {time.perf_counter() - start:.0f} s in all")
+    (WORK / "report.md").write_text("\n".join(report) + "\n")
+    print("\n".join(report))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
