@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from book import glued_in  # noqa: E402  (the tests' reader of glued values)
 
 WORK = ROOT / "_build" / "colab-check"
-COLAB_HAS = ["torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "tqdm", "ipywidgets", "ipykernel", "papermill"]
+COLAB_HAS = ["torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "tqdm", "ipywidgets", "ipykernel",
+             "papermill"]
 STAND_IN = 'import sys, types; sys.modules.setdefault("google.colab", types.ModuleType("google.colab"))\n'
 RELATIVE = 1e-6
 
@@ -61,7 +62,8 @@ def site_packages(venv: Path) -> Path:
 
 
 def freeze(venv: Path) -> list[str]:
-    run = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True, check=True)
+    run = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True,
+                         check=True)
     return run.stdout.split()
 
 
@@ -112,8 +114,9 @@ def main() -> None:
     report, failed, start = [f"# Colab check ({time.strftime('%Y-%m-%d %H:%M')})", ""], False, time.perf_counter()
     venv = WORK / "venv"
     before = colab_environment(python, venv)
+    colab_has = [p for p in before if p.split("==")[0].lower() in COLAB_HAS]
     report += [f"Python {args.python} ({python}); the environment before the set-up cell, made in "
-               f"{time.perf_counter() - start:.0f} s: {', '.join(p for p in before if p.split('==')[0].lower() in COLAB_HAS)}", ""]
+               f"{time.perf_counter() - start:.0f} s: {', '.join(colab_has)}", ""]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIFFLAB_")}
     env.update(TQDM_DISABLE="1", PATH=f"{venv / 'bin'}:{env['PATH']}")
     for chapter in args.chapters:
@@ -134,7 +137,7 @@ def main() -> None:
         rows = differences(expected, got)
         moved = [row for row in rows if row[3] > RELATIVE]
         failed |= bool(moved)
-        installed = sorted(set(freeze(venv)) - set(before))
+        installed = sorted(p for p in set(freeze(venv)) - set(before) if "difflab" not in p and p != "-e")
         report += [f"## {chapter}: ran to the end in {seconds:.0f} s (set-up cell and profile auto included)", "",
                    f"- glued values: {len(expected)} in the CI build; {len(expected) - len(rows)} identical, "
                    f"{len(rows) - len(moved)} within rounding (relative {RELATIVE:g}), {len(moved)} moved",
