@@ -3,8 +3,8 @@ and torch; this package holds the glue, the closed-form denoisers and the metric
 
 from .cache import get_denoiser, get_snapshot, load_denoiser
 from .data import disjoint_subsets, gaussian_mixture, load_images, nested_subset, two_points
-from .devices import set_float32_precision
 from .denoisers import Denoiser, EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser, NetDenoiser
+from .devices import set_float32_precision
 from .metrics import (SSCD, OfficialSSCD, calibrated_threshold, centred_pixels, copied_image, gl_score, nearest_neighbours,
                       nearest_ratio, pair_similarity, retrieval_accuracy, rp_score, same_copy_score,
                       shuffled_similarity, similarity_matrix)

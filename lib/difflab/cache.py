@@ -18,10 +18,10 @@ import torch
 from .checkpoints import load_weights, save_json, save_weights
 from .data import CHANNELS
 from .denoisers import NetDenoiser
+from .devices import checked, default_device
 from . import keys, parallel, runtime
 from .models import build_network, count_parameters
 from .paths import data_dir
-from .devices import checked, default_device
 from .training import TrainConfig, snapshot_path, train
 
 _loaded: dict[tuple[Path, str], NetDenoiser] = {}

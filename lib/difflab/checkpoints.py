@@ -54,6 +54,13 @@ def save_json(path: Path, data: dict) -> None:
     _atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
 
 
+def load_record(path: Path, module: str) -> dict:
+    """A record of what this code computes, committed under data/ (difflab.digests, difflab.probes);
+    a missing or damaged one names the way to restore it or to record it again."""
+    return load_json(path, f"restore it with `git checkout -- {path.name}` in data/, "
+                           f"or record this code's with `python -m {module} --write`")
+
+
 def load_json(path: Path, fix: str) -> dict:
     """A JSON record the book depends on; a missing or damaged one names the file and `fix`."""
     try:

@@ -17,9 +17,10 @@ from . import keys
 from .cache import cached_weights
 from .checkpoints import load_state, save_state
 from .data import CHANNELS, DATASETS, load_images
-from .paths import data_dir
 from .devices import checked, default_device
+from .paths import data_dir
 from .profiles import PROFILES
+
 
 @dataclass(frozen=True)
 class ClassifierConfig:

@@ -7,7 +7,7 @@ the CPU (DIFFLAB_DEVICE=cpu) runs it there anyway.
 
 The precision: difflab computes float32 as float32 on a GPU, without TF32 (which cuDNN uses for
 convolutions by default on Ampere and later GPUs, ~1e-3 relative): `import difflab` sets it
-(`float32_precision(exact=True)`), so sampling and metrics on a GPU differ from the CPU's by
+(`set_float32_precision(exact=True)`), so sampling and metrics on a GPU differ from the CPU's by
 rounding only. Training may use TF32 where the GPU has it (`training.train` runs under
 `float32_precision(exact=False)`): its speed is worth more there than the last bits, and a GPU's
 weights differ from a CPU's anyway. On a CPU none of this changes a bit.

@@ -27,7 +27,7 @@ import diffusers
 import torch
 
 from . import classifier, keys, training
-from .checkpoints import load_json, load_weights, save_json
+from .checkpoints import load_record, load_weights, save_json
 from .paths import data_dir
 
 PINNED = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -127,8 +127,7 @@ def pinned_digests() -> dict:
 
 
 def recorded() -> dict:
-    return load_json(recorded_path(), f"restore it with `git checkout -- {recorded_path().name}` in data/, "
-                                      f"or record this code's with `python -m difflab.digests --write`")
+    return load_record(recorded_path(), "difflab.digests")
 
 
 def main() -> None:

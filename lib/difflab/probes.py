@@ -19,7 +19,7 @@ import json
 import torch
 
 from . import keys
-from .checkpoints import load_json, save_json
+from .checkpoints import load_record, save_json
 from .models import ARCHITECTURES, CONDITIONAL, NULL_LABEL, build_network
 from .paths import data_dir
 
@@ -69,8 +69,7 @@ def differences(recorded: dict, now: dict) -> list[str]:
 
 
 def recorded() -> dict:
-    return load_json(recorded_path(), f"restore it with `git checkout -- {recorded_path().name}` in data/, "
-                                      f"or record this code's with `python -m difflab.probes --write`")
+    return load_record(recorded_path(), "difflab.probes")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from .models import ARCHITECTURES, CLASSES, CONDITIONAL, NULL_LABEL, build_netwo
 from .objectives import OBJECTIVES
 from .schedule import T, forward_process
 
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a trained model's weights; its hash is the model's cache key."""
@@ -192,7 +193,8 @@ class Run:
         """What a resume needs: the weights, the EMA, the optimizer and every random stream the run
         draws from (the batches' come from generators seeded by step; dropout's from torch's, and on
         a GPU from its CUDA generator)."""
-        rngs = {"cuda_rng": torch.cuda.get_rng_state(self.device)} if torch.device(self.device).type == "cuda" else {}
+        on_gpu = torch.device(self.device).type == "cuda"
+        rngs = {"cuda_rng": torch.cuda.get_rng_state(self.device)} if on_gpu else {}
         return {"net": self.net.state_dict(), "ema": self.ema.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state(), **rngs}
 
