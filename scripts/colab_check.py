@@ -18,8 +18,6 @@ than rounding (a relative 1e-6 of numbers; the same text otherwise).
 """
 
 import argparse
-import json
-import math
 import os
 import re
 import shutil
@@ -32,7 +30,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from book import glued_in  # noqa: E402  (the tests' reader of glued values)
+from book import differences, glued_in  # noqa: E402  (the tests' readers of glued values)
 
 WORK = ROOT / "_build" / "colab-check"
 COLAB_HAS = ["torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "tqdm", "ipywidgets", "ipykernel",
@@ -83,19 +81,6 @@ def as_colab_opens_it(chapter: str, book: Path, out: Path) -> Path:
     path = out / f"{chapter}.ipynb"
     nbformat.write(notebook, path)
     return path
-
-
-def differences(expected: dict, got: dict) -> list[tuple[str, object, object, float]]:
-    """(name, CI value, Colab value, relative difference) of every glued value that is not the same."""
-    rows = []
-    for name, value in expected.items():
-        other = got.get(name, "(missing)")
-        if other == value:
-            continue
-        numbers = isinstance(value, (int, float)) and isinstance(other, (int, float))
-        gap = abs(other - value) / max(abs(value), 1e-12) if numbers else math.inf
-        rows.append((name, value, other, gap))
-    return sorted(rows, key=lambda row: -row[3])
 
 
 def main() -> None:

@@ -108,8 +108,7 @@ def training(report: Report, device: str, archs: list[str], steps: int, batch: i
 
 def chapters(report: Report, out: Path, reference: Path, deadline: float) -> None:
     import build_book
-    from book import glued_in
-    from colab_check import differences
+    from book import differences, glued_in
     os.environ.update(TQDM_DISABLE="1", DIFFLAB_SAMPLE_CACHE=str(out / "samples"),     # the kernels inherit these
                       PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "lib"), os.environ.get("PYTHONPATH")])))
     report.add("## Chapters at profile auto (the GPU) against the CPU build", "",

