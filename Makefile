@@ -56,7 +56,7 @@ studies: setup
 
 # Train (or find) the committed `ci` models; commit data/models afterwards.
 models: setup
-	$(BIN)/python -m difflab.zoo ci
+	$(BIN)/python -m difflab.book.zoo ci
 
 # After changing repository.url or branch in _config.yml, or requirements.lock: rewrite every copy
 # (Colab cells, pyproject's urls, baseurl).

@@ -21,17 +21,29 @@ from pathlib import Path
 from common import report
 
 ROOT = Path(__file__).resolve().parents[1]
-EXECUTE = ("import json, sys; sys.path.insert(0, 'scripts'); import build_book; "
-           "print(json.dumps(build_book.execute(build_book.ROOT / 'chapters' / sys.argv[1], 'ci')))")
+EXECUTE = (
+    "import json, sys; sys.path.insert(0, 'scripts'); import build_book; "
+    "print(json.dumps(build_book.execute(build_book.ROOT / 'chapters' / sys.argv[1], 'ci')))"
+)
 
 
 def execute(checkout: Path, chapter: str) -> tuple[float, object]:
     """Wall seconds of one chapter executed by `checkout`'s build script, and what it returned."""
-    env = {**os.environ, "PYTHONPATH": str(checkout / "lib"), "TQDM_DISABLE": "1",
-           "DIFFLAB_SAMPLE_CACHE": str(checkout / "_build" / "cache" / "samples")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(checkout / "lib"),
+        "TQDM_DISABLE": "1",
+        "DIFFLAB_SAMPLE_CACHE": str(checkout / "_build" / "cache" / "samples"),
+    }
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", EXECUTE, chapter], cwd=checkout, env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", EXECUTE, chapter],
+        cwd=checkout,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return time.perf_counter() - start, json.loads(done.stdout.splitlines()[-1])
 
 
@@ -39,6 +51,7 @@ def main() -> None:
     other = Path(sys.argv[1]).resolve()
     sys.path.insert(0, str(ROOT / "scripts"))
     import build_book
+
     shutil.rmtree(build_book.SAMPLES, ignore_errors=True)
     seconds, timings = {"other": {}, "this": {}}, {}
     for notebook in build_book.chapters():
@@ -49,12 +62,21 @@ def main() -> None:
         timings[notebook.stem] = result
     (build_book.BUILD / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     build_book.render()
-    shared = sum(seconds["this"][name] for name in seconds["other"])     # the chapters both sides have
+    shared = sum(seconds["this"][name] for name in seconds["other"])  # the chapters both sides have
     other_total = sum(seconds["other"].values())
-    report("chapters_side_by_side", {
-        "other": str(other), "other_seconds": seconds["other"], "this_seconds": seconds["this"],
-        "other_total_s": other_total, "this_shared_s": shared, "this_total_s": sum(seconds["this"].values()),
-        "ratio": shared / other_total, "goal": "<= 0.45 for the five chapters of today's main"})
+    report(
+        "chapters_side_by_side",
+        {
+            "other": str(other),
+            "other_seconds": seconds["other"],
+            "this_seconds": seconds["this"],
+            "other_total_s": other_total,
+            "this_shared_s": shared,
+            "this_total_s": sum(seconds["this"].values()),
+            "ratio": shared / other_total,
+            "goal": "<= 0.45 for the five chapters of today's main",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,12 @@ def gemm_gflops(size: int = 2048, rounds: int = 5) -> float:
 
 def report(name: str, result: dict) -> Path:
     """Print the result and write it, with the machine's facts, to _build/benchmarks/NAME.json."""
-    result = {**result, "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "cpu": platform.processor() or platform.machine()}
+    result = {
+        **result,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

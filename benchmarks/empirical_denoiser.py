@@ -7,9 +7,9 @@ set Y; everything else (the softmax) should cost little beside them. Goal: at mo
 """
 
 import torch
+from common import report, time_side_by_side
 
 import difflab
-from common import report, time_side_by_side
 
 
 def main(batch: int = 250) -> None:
@@ -26,10 +26,17 @@ def main(batch: int = 250) -> None:
 
     with torch.inference_mode():
         seconds = time_side_by_side({"denoiser": lambda: denoiser.x0(x, t), "products": products})
-    report("empirical_denoiser", {
-        "training_images": len(train), "batch": batch,
-        "denoiser_s": seconds["denoiser"], "products_s": seconds["products"],
-        "ratio_to_gemm_bound": seconds["denoiser"] / seconds["products"], "goal": "<= 2"})
+    report(
+        "empirical_denoiser",
+        {
+            "training_images": len(train),
+            "batch": batch,
+            "denoiser_s": seconds["denoiser"],
+            "products_s": seconds["products"],
+            "ratio_to_gemm_bound": seconds["denoiser"] / seconds["products"],
+            "goal": "<= 2",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -43,41 +43,69 @@ def execute(notebook: Path, profile: str, into: Path = SOURCE, **knobs) -> dict:
     out = into / notebook.relative_to(ROOT)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    executed = papermill.execute_notebook(notebook, out, parameters={"profile": profile, **knobs}, cwd=notebook.parent,
-                                          kernel_name="python3", progress_bar=False, log_output=False)
+    executed = papermill.execute_notebook(
+        notebook,
+        out,
+        parameters={"profile": profile, **knobs},
+        cwd=notebook.parent,
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+    )
     elapsed = time.perf_counter() - start
-    for cell in executed.cells:                  # the parameters cell already shows the knobs
+    for cell in executed.cells:  # the parameters cell already shows the knobs
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.metadata.tags.append("remove-cell")
     nbformat.write(executed, out)
-    cells = [{"cell": index, "seconds": round(cell.metadata.papermill.duration or 0, 1),
-              "first line": cell.source.splitlines()[0] if cell.source else ""}
-             for index, cell in enumerate(executed.cells) if cell.cell_type == "code"]
+    cells = [
+        {
+            "cell": index,
+            "seconds": round(cell.metadata.papermill.duration or 0, 1),
+            "first line": cell.source.splitlines()[0] if cell.source else "",
+        }
+        for index, cell in enumerate(executed.cells)
+        if cell.cell_type == "code"
+    ]
     return {"seconds": round(elapsed, 1), "cells": sorted(cells, key=lambda c: -c["seconds"])}
 
 
 def render() -> None:
-    shutil.rmtree(BUILD / "book", ignore_errors=True)   # a clean render: no stale pages or images
+    shutil.rmtree(BUILD / "book", ignore_errors=True)  # a clean render: no stale pages or images
     for page in PAGES:
         (SOURCE / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / page, SOURCE / page)
-    subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(SOURCE), "--path-output", str(BUILD / "book"),
-                    "--warningiserror", "--nitpick", "--keep-going"], check=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            str(SOURCE),
+            "--path-output",
+            str(BUILD / "book"),
+            "--warningiserror",
+            "--nitpick",
+            "--keep-going",
+        ],
+        check=True,
+    )
     html = BUILD / "html"
     shutil.rmtree(html, ignore_errors=True)
     shutil.copytree(BUILD / "book" / "_build" / "html", html)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profile", default="ci", choices=["ci", "paper", "smoke", "auto"])
     parser.add_argument("--only", help="execute only the chapter whose file name contains this")
     args = parser.parse_args()
-    os.environ["TQDM_DISABLE"] = "1"             # the kernels inherit it: no bars on the pages
+    os.environ["TQDM_DISABLE"] = "1"  # the kernels inherit it: no bars on the pages
     if args.profile in ("paper", "smoke"):
         os.environ.setdefault("DIFFLAB_TRAIN", "1")
-        print(f"profile {args.profile}: models missing from data/models will be trained (DIFFLAB_TRAIN=1)")
-    shutil.rmtree(SAMPLES, ignore_errors=True)   # the cache lives for one build: never stale
+        print(
+            f"profile {args.profile}: models missing from data/models will be trained (DIFFLAB_TRAIN=1)"
+        )
+    shutil.rmtree(SAMPLES, ignore_errors=True)  # the cache lives for one build: never stale
     os.environ["DIFFLAB_SAMPLE_CACHE"] = str(SAMPLES)
     timings = {}
     for notebook in chapters():

@@ -33,16 +33,31 @@ sys.path.insert(0, str(ROOT / "tests"))
 from book import differences, glued_in  # noqa: E402  (the tests' readers of glued values)
 
 WORK = ROOT / "_build" / "colab-check"
-COLAB_HAS = ["torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "tqdm", "ipywidgets", "ipykernel",
-             "papermill"]
-STAND_IN = 'import sys, types; sys.modules.setdefault("google.colab", types.ModuleType("google.colab"))\n'
+COLAB_HAS = [
+    "torch",
+    "numpy",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "tqdm",
+    "ipywidgets",
+    "ipykernel",
+    "papermill",
+]
+STAND_IN = (
+    'import sys, types; sys.modules.setdefault("google.colab", types.ModuleType("google.colab"))\n'
+)
 RELATIVE = 1e-6
 
 
 def interpreter(version: str) -> Path | None:
     """pyenv's newest CPython `version` (3.12: 3.12.x) on this machine, or None."""
     versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    found = sorted(versions.glob(f"{version}.*/bin/python"), key=lambda p: [int(n) for n in p.parts[-3].split(".")])
+    found = sorted(
+        versions.glob(f"{version}.*/bin/python"),
+        key=lambda p: [int(n) for n in p.parts[-3].split(".")],
+    )
     return found[-1] if found else None
 
 
@@ -50,8 +65,13 @@ def colab_environment(python: Path, venv: Path) -> list[str]:
     """The venv as Colab is before the set-up cell runs; returns the pip freeze of it."""
     if not (venv / "bin" / "python").exists():
         subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", *COLAB_HAS], check=True)
-    (site_packages(venv) / "colab_stand_in.pth").write_text(STAND_IN)   # imported at start, as Colab's own
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", *COLAB_HAS],
+        check=True,
+    )
+    (site_packages(venv) / "colab_stand_in.pth").write_text(
+        STAND_IN
+    )  # imported at start, as Colab's own
     return freeze(venv)
 
 
@@ -60,32 +80,53 @@ def site_packages(venv: Path) -> Path:
 
 
 def freeze(venv: Path) -> list[str]:
-    run = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze"], capture_output=True, text=True,
-                         check=True)
+    run = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return run.stdout.split()
 
 
 def as_colab_opens_it(chapter: str, book: Path, out: Path) -> Path:
     """The committed chapter notebook with its set-up cell cloning this repository into `book`."""
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:chapters/{chapter}.ipynb"],
-                            capture_output=True, text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"HEAD:chapters/{chapter}.ipynb"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     notebook = nbformat.reads(source, as_version=4)
     cell = next(c for c in notebook.cells if c.cell_type == "code")
-    branch = subprocess.run(["git", "-C", str(ROOT), "branch", "--show-current"], capture_output=True, text=True,
-                            check=True).stdout.strip()
-    cell.source, count = re.subn(r'^BOOK, URL, BRANCH = .*$',
-                                 f'BOOK, URL, BRANCH = {str(book)!r}, {f"file://{ROOT}"!r}, {branch!r}', cell.source,
-                                 flags=re.M)
+    branch = subprocess.run(
+        ["git", "-C", str(ROOT), "branch", "--show-current"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    cell.source, count = re.subn(
+        r"^BOOK, URL, BRANCH = .*$",
+        f"BOOK, URL, BRANCH = {str(book)!r}, {f'file://{ROOT}'!r}, {branch!r}",
+        cell.source,
+        flags=re.M,
+    )
     if count != 1 or not branch:
-        raise SystemExit(f"{chapter}: its first code cell is not the Colab set-up cell, or no branch is checked out")
+        raise SystemExit(
+            f"{chapter}: its first code cell is not the Colab set-up cell, or no branch is checked out"
+        )
     path = out / f"{chapter}.ipynb"
     nbformat.write(notebook, path)
     return path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chapters", nargs="+", default=["01_deterministic_map", "02_reproducibility"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--chapters", nargs="+", default=["01_deterministic_map", "02_reproducibility"]
+    )
     parser.add_argument("--python", default="3.12")
     args = parser.parse_args()
     python = interpreter(args.python)
@@ -94,41 +135,85 @@ def main() -> None:
     built = {c: ROOT / "_build" / "source" / "chapters" / f"{c}.ipynb" for c in args.chapters}
     missing = [str(p) for p in built.values() if not p.exists()]
     if missing:
-        raise SystemExit(f"the CI build's chapters are missing ({', '.join(missing)}): run `make book` first")
+        raise SystemExit(
+            f"the CI build's chapters are missing ({', '.join(missing)}): run `make book` first"
+        )
     WORK.mkdir(parents=True, exist_ok=True)
-    report, failed, start = [f"# Colab check ({time.strftime('%Y-%m-%d %H:%M')})", ""], False, time.perf_counter()
+    report, failed, start = (
+        [f"# Colab check ({time.strftime('%Y-%m-%d %H:%M')})", ""],
+        False,
+        time.perf_counter(),
+    )
     venv = WORK / "venv"
     before = colab_environment(python, venv)
     colab_has = [p for p in before if p.split("==")[0].lower() in COLAB_HAS]
-    report += [f"Python {args.python} ({python}); the environment before the set-up cell, made in "
-               f"{time.perf_counter() - start:.0f} s: {', '.join(colab_has)}", ""]
+    report += [
+        f"Python {args.python} ({python}); the environment before the set-up cell, made in "
+        f"{time.perf_counter() - start:.0f} s: {', '.join(colab_has)}",
+        "",
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIFFLAB_")}
     env.update(TQDM_DISABLE="1", PATH=f"{venv / 'bin'}:{env['PATH']}")
     for chapter in args.chapters:
         book = WORK / "content" / "book"
         shutil.rmtree(book, ignore_errors=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "difflab"], env=env)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "difflab"], env=env
+        )
         notebook = as_colab_opens_it(chapter, book, WORK)
         out = WORK / f"{chapter}.executed.ipynb"
         began = time.perf_counter()
-        run = subprocess.run([str(venv / "bin" / "python"), "-m", "papermill", str(notebook), str(out), "-p", "profile",
-                              "auto", "-k", "python3", "--cwd", str(WORK)], env=env, capture_output=True, text=True)
+        run = subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "papermill",
+                str(notebook),
+                str(out),
+                "-p",
+                "profile",
+                "auto",
+                "-k",
+                "python3",
+                "--cwd",
+                str(WORK),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - began
         if run.returncode:
             failed = True
-            report += [f"## {chapter}: FAILED after {seconds:.0f} s", "", "```", run.stderr[-4000:], "```", ""]
+            report += [
+                f"## {chapter}: FAILED after {seconds:.0f} s",
+                "",
+                "```",
+                run.stderr[-4000:],
+                "```",
+                "",
+            ]
             continue
         expected, got = glued_in(built[chapter]), glued_in(out)
         rows = differences(expected, got)
         moved = [row for row in rows if row[3] > RELATIVE]
         failed |= bool(moved)
-        installed = sorted(p for p in set(freeze(venv)) - set(before) if "difflab" not in p and p != "-e")
-        report += [f"## {chapter}: ran to the end in {seconds:.0f} s (set-up cell and profile auto included)", "",
-                   f"- glued values: {len(expected)} in the CI build; {len(expected) - len(rows)} identical, "
-                   f"{len(rows) - len(moved)} within rounding (relative {RELATIVE:g}), {len(moved)} moved",
-                   f"- installed by the set-up cell: {', '.join(installed)}", ""]
+        installed = sorted(
+            p for p in set(freeze(venv)) - set(before) if "difflab" not in p and p != "-e"
+        )
+        report += [
+            f"## {chapter}: ran to the end in {seconds:.0f} s (set-up cell and profile auto included)",
+            "",
+            f"- glued values: {len(expected)} in the CI build; {len(expected) - len(rows)} identical, "
+            f"{len(rows) - len(moved)} within rounding (relative {RELATIVE:g}), {len(moved)} moved",
+            f"- installed by the set-up cell: {', '.join(installed)}",
+            "",
+        ]
         if rows:
-            report += ["| value | CI build | Colab-like | relative difference |", "|---|---|---|---|"]
+            report += [
+                "| value | CI build | Colab-like | relative difference |",
+                "|---|---|---|---|",
+            ]
             report += [f"| {n} | {a} | {b} | {g:.2g} |" for n, a, b, g in rows[:20]] + [""]
     report.append(f"{'FAILED' if failed else 'PASSED'}: {time.perf_counter() - start:.0f} s in all")
     (WORK / "report.md").write_text("\n".join(report) + "\n")

@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "tests"), str(ROOT / "scripts")]
 
 import difflab  # noqa: E402
-from difflab import devices  # noqa: E402
-from difflab.profiles import get_profile  # noqa: E402
-from difflab.models import CONDITIONAL  # noqa: E402
-from difflab.training import Run, TrainConfig  # noqa: E402
-from difflab.zoo import standard  # noqa: E402
+from difflab.book.profiles import get_profile  # noqa: E402
+from difflab.book.zoo import standard  # noqa: E402
+from difflab.core import devices  # noqa: E402
+from difflab.core.models import CONDITIONAL  # noqa: E402
+from difflab.training.loop import Run, TrainConfig  # noqa: E402
 
 PAPER_ARCHS = ("ddpm", "ddpm-class", "ddpmpp-64", "ddpmpp-128", "ddpmpp-256")
 
@@ -63,25 +63,43 @@ def sampling(report: Report, device: str, n: int) -> None:
     first, second = run(gpu, noise.to(device)), run(gpu, noise.to(device))
     with devices.float32_precision(exact=False):
         tf32 = run(gpu, noise.to(device))
-    stochastic = [run(m, noise.to(d), eta=1.0, generator=torch.Generator().manual_seed(0))
-                  for d, m in (("cpu", cpu), (device, gpu))]
+    stochastic = [
+        run(m, noise.to(d), eta=1.0, generator=torch.Generator().manual_seed(0))
+        for d, m in (("cpu", cpu), (device, gpu))
+    ]
     same = torch.equal(first, second)
-    report.add(f"## Sampling (U-Net S, {n} noises, DDIM 25 steps; pixels in [-1, 1])", "",
-               "| compared | largest difference |", "|---|---|",
-               f"| GPU against CPU (float32, no TF32) | {largest(first, on_cpu):.2e} |",
-               f"| GPU twice (determinism) | {largest(first, second):.2e} (bit-identical: {same}) |",
-               f"| GPU with TF32 against without | {largest(tf32, first):.2e} |",
-               f"| GPU with TF32 against CPU | {largest(tf32, on_cpu):.2e} |",
-               f"| DDIM eta = 1, GPU against CPU (same seed) | {largest(*stochastic):.2e} |", "")
+    report.add(
+        f"## Sampling (U-Net S, {n} noises, DDIM 25 steps; pixels in [-1, 1])",
+        "",
+        "| compared | largest difference |",
+        "|---|---|",
+        f"| GPU against CPU (float32, no TF32) | {largest(first, on_cpu):.2e} |",
+        f"| GPU twice (determinism) | {largest(first, second):.2e} (bit-identical: {same}) |",
+        f"| GPU with TF32 against without | {largest(tf32, first):.2e} |",
+        f"| GPU with TF32 against CPU | {largest(tf32, on_cpu):.2e} |",
+        f"| DDIM eta = 1, GPU against CPU (same seed) | {largest(*stochastic):.2e} |",
+        "",
+    )
 
 
 def training(report: Report, device: str, archs: list[str], steps: int, batch: int | None) -> None:
     profile = get_profile("paper", device=device)
-    configs = {arch: TrainConfig(dataset=profile.dataset, resolution=profile.resolution, arch=arch,
-                                 batch_size=batch or profile.batch_size,
-                                 label_dropout=0.1 if arch in CONDITIONAL else None) for arch in archs}
-    report.add(f"## Training steps of the `paper` networks ({steps} timed after one warm-up)", "",
-               "| network | batch | precision | s / step | peak memory (GiB) |", "|---|---|---|---|---|")
+    configs = {
+        arch: TrainConfig(
+            dataset=profile.dataset,
+            resolution=profile.resolution,
+            arch=arch,
+            batch_size=batch or profile.batch_size,
+            label_dropout=0.1 if arch in CONDITIONAL else None,
+        )
+        for arch in archs
+    }
+    report.add(
+        f"## Training steps of the `paper` networks ({steps} timed after one warm-up)",
+        "",
+        "| network | batch | precision | s / step | peak memory (GiB) |",
+        "|---|---|---|---|---|",
+    )
     gpu = torch.device(device).type == "cuda"
     for arch, config in configs.items():
         g = torch.Generator().manual_seed(0)
@@ -92,13 +110,15 @@ def training(report: Report, device: str, archs: list[str], steps: int, batch: i
             if gpu:
                 torch.cuda.reset_peak_memory_stats()
             run = Run(config, data, labels, device)
-            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            with torch.autocast(
+                torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"
+            ):
                 run.step(0)
                 start = time.perf_counter()
                 for k in range(1, steps + 1):
                     run.step(k)
             seconds = (time.perf_counter() - start) / steps
-            memory = f"{torch.cuda.max_memory_allocated() / 2 ** 30:.1f}" if gpu else "-"
+            memory = f"{torch.cuda.max_memory_allocated() / 2**30:.1f}" if gpu else "-"
             report.add(f"| {arch} | {config.batch_size} | {precision} | {seconds:.3f} | {memory} |")
             del run
             if gpu:
@@ -109,17 +129,25 @@ def training(report: Report, device: str, archs: list[str], steps: int, batch: i
 def chapters(report: Report, out: Path, reference: Path, deadline: float) -> None:
     import build_book
     from book import differences, glued_in
-    os.environ.update(TQDM_DISABLE="1", DIFFLAB_SAMPLE_CACHE=str(out / "samples"),     # the kernels inherit these
-                      PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "lib"), os.environ.get("PYTHONPATH")])))
-    report.add("## Chapters at profile auto (the GPU) against the CPU build", "",
-               "| chapter | seconds | glued | identical | largest relative differences |", "|---|---|---|---|---|")
+
+    os.environ.update(
+        TQDM_DISABLE="1",
+        DIFFLAB_SAMPLE_CACHE=str(out / "samples"),  # the kernels inherit these
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "lib"), os.environ.get("PYTHONPATH")])),
+    )
+    report.add(
+        "## Chapters at profile auto (the GPU) against the CPU build",
+        "",
+        "| chapter | seconds | glued | identical | largest relative differences |",
+        "|---|---|---|---|---|",
+    )
     for notebook in build_book.chapters():
         if time.perf_counter() > deadline:
             report.add(f"| {notebook.stem} | not run: the time budget is spent | | | |")
             continue
         try:
             seconds = build_book.execute(notebook, "auto", out)["seconds"]
-        except Exception as error:                                 # papermill's, naming the failing cell
+        except Exception as error:  # papermill's, naming the failing cell
             report.add(f"| {notebook.stem} | FAILED: {str(error).splitlines()[-1][:200]} | | | |")
             continue
         got, ref = glued_in(out / "chapters" / notebook.name), reference / notebook.name
@@ -129,32 +157,53 @@ def chapters(report: Report, out: Path, reference: Path, deadline: float) -> Non
         expected = glued_in(ref)
         rows = differences(expected, got)
         worst = "; ".join(f"{n}: {a} -> {b} ({g:.1e})" for n, a, b, g in rows[:3])
-        report.add(f"| {notebook.stem} | {seconds} | {len(expected)} | {len(expected) - len(rows)} | {worst} |")
+        report.add(
+            f"| {notebook.stem} | {seconds} | {len(expected)} | {len(expected) - len(rows)} | {worst} |"
+        )
     report.add("")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "gpu-check")
     parser.add_argument("--reference", type=Path, default=ROOT / "_build" / "source" / "chapters")
-    parser.add_argument("--budget", type=float, default=540,
-                        help="seconds in all; chapters not begun by then are skipped")
-    parser.add_argument("--device", default="cuda", help="cpu: the same code on a CPU, with small counts (a test)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=540,
+        help="seconds in all; chapters not begun by then are skipped",
+    )
+    parser.add_argument(
+        "--device", default="cuda", help="cpu: the same code on a CPU, with small counts (a test)"
+    )
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--archs", nargs="*", default=list(PAPER_ARCHS))
     parser.add_argument("--train-steps", type=int, default=5)
-    parser.add_argument("--train-batch", type=int, help="default: each network's own (the paper's 128)")
+    parser.add_argument(
+        "--train-batch", type=int, help="default: each network's own (the paper's 128)"
+    )
     args = parser.parse_args()
     devices.checked(args.device)
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     report = Report(args.out / "report.md")
     import diffusers
-    report.add(f"# GPU check: {devices.describe(args.device)}", "",
-               f"torch {torch.__version__} (CUDA {torch.version.cuda}), diffusers {diffusers.__version__}, "
-               f"Python {platform.python_version()}; float32 exact outside training: {devices.exact_float32()}", "")
-    parts = {"sampling": lambda: sampling(report, args.device, args.samples),
-             "training": lambda: training(report, args.device, args.archs, args.train_steps, args.train_batch)}
+
+    report.add(
+        f"# GPU check: {devices.describe(args.device)}",
+        "",
+        f"torch {torch.__version__} (CUDA {torch.version.cuda}), diffusers {diffusers.__version__}, "
+        f"Python {platform.python_version()}; float32 exact outside training: {devices.exact_float32()}",
+        "",
+    )
+    parts = {
+        "sampling": lambda: sampling(report, args.device, args.samples),
+        "training": lambda: training(
+            report, args.device, args.archs, args.train_steps, args.train_batch
+        ),
+    }
     for name, part in parts.items():
         began = time.perf_counter()
         part()

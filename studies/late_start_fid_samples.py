@@ -32,17 +32,25 @@ import torch
 from tqdm import tqdm
 
 import difflab
-from difflab.classifier import profile_classifier
-from difflab.gaussian_start import (DataMoments, fid_reference, score_table, start_sweep, table_claims,
-                                    table_starts)
-from difflab.quality import FeatureDistance, label_entropy
-from difflab.studies import over_seeds, write_study
+from difflab.book.studies import over_seeds, write_study
+from difflab.book.zoo import profile_classifier
+from difflab.chapters.ch05_late_initialization import (
+    fid_reference,
+    score_table,
+    start_sweep,
+    table_claims,
+    table_starts,
+)
+from difflab.core.gaussian import DataMoments
+from difflab.core.quality import FeatureDistance, label_entropy
 
 STARTS = [100, 200, 300, 400, 500, 600, 700, 800, 900]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--counts", type=int, nargs="+", default=[2000])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--sweep-samples", type=int, default=500)
@@ -55,18 +63,28 @@ def main() -> None:
     reference = fid_reference(train)
     distance, moments = FeatureDistance(reference, classifier), DataMoments.of(train)
     train_entropy = label_entropy(reference, classifier)
-    best = {("PLMS", k): min(STARTS, key=start_sweep(model, moments, distance, "PLMS", k, STARTS, args.sweep_samples, 0).get)
-            for k in tqdm((3, 5), desc="seed-0 sweep of PLMS")}
+    best = {
+        ("PLMS", k): min(
+            STARTS,
+            key=start_sweep(model, moments, distance, "PLMS", k, STARTS, args.sweep_samples, 0).get,
+        )
+        for k in tqdm((3, 5), desc="seed-0 sweep of PLMS")
+    }
     starts = table_starts(best)
 
     def measure(n, seed):
-        rows = [row for row in starts if row[1] != 10]          # the claims and the equal-NFE pair
+        rows = [row for row in starts if row[1] != 10]  # the claims and the equal-NFE pair
         table = score_table(model, moments, distance, classifier, rows, starts, n, seed)
         return table_claims(table, train_entropy)
 
-    write_study("late_start_fid_samples", {"plms_best_starts": {str(k): t for (_, k), t in best.items()},
-                                           "sweep_samples": args.sweep_samples,
-                                           "rows": over_seeds(measure, args.counts, range(1, args.seeds + 1))})
+    write_study(
+        "late_start_fid_samples",
+        {
+            "plms_best_starts": {str(k): t for (_, k), t in best.items()},
+            "sweep_samples": args.sweep_samples,
+            "rows": over_seeds(measure, args.counts, range(1, args.seeds + 1)),
+        },
+    )
 
 
 if __name__ == "__main__":

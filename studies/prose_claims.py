@@ -38,11 +38,14 @@ import numpy as np
 import torch
 
 import difflab
-from difflab import metrics, symmetry
-from difflab.gaussian_start import DataMoments, fit_check
-from difflab.reproducibility import gap_to, guess_gap, settled_step
-from difflab.studies import write_study
-from difflab.training import training_images
+from difflab.book.studies import write_study
+from difflab.chapters import ch04_symmetry_breaking as symmetry
+from difflab.chapters.ch01_deterministic_map import guess_gap, settled_step
+from difflab.chapters.ch02_reproducibility import gap_to
+from difflab.chapters.ch05_late_initialization import fit_check
+from difflab.core import gaussian, metrics
+from difflab.core.gaussian import DataMoments
+from difflab.training.loop import training_images
 
 GAP_MODELS = {"eps": "U-Net S", "v": "U-Net S, v-pred", "edm": "U-Net S, EDM (VE)"}
 
@@ -50,23 +53,40 @@ GAP_MODELS = {"eps": "U-Net S", "v": "U-Net S, v-pred", "edm": "U-Net S, EDM (VE
 def guess_rows(settings, seeds) -> list[dict]:
     model = difflab.get_denoiser(difflab.standard(settings))
     shape = (1, settings.resolution, settings.resolution)
-    return [{"seed": seed, "guess_within_half": settled_step(*guess_gap(model, difflab.seeded_noise(seed, 256, shape),
-                                                                        settings.sample_steps))}
-            for seed in seeds]
+    return [
+        {
+            "seed": seed,
+            "guess_within_half": settled_step(
+                *guess_gap(model, difflab.seeded_noise(seed, 256, shape), settings.sample_steps)
+            ),
+        }
+        for seed in seeds
+    ]
 
 
 def gap_rows(settings, seeds) -> list[dict]:
-    models = {name: difflab.get_denoiser(c) for name, c in difflab.reproducibility_models(settings).items()}
+    models = {
+        name: difflab.get_denoiser(c)
+        for name, c in difflab.reproducibility_models(settings).items()
+    }
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     gaussian = difflab.GaussianDenoiser.fit(train)
     rows = []
     for seed in seeds:
         z = difflab.seeded_noise(seed, 256, train.shape[1:])
-        _, path = difflab.sample(models["U-Net S"], z, "ddim", settings.sample_steps, return_trajectory=True)
+        _, path = difflab.sample(
+            models["U-Net S"], z, "ddim", settings.sample_steps, return_trajectory=True
+        )
         gap = gap_to(gaussian, models, path)
         middle = gap.index[np.argmin(np.abs(np.array(path.t) - 500))]
-        rows.append({"seed": seed, **{f"gap_{k}_start": gap.iloc[0][name] for k, name in GAP_MODELS.items()},
-                     "gap_middle_t": int(middle), "gap_middle_max": gap.loc[middle].max()})
+        rows.append(
+            {
+                "seed": seed,
+                **{f"gap_{k}_start": gap.iloc[0][name] for k, name in GAP_MODELS.items()},
+                "gap_middle_t": int(middle),
+                "gap_middle_max": gap.loc[middle].max(),
+            }
+        )
     return rows
 
 
@@ -75,12 +95,21 @@ def test_rows(settings, block: int = 2000) -> list[dict]:
     largest = training_images(sweep[settings.sweep_archs[0], settings.sweep_sizes[-1]])
     test, _ = difflab.load_images(settings.dataset, settings.resolution, train=False)
     half = len(test) // 2
-    threshold = metrics.calibrated_threshold(test[:half], test[half:2 * half])
+    threshold = metrics.calibrated_threshold(test[:half], test[half : 2 * half])
     rows = []
     for start in range(0, len(test) - block + 1, block):
-        best = torch.cat([metrics.similarity_matrix(part, largest).max(1).values
-                          for part in test[start:start + block].split(500)])
-        rows.append({"first_test_image": start, "test_above_threshold": (best > threshold).double().mean().item()})
+        best = torch.cat(
+            [
+                metrics.similarity_matrix(part, largest).max(1).values
+                for part in test[start : start + block].split(500)
+            ]
+        )
+        rows.append(
+            {
+                "first_test_image": start,
+                "test_above_threshold": (best > threshold).double().mean().item(),
+            }
+        )
     return rows
 
 
@@ -88,17 +117,35 @@ def curvature_rows(settings, radius_scales) -> list[dict]:
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     moments = DataMoments.of(train)
     lam, top = moments.top
-    denoisers = {"dstar": difflab.EmpiricalDenoiser(train), "gauss": difflab.GaussianDenoiser.fit(train),
-                 "unet": difflab.get_denoiser(difflab.standard(settings))}
+    denoisers = {
+        "dstar": difflab.EmpiricalDenoiser(train),
+        "gauss": difflab.GaussianDenoiser.fit(train),
+        "unet": difflab.get_denoiser(difflab.standard(settings)),
+    }
     steps = np.arange(300, 1000, 10)
     rows = []
     for scale in radius_scales:
-        curvatures = {name: symmetry.centre_curvatures(den, moments.mean.float(), top.float(), steps, lam,
-                                                       train.shape[1:], radius_scale=scale)
-                      for name, den in denoisers.items()}
-        rows.append({"radius_scale": scale, **{f"path_{k}": symmetry.first_crossing(steps, c) for k, c in curvatures.items()},
-                     "unet_curvature_high": curvatures["unet"][-1], "dstar_curvature_high": curvatures["dstar"][-1],
-                     **{f"predicted_{k}": v for k, v in symmetry.predicted_steps(lam).items()}})
+        curvatures = {
+            name: symmetry.centre_curvatures(
+                den,
+                moments.mean.float(),
+                top.float(),
+                steps,
+                lam,
+                train.shape[1:],
+                radius_scale=scale,
+            )
+            for name, den in denoisers.items()
+        }
+        rows.append(
+            {
+                "radius_scale": scale,
+                **{f"path_{k}": symmetry.first_crossing(steps, c) for k, c in curvatures.items()},
+                "unet_curvature_high": curvatures["unet"][-1],
+                "dstar_curvature_high": curvatures["dstar"][-1],
+                **{f"predicted_{k}": v for k, v in gaussian.predicted_steps(lam).items()},
+            }
+        )
     return rows
 
 
@@ -109,19 +156,34 @@ def fit_rows(settings, seeds) -> list[dict]:
     for seed in seeds:
         fits = fit_check(train, moments, np.arange(100, 1000, 100), seed=seed)
         excess = fits["SW2 data vs fit"] / fits["SW2 fit vs fit"]
-        rows.append({"seed": seed, "sw_ratio_early_max": excess[excess.index >= 600].max(), "sw_ratio_400": excess[400]})
+        rows.append(
+            {
+                "seed": seed,
+                "sw_ratio_early_max": excess[excess.index >= 600].max(),
+                "sw_ratio_400": excess[400],
+            }
+        )
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--radius-scales", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     args = parser.parse_args()
     settings, seeds = difflab.get_profile("ci"), range(args.seeds)
-    write_study("prose_claims", {"guess": guess_rows(settings, seeds), "gaps": gap_rows(settings, seeds),
-                                 "test_images": test_rows(settings), "fits": fit_rows(settings, seeds),
-                                 "curvatures": curvature_rows(settings, args.radius_scales)})
+    write_study(
+        "prose_claims",
+        {
+            "guess": guess_rows(settings, seeds),
+            "gaps": gap_rows(settings, seeds),
+            "test_images": test_rows(settings),
+            "fits": fit_rows(settings, seeds),
+            "curvatures": curvature_rows(settings, args.radius_scales),
+        },
+    )
 
 
 if __name__ == "__main__":

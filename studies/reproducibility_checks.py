@@ -15,12 +15,14 @@ import argparse
 import torch
 
 import difflab
-from difflab.reproducibility import emergence, sampler_consistency
-from difflab.studies import over_seeds, write_study
+from difflab.book.studies import over_seeds, write_study
+from difflab.chapters.ch02_reproducibility import emergence, sampler_consistency
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--counts", type=int, nargs="+", default=[250])
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--threshold", type=float, default=0.9218)
@@ -29,20 +31,41 @@ def main() -> None:
     configs = difflab.reproducibility_models(settings)
     runs = [configs["U-Net S"], configs["U-Net S, seed 1"]]
     checkpoints = [*runs[0].snapshots, settings.train_steps]
-    along = [{k: difflab.get_denoiser(c) if k == c.steps else difflab.get_snapshot(c, k) for k in checkpoints}
-             for c in runs]
+    along = [
+        {
+            k: difflab.get_denoiser(c) if k == c.steps else difflab.get_snapshot(c, k)
+            for k in checkpoints
+        }
+        for c in runs
+    ]
     standard = along[0][settings.train_steps]
 
     def measure(n, seed):
-        z = torch.randn(n, 1, settings.resolution, settings.resolution, generator=torch.Generator().manual_seed(seed))
+        z = torch.randn(
+            n,
+            1,
+            settings.resolution,
+            settings.resolution,
+            generator=torch.Generator().manual_seed(seed),
+        )
         reference = difflab.sample(standard, z, "ddim", 4 * settings.sample_steps)
         consistency = sampler_consistency(standard, z, reference, args.threshold)
-        agreement = emergence(*along, z, settings.sample_steps, args.threshold)["RP between the runs"]
-        return {"sampler_similarity_min": min(r["median similarity"] for r in consistency),
-                "emergence_gain": agreement[-1] - agreement[0]}
+        agreement = emergence(*along, z, settings.sample_steps, args.threshold)[
+            "RP between the runs"
+        ]
+        return {
+            "sampler_similarity_min": min(r["median similarity"] for r in consistency),
+            "emergence_gain": agreement[-1] - agreement[0],
+        }
 
-    write_study("reproducibility_checks", {"threshold": args.threshold, "checkpoints": checkpoints,
-                                           "rows": over_seeds(measure, args.counts, range(args.seeds))})
+    write_study(
+        "reproducibility_checks",
+        {
+            "threshold": args.threshold,
+            "checkpoints": checkpoints,
+            "rows": over_seeds(measure, args.counts, range(args.seeds)),
+        },
+    )
 
 
 if __name__ == "__main__":

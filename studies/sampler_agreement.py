@@ -14,12 +14,14 @@ import argparse
 import torch
 
 import difflab
-from difflab.reproducibility import sampler_agreement, sampler_steps
-from difflab.studies import over_seeds, write_study
+from difflab.book.studies import over_seeds, write_study
+from difflab.chapters.ch01_deterministic_map import sampler_agreement, sampler_steps
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--counts", type=int, nargs="+", default=[250])
     parser.add_argument("--seeds", type=int, default=10)
     args = parser.parse_args()
@@ -29,13 +31,27 @@ def main() -> None:
     samplers = sampler_steps(steps)
 
     def measure(n, seed):
-        z = torch.randn(n, 1, settings.resolution, settings.resolution, generator=torch.Generator().manual_seed(seed))
+        z = torch.randn(
+            n,
+            1,
+            settings.resolution,
+            settings.resolution,
+            generator=torch.Generator().manual_seed(seed),
+        )
         _, results = sampler_agreement(model, z, 4 * steps, samplers, seed)
-        return {"rp_min": min(r["rp"] for r in results.values()),
-                "retrieval_min": min(r["retrieval"] for r in results.values())}
+        return {
+            "rp_min": min(r["rp"] for r in results.values()),
+            "retrieval_min": min(r["retrieval"] for r in results.values()),
+        }
 
-    write_study("sampler_agreement", {"reference_steps": 4 * steps, "sampler_steps": samplers,
-                                      "rows": over_seeds(measure, args.counts, range(args.seeds))})
+    write_study(
+        "sampler_agreement",
+        {
+            "reference_steps": 4 * steps,
+            "sampler_steps": samplers,
+            "rows": over_seeds(measure, args.counts, range(args.seeds)),
+        },
+    )
 
 
 if __name__ == "__main__":

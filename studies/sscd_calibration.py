@@ -34,8 +34,8 @@ import time
 import torch
 
 import difflab
-from difflab import metrics
-from difflab.studies import write_study
+from difflab.book.studies import write_study
+from difflab.core import metrics
 
 RESOLUTIONS, REFERENCE, THRESHOLD = [32, 48, 64, 96, 128, 224], 320, 0.6
 
@@ -43,7 +43,7 @@ RESOLUTIONS, REFERENCE, THRESHOLD = [32, 48, 64, 96, 128, 224], 320, 0.6
 def embed_timed(images: torch.Tensor, resolution: int) -> tuple[torch.Tensor, float]:
     """The embeddings at one resolution, and the seconds per image it took."""
     sscd = metrics.SSCD(resolution=resolution)
-    sscd(images[:8])                                   # warm the session up
+    sscd(images[:8])  # warm the session up
     tic = time.perf_counter()
     features = sscd(images)
     return features, (time.perf_counter() - tic) / len(images)
@@ -54,9 +54,11 @@ def resolution_rows(a: torch.Tensor, b: torch.Tensor) -> list[dict]:
     both = torch.cat([a, b])
     embedded = {r: embed_timed(both, r) for r in [*RESOLUTIONS, REFERENCE]}
     partner = metrics.derangement(len(a))
+
     def pairs(f):
-        fa, fb = f[:len(a)], f[len(a):]
+        fa, fb = f[: len(a)], f[len(a) :]
         return {"same noise": (fa * fb).sum(1), "shuffled": (fa * fb[partner]).sum(1)}
+
     reference = pairs(embedded[REFERENCE][0])
     rows = []
     for r, (f, seconds) in embedded.items():
@@ -65,38 +67,64 @@ def resolution_rows(a: torch.Tensor, b: torch.Tensor) -> list[dict]:
             key = kind.replace(" ", "_")
             row[f"{key}_change_q95"] = (sims - reference[kind]).abs().quantile(0.95).item()
             row[f"{key}_above"] = (sims > THRESHOLD).double().mean().item()
-            row[f"{key}_above_change"] = abs(row[f"{key}_above"] - (reference[kind] > THRESHOLD).double().mean().item())
-        row["passes"] = (max(row["same_noise_change_q95"], row["shuffled_change_q95"]) <= 0.05
-                         and max(row["same_noise_above_change"], row["shuffled_above_change"]) <= 0.02)
+            row[f"{key}_above_change"] = abs(
+                row[f"{key}_above"] - (reference[kind] > THRESHOLD).double().mean().item()
+            )
+        row["passes"] = (
+            max(row["same_noise_change_q95"], row["shuffled_change_q95"]) <= 0.05
+            and max(row["same_noise_above_change"], row["shuffled_above_change"]) <= 0.02
+        )
         rows.append(row)
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--noises", type=int, default=500)
     parser.add_argument("--test-images", type=int, default=1000)
-    parser.add_argument("--resolution", type=int, help="for the calibration (default: the rule's choice)")
+    parser.add_argument(
+        "--resolution", type=int, help="for the calibration (default: the rule's choice)"
+    )
     args = parser.parse_args()
     settings = difflab.get_profile("ci")
     configs = difflab.reproducibility_models(settings)
     z = difflab.seeded_noise(0, args.noises, (1, settings.resolution, settings.resolution))
-    a, b = (difflab.sample(difflab.get_denoiser(configs[name]), z, "ddim", settings.sample_steps)
-            for name in ("U-Net S", "U-Net S, seed 1"))
+    a, b = (
+        difflab.sample(difflab.get_denoiser(configs[name]), z, "ddim", settings.sample_steps)
+        for name in ("U-Net S", "U-Net S, seed 1")
+    )
     rows = resolution_rows(a, b)
-    chosen = args.resolution or min((r["resolution"] for r in rows if r["passes"]), default=REFERENCE)
+    chosen = args.resolution or min(
+        (r["resolution"] for r in rows if r["passes"]), default=REFERENCE
+    )
     sscd = metrics.SSCD(resolution=chosen)
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     test, _ = difflab.load_images(settings.dataset, settings.resolution, train=False)
-    train_features, test_features = sscd(train), sscd(test[:args.test_images])
+    train_features, test_features = sscd(train), sscd(test[: args.test_images])
     best = torch.cat([(part @ train_features.T).max(1).values for part in test_features.split(250)])
-    calibration = {"resolution": chosen, "threshold": THRESHOLD,
-                   "shuffled_above": metrics.shuffled_similarity(a, b, features=sscd).gt(THRESHOLD).double().mean().item(),
-                   "same_noise_above": metrics.rp_score(a, b, THRESHOLD, features=sscd),
-                   "test_above_vs_train": (best > THRESHOLD).double().mean().item(),
-                   "test_best_median": best.median().item()}
-    write_study("sscd_calibration", {"noises": args.noises, "test_images": args.test_images,
-                                     "resolutions": rows, "calibration": [calibration]})
+    calibration = {
+        "resolution": chosen,
+        "threshold": THRESHOLD,
+        "shuffled_above": metrics.shuffled_similarity(a, b, features=sscd)
+        .gt(THRESHOLD)
+        .double()
+        .mean()
+        .item(),
+        "same_noise_above": metrics.rp_score(a, b, THRESHOLD, features=sscd),
+        "test_above_vs_train": (best > THRESHOLD).double().mean().item(),
+        "test_best_median": best.median().item(),
+    }
+    write_study(
+        "sscd_calibration",
+        {
+            "noises": args.noises,
+            "test_images": args.test_images,
+            "resolutions": rows,
+            "calibration": [calibration],
+        },
+    )
 
 
 if __name__ == "__main__":

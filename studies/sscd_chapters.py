@@ -45,11 +45,13 @@ import pandas as pd
 from tqdm import tqdm
 
 import difflab
-from difflab import memorization, metrics, reproducibility
-from difflab.studies import write_study
-from difflab.training import training_images
+from difflab.book.studies import write_study
+from difflab.chapters import ch02_reproducibility as reproducibility
+from difflab.chapters import ch03_memorization as memorization
+from difflab.core import metrics
+from difflab.training.loop import training_images
 
-PIXEL_THRESHOLDS = {"02": 0.9218, "03": 0.9339}     # the chapters' calibrated pixel thresholds
+PIXEL_THRESHOLDS = {"02": 0.9218, "03": 0.9339}  # the chapters' calibrated pixel thresholds
 TEST_PAIRS = 2000
 
 
@@ -60,72 +62,129 @@ def chapter_2(settings, seed: int, count: int) -> dict:
     train_images, _ = difflab.load_images(settings.dataset, settings.resolution)
     everyone = {**models, "Gaussian denoiser": difflab.GaussianDenoiser.fit(train_images)}
     z = difflab.seeded_noise(seed, settings.n_samples, train_images.shape[1:])[:count]
-    samples = {name: {seed: difflab.sample(model, z, "ddim", settings.sample_steps)} for name, model in everyone.items()}
+    samples = {
+        name: {seed: difflab.sample(model, z, "ddim", settings.sample_steps)}
+        for name, model in everyone.items()
+    }
     sscd = metrics.Cached(metrics.SSCD())
     trained = list(itertools.combinations(models, 2))
-    _, shuffled_trained, threshold = reproducibility.pooled_calibration(samples, [seed], trained, sscd)
-    rp06, acc = reproducibility.pair_scores(samples, [seed], 0.6, sscd)
-    rpcal, _ = reproducibility.pair_scores(samples, [seed], threshold, sscd)
+    _, shuffled_trained, trained_agreement = metrics.pooled_agreement(
+        samples, [seed], trained, sscd
+    )
+    threshold = trained_agreement.threshold
+    rp06, acc = metrics.pairwise_scores(samples, [seed], 0.6, sscd)
+    rpcal, _ = metrics.pairwise_scores(samples, [seed], threshold, sscd)
     gaussian = [(name, "Gaussian denoiser") for name in models]
     snapshots = [*configs["U-Net S"].snapshots, settings.train_steps]
-    along = [{k: models[name] if k == settings.train_steps else difflab.get_snapshot(configs[name], k)
-              for k in snapshots} for name in ("U-Net S", "U-Net S, seed 1")]
+    along = [
+        {
+            k: models[name] if k == settings.train_steps else difflab.get_snapshot(configs[name], k)
+            for k in snapshots
+        }
+        for name in ("U-Net S", "U-Net S, seed 1")
+    ]
     images = reproducibility.along_training(*along, z, settings.sample_steps)
-    gain = {name: (lambda r: r[-1] - r[0])(reproducibility.emergence_scores(images, t, sscd)["RP between the runs"])
-            for name, t in (("06", 0.6), ("calibrated", threshold))}
-    return {"seed": seed, "noises": count, "shuffled_above_06": (shuffled_trained > 0.6).double().mean().item(),
-            "sscd_threshold": threshold,
-            "rp06_trained_min": min(rp06[p][0] for p in trained),
-            "rp06_trained_median": float(pd.Series([rp06[p][0] for p in trained]).median()),
-            "rpcal_trained_min": min(rpcal[p][0] for p in trained),
-            "acc_trained_min": min(acc[p][0] for p in trained),
-            "rp06_gaussian_max": max(rp06[p][0] for p in gaussian), "rpcal_gaussian_max": max(rpcal[p][0] for p in gaussian),
-            "emergence_gain_06": gain["06"], "emergence_gain_calibrated": gain["calibrated"]}
+    gain = {
+        name: (lambda r: r[-1] - r[0])(
+            reproducibility.emergence_scores(images, t, sscd)["RP between the runs"]
+        )
+        for name, t in (("06", 0.6), ("calibrated", threshold))
+    }
+    return {
+        "seed": seed,
+        "noises": count,
+        "shuffled_above_06": (shuffled_trained > 0.6).double().mean().item(),
+        "sscd_threshold": threshold,
+        "rp06_trained_min": min(rp06[p][0] for p in trained),
+        "rp06_trained_median": float(pd.Series([rp06[p][0] for p in trained]).median()),
+        "rpcal_trained_min": min(rpcal[p][0] for p in trained),
+        "acc_trained_min": min(acc[p][0] for p in trained),
+        "rp06_gaussian_max": max(rp06[p][0] for p in gaussian),
+        "rpcal_gaussian_max": max(rpcal[p][0] for p in gaussian),
+        "emergence_gain_06": gain["06"],
+        "emergence_gain_calibrated": gain["calibrated"],
+    }
 
 
 def test_threshold(settings) -> dict:
     """SSCD's and pixel cosine's calibrated thresholds on pairs of different test images."""
     test_images, _ = difflab.load_images(settings.dataset, settings.resolution, train=False)
-    a, b = test_images[:TEST_PAIRS], test_images[TEST_PAIRS:2 * TEST_PAIRS]
-    return {"pairs": TEST_PAIRS, "sscd": metrics.calibrated_threshold(a, b, features=metrics.SSCD()),
-            "pixel": metrics.calibrated_threshold(a, b)}
+    a, b = test_images[:TEST_PAIRS], test_images[TEST_PAIRS : 2 * TEST_PAIRS]
+    return {
+        "pairs": TEST_PAIRS,
+        "sscd": metrics.calibrated_threshold(a, b, features=metrics.SSCD()),
+        "pixel": metrics.calibrated_threshold(a, b),
+    }
 
 
 def chapter_3(settings, seeds, count: int, sscd_threshold: float) -> list[dict]:
     """Chapter 3's RP rows (pixels on all noises, SSCD on the first `count`) and unet-m's GL, per seed."""
     small, wide = settings.sweep_archs
-    configs = {**difflab.memorization_sweep(settings), **difflab.dip_sweep(settings),
-               **{("disjoint", n): pair[1] for n, pair in difflab.disjoint_pairs(settings).items()}}
+    configs = {
+        **difflab.memorization_sweep(settings),
+        **difflab.dip_sweep(settings),
+        **{("disjoint", n): pair[1] for n, pair in difflab.disjoint_pairs(settings).items()},
+    }
     subsets = {n: training_images(configs[small, n]) for n in settings.sweep_sizes}
     shape = subsets[settings.sweep_sizes[0]].shape[1:]
     noise = {s: difflab.seeded_noise(s, settings.n_samples, shape) for s in seeds}
-    samples = {key: {s: difflab.sample(difflab.get_denoiser(config), noise[s], "ddim", settings.sample_steps)
-                     for s in seeds} for key, config in tqdm(configs.items(), desc="sampling")}
+    samples = {
+        key: {
+            s: difflab.sample(difflab.get_denoiser(config), noise[s], "ddim", settings.sample_steps)
+            for s in seeds
+        }
+        for key, config in tqdm(configs.items(), desc="sampling")
+    }
     sscd = metrics.Cached(metrics.SSCD())
-    similarities = {"pixel": metrics.Similarity(metrics.centred_pixels, PIXEL_THRESHOLDS["03"]),
-                    "SSCD > 0.6": metrics.Similarity(sscd, 0.6, count),
-                    "SSCD calibrated": metrics.Similarity(sscd, sscd_threshold, count)}
-    pairs = [(small, wide), (small, settings.dip_arch), (wide, settings.dip_arch), (small, "disjoint")]
+    similarities = {
+        "pixel": metrics.Similarity(metrics.centred_pixels, PIXEL_THRESHOLDS["03"]),
+        "SSCD > 0.6": metrics.Similarity(sscd, 0.6, count),
+        "SSCD calibrated": metrics.Similarity(sscd, sscd_threshold, count),
+    }
+    pairs = [
+        (small, wide),
+        (small, settings.dip_arch),
+        (wide, settings.dip_arch),
+        (small, "disjoint"),
+    ]
     rp = memorization.pair_rp(samples, pairs, settings.sweep_sizes, seeds, similarities)
-    gl = [{"images": n, "score": f"GL {settings.dip_arch}", "seed": s,
-           "value": metrics.gl_score(samples[settings.dip_arch, n][s], subsets[n])}
-          for n in settings.dip_sizes for s in seeds]
+    gl = [
+        {
+            "images": n,
+            "score": f"GL {settings.dip_arch}",
+            "seed": s,
+            "value": metrics.gl_score(samples[settings.dip_arch, n][s], subsets[n]),
+        }
+        for n in settings.dip_sizes
+        for s in seeds
+    ]
     return rp.to_dict("records") + gl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--sscd-noises-2", type=int, default=80)
     parser.add_argument("--sscd-noises-3", type=int, default=50)
     args = parser.parse_args()
     settings = difflab.get_profile("ci")
     thresholds = test_threshold(settings)
-    write_study("sscd_chapters", {
-        "test_threshold": thresholds,
-        "reproducibility": [chapter_2(settings, s, args.sscd_noises_2) for s in tqdm(range(args.seeds), desc="chapter 2")],
-        "memorization": chapter_3(settings, range(args.seeds), args.sscd_noises_3, thresholds["sscd"]),
-        "memorization_noises": {"pixel": settings.n_samples, "sscd": args.sscd_noises_3}})
+    write_study(
+        "sscd_chapters",
+        {
+            "test_threshold": thresholds,
+            "reproducibility": [
+                chapter_2(settings, s, args.sscd_noises_2)
+                for s in tqdm(range(args.seeds), desc="chapter 2")
+            ],
+            "memorization": chapter_3(
+                settings, range(args.seeds), args.sscd_noises_3, thresholds["sscd"]
+            ),
+            "memorization_noises": {"pixel": settings.n_samples, "sscd": args.sscd_noises_3},
+        },
+    )
 
 
 if __name__ == "__main__":

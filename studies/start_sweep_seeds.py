@@ -28,18 +28,27 @@ import argparse
 import torch
 
 import difflab
-from difflab import symmetry
-from difflab.classifier import profile_classifier
-from difflab.gaussian_start import DataMoments, best_starts, fid_reference, generate, sweep_ratios, sweep_table
-from difflab.quality import FeatureDistance
-from difflab.studies import write_study
+from difflab.book.studies import write_study
+from difflab.book.zoo import profile_classifier
+from difflab.chapters.ch05_late_initialization import (
+    DataMoments,
+    best_starts,
+    fid_reference,
+    generate,
+    sweep_ratios,
+    sweep_table,
+)
+from difflab.core import gaussian
+from difflab.core.quality import FeatureDistance
 
 STEP_COUNTS, STARTS = (3, 5, 10), [100, 200, 300, 400, 500, 600, 700, 800, 900]
-FID_SAMPLES = 5000      # the chapter's table's samples per FID when this study ran
+FID_SAMPLES = 5000  # the chapter's table's samples per FID when this study ran
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sweep-seeds", type=int, default=5)
     parser.add_argument("--noise-seeds", type=int, default=10)
     args = parser.parse_args()
@@ -48,23 +57,49 @@ def main() -> None:
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     model = difflab.get_denoiser(difflab.standard(settings), settings.device)
     reference = fid_reference(train)
-    distance, moments = FeatureDistance(reference, profile_classifier(settings)), DataMoments.of(train)
+    distance, moments = (
+        FeatureDistance(reference, profile_classifier(settings)),
+        DataMoments.of(train),
+    )
     sweeps, best_of = [], {}
     for seed in range(args.sweep_seeds):
-        sweep = sweep_table(model, moments, distance, STEP_COUNTS, STARTS, settings.late_sweep_fid_samples, seed)
-        best_of[seed], gains = best_starts(sweep), {k: 1 / r for k, r in sweep_ratios(sweep, best_starts(sweep)).items()}
-        sweeps += [{"seed": seed, "sampler": s, "steps": k, "best_start": t, "gain": gains[s, k]}
-                   for (s, k), t in best_of[seed].items()]
-    fid = lambda seed, t_s: distance.fid(generate(model, moments, "DDIM", 5, FID_SAMPLES, seed, t_s, grid="even"))
+        sweep = sweep_table(
+            model, moments, distance, STEP_COUNTS, STARTS, settings.late_sweep_fid_samples, seed
+        )
+        best_of[seed], gains = (
+            best_starts(sweep),
+            {k: 1 / r for k, r in sweep_ratios(sweep, best_starts(sweep)).items()},
+        )
+        sweeps += [
+            {"seed": seed, "sampler": s, "steps": k, "best_start": t, "gain": gains[s, k]}
+            for (s, k), t in best_of[seed].items()
+        ]
+    fid = lambda seed, t_s: distance.fid(
+        generate(model, moments, "DDIM", 5, FID_SAMPLES, seed, t_s, grid="even")
+    )
     starts = {"baseline": None, "gls": best_of[0]["DDIM", 5]}
     chapter = {name: fid(1, t_s) for name, t_s in starts.items()}
-    noise = [{"seed": seed, **{f"change_{name}": abs(fid(seed, t_s) - chapter[name]) / chapter[name]
-                               for name, t_s in starts.items()}}
-             for seed in range(3, 3 + args.noise_seeds)]
-    write_study("start_sweep_seeds", {"critical_steps": symmetry.predicted_steps(moments.top[0]),
-                                      "sweep_samples": settings.late_sweep_fid_samples, "sweeps": sweeps,
-                                      "fid_samples": FID_SAMPLES, "chapter_fid": chapter,
-                                      "noise": noise})
+    noise = [
+        {
+            "seed": seed,
+            **{
+                f"change_{name}": abs(fid(seed, t_s) - chapter[name]) / chapter[name]
+                for name, t_s in starts.items()
+            },
+        }
+        for seed in range(3, 3 + args.noise_seeds)
+    ]
+    write_study(
+        "start_sweep_seeds",
+        {
+            "critical_steps": gaussian.predicted_steps(moments.top[0]),
+            "sweep_samples": settings.late_sweep_fid_samples,
+            "sweeps": sweeps,
+            "fid_samples": FID_SAMPLES,
+            "chapter_fid": chapter,
+            "noise": noise,
+        },
+    )
 
 
 if __name__ == "__main__":

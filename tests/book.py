@@ -42,9 +42,10 @@ def glued_in(path: Path) -> dict:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
-                data = output["data"]          # Markdown (glued for {glue:md}) before its repr
-                text = next((v for k, v in data.items() if k.endswith("text/markdown")), None) \
-                    or next(v for k, v in data.items() if k.endswith("text/plain"))
+                data = output["data"]  # Markdown (glued for {glue:md}) before its repr
+                text = next(
+                    (v for k, v in data.items() if k.endswith("text/markdown")), None
+                ) or next(v for k, v in data.items() if k.endswith("text/plain"))
                 try:
                     values[name] = ast.literal_eval(text)
                 except (ValueError, SyntaxError):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from difflab.data import load_images
+from difflab.core.data import load_images
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Train a config given as JSON through `difflab.training.train` and save the EMA weights and the
+"""Train a config given as JSON through `difflab.training.loop.train` and save the EMA weights and the
 summary (main process only): tests/test_parallel.py runs it under `accelerate launch`.
 
     accelerate launch ... tests/parallel_train.py CONFIG_JSON FOLDER [UNTIL]
@@ -10,8 +10,8 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from difflab import parallel
-from difflab.training import TrainConfig, train
+from difflab.core import parallel
+from difflab.training.loop import TrainConfig, train
 
 config, folder = TrainConfig(**json.loads(sys.argv[1])), Path(sys.argv[2])
 until = int(sys.argv[3]) if len(sys.argv) > 3 else None

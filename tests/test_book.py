@@ -3,16 +3,15 @@
 Bounds sit below the worst value the chapter measured over its noise seeds (each chapter states
 them in its text); `make book` must have run first (`make test` does)."""
 
+import html
 import json
 import re
 
-import html
-
 import pytest
-
 from book import HTML, ROOT, glued
 from claims import DESCRIPTIVE, UNASSERTED_CLAIMS
-from difflab import papers
+
+from difflab.book import papers
 
 pytestmark = pytest.mark.book
 
@@ -26,12 +25,12 @@ class TestDeterministicMap:
     def test_samplers_of_different_order_agree(self):
         g = self.g()
         assert g["n_seeds"] >= 3
-        assert g["sampler_rp_min"] >= 0.9            # measured 0.98 (worst sampler and seed)
-        assert g["sampler_retrieval_min"] >= 0.9     # chance is 1/250
+        assert g["sampler_rp_min"] >= 0.9  # measured 0.98 (worst sampler and seed)
+        assert g["sampler_retrieval_min"] >= 0.9  # chance is 1/250
         assert g["sampler_threshold_max"] > g["shuffled_median"]
 
     def test_the_sampler_comparison_holds_at_every_seed_of_its_study(self):
-        g = self.g()                                  # the chapter's noises per seed, over the committed study
+        g = self.g()  # the chapter's noises per seed, over the committed study
         assert g["study_seeds"] >= 10
         assert g["study_rp_min"] >= 0.9 and g["study_retrieval_min"] >= 0.9
 
@@ -40,16 +39,17 @@ class TestDeterministicMap:
 
     def test_the_optimal_denoiser_copies_and_the_network_does_not(self):
         g = self.g()
-        assert g["copies_optimal_min"] >= 0.9        # measured 0.98 at 25 DDIM steps
+        assert g["copies_optimal_min"] >= 0.9  # measured 0.98 at 25 DDIM steps
         assert g["nn_optimal_median"] < 1e-3
-        assert g["copies_model_max"] <= 0.02         # measured 0
+        assert g["copies_model_max"] <= 0.02  # measured 0
         assert g["nn_model_median"] >= 0.5 * g["nn_test_median"]
 
-
     def test_the_image_is_fixed_in_the_first_half_of_generation_at_every_seed(self):
-        g = self.g()                                  # bound written before studies/prose_claims.py ran
+        g = self.g()  # bound written before studies/prose_claims.py ran
         assert g["study_guess_rows"] >= 10 and g["noise_dominates_above"] < 500
-        assert min(g["guess_within_half"], g["study_guess_within_half_min"]) >= 500      # measured 639 at all ten
+        assert (
+            min(g["guess_within_half"], g["study_guess_within_half_min"]) >= 500
+        )  # measured 639 at all ten
 
 
 class TestReproducibility:
@@ -58,52 +58,70 @@ class TestReproducibility:
     def test_trained_models_agree_far_above_the_shuffled_baseline(self):
         g = self.g()
         assert g["n_seeds"] >= 3 and g["n_noises"] >= 1000
-        assert g["rp_trained_min"] >= 0.35           # shuffled pairs: 0.01 by construction; measured 0.45 (ResNet/EDM)
+        assert (
+            g["rp_trained_min"] >= 0.35
+        )  # shuffled pairs: 0.01 by construction; measured 0.45 (ResNet/EDM)
 
     def test_retrieval_is_far_above_chance(self):
         g = self.g()
-        assert g["acc_trained_min"] >= 0.5 and g["acc_trained_min"] > 100 * g["chance"]   # measured 0.58 (worst seed)
+        assert (
+            g["acc_trained_min"] >= 0.5 and g["acc_trained_min"] > 100 * g["chance"]
+        )  # measured 0.58 (worst seed)
 
     def test_samplers_are_consistent(self):
         assert self.g()["sampler_similarity_min"] >= 0.95
 
     def test_agreement_grows_with_training(self):
         g = self.g()
-        assert g["emergence_last"] >= g["emergence_first"] + 0.3   # measured 0.18 -> 0.83 (250 noises)
+        assert (
+            g["emergence_last"] >= g["emergence_first"] + 0.3
+        )  # measured 0.18 -> 0.83 (250 noises)
 
     def test_both_checks_hold_at_every_seed_of_their_study(self):
-        g = self.g()                                  # the chapter's reduced count, over the committed study
+        g = self.g()  # the chapter's reduced count, over the committed study
         assert g["study_seeds"] >= 8
         assert g["study_similarity_min"] >= 0.95 and g["study_gain_min"] >= 0.3
 
-
     def test_the_gaussian_denoiser_agrees_less_than_any_pair_of_networks(self):
-        g = self.g()                                  # worst seeds of both
+        g = self.g()  # worst seeds of both
         assert g["rp_gaussian_max"] < g["rp_trained_min"]
 
     def test_in_sscd_the_papers_threshold_is_loose_and_the_models_still_agree(self):
-        g = self.g()                                  # bounds written in studies/sscd_chapters.py before it ran
+        g = self.g()  # bounds written in studies/sscd_chapters.py before it ran
         assert g["study_reproducibility_rows"] >= 6
-        assert min(g["sscd_shuffled_above_06"], g["study_shuffled_above_06_min"]) >= 0.1    # measured 0.197 .. 0.261
-        assert min(g["sscd_rp06_min"], g["study_rp06_trained_min_min"]) >= 0.7              # measured >= 0.81
+        assert (
+            min(g["sscd_shuffled_above_06"], g["study_shuffled_above_06_min"]) >= 0.1
+        )  # measured 0.197 .. 0.261
+        assert min(g["sscd_rp06_min"], g["study_rp06_trained_min_min"]) >= 0.7  # measured >= 0.81
 
     def test_in_sscd_the_gaussian_denoiser_agrees_less_than_any_pair_of_networks(self):
-        g = self.g()                                  # at both thresholds; the study's worst seeds against each other
-        assert g["sscd_rp06_gaussian_max"] < g["sscd_rp06_min"] and g["sscd_rpcal_gaussian_max"] < g["sscd_rpcal_min"]
-        assert g["study_rp06_gaussian_max_max"] < g["study_rp06_trained_min_min"]          # 0.41 < 0.81
-        assert g["study_rpcal_gaussian_max_max"] < g["study_rpcal_trained_min_min"]        # 0.025 < 0.275
+        g = self.g()  # at both thresholds; the study's worst seeds against each other
+        assert (
+            g["sscd_rp06_gaussian_max"] < g["sscd_rp06_min"]
+            and g["sscd_rpcal_gaussian_max"] < g["sscd_rpcal_min"]
+        )
+        assert g["study_rp06_gaussian_max_max"] < g["study_rp06_trained_min_min"]  # 0.41 < 0.81
+        assert g["study_rpcal_gaussian_max_max"] < g["study_rpcal_trained_min_min"]  # 0.025 < 0.275
 
     def test_in_calibrated_sscd_agreement_grows_with_training(self):
         g = self.g()
         assert g["sscdcal_emergence_last"] >= g["sscdcal_emergence_first"] + 0.2
-        assert g["study_emergence_gain_calibrated_min"] >= 0.2                              # measured 0.44 .. 0.61
+        assert g["study_emergence_gain_calibrated_min"] >= 0.2  # measured 0.44 .. 0.61
 
     def test_the_objective_decides_how_near_the_gaussian_denoiser_a_network_starts(self):
-        g = self.g()                                  # relative gaps; bounds written before studies/prose_claims.py ran
+        g = self.g()  # relative gaps; bounds written before studies/prose_claims.py ran
         assert g["study_gaps_rows"] >= 10
-        assert min(g["gap_eps_start"], g["study_gap_eps_start_min"]) > 1                   # measured 4.63 .. 4.94
-        assert max(g["gap_v_start"], g["study_gap_v_start_max"], g["gap_edm_start"], g["study_gap_edm_start_max"]) < 0.5
-        assert max(g["gap_middle_max"], g["study_gap_middle_max_max"]) < 0.5               # measured up to 0.266
+        assert min(g["gap_eps_start"], g["study_gap_eps_start_min"]) > 1  # measured 4.63 .. 4.94
+        assert (
+            max(
+                g["gap_v_start"],
+                g["study_gap_v_start_max"],
+                g["gap_edm_start"],
+                g["study_gap_edm_start_max"],
+            )
+            < 0.5
+        )
+        assert max(g["gap_middle_max"], g["study_gap_middle_max_max"]) < 0.5  # measured up to 0.266
 
 
 class TestMemorization:
@@ -113,18 +131,20 @@ class TestMemorization:
         g = self.g()
         assert g["n_seeds"] >= 3
         assert g["gl_small_end_max"] <= 0.1 and g["gl_large_end_min"] >= 0.9
-        assert g["gl_optimal_max"] <= 0.05            # the optimal denoiser copies at every size
+        assert g["gl_optimal_max"] <= 0.05  # the optimal denoiser copies at every size
 
     def test_reproducibility_dips_between_the_regimes(self):
         g = self.g()
         assert g["smallest"] < g["dip_size"] < g["largest"]
-        assert g["rp_ends_minus_dip_min"] > 0         # every seed; measured 0.022 (a shallow dip)
+        assert g["rp_ends_minus_dip_min"] > 0  # every seed; measured 0.022 (a shallow dip)
 
     def test_networks_agree_with_the_optimal_denoiser_only_when_copying(self):
         g = self.g()
-        assert g["copy_optimal_small_min"] >= 0.4     # the same training image as D*: measured 0.50
-        assert g["copy_optimal_large_max"] <= 0.05    # measured 0.0
-        assert g["rp_optimal_low"] <= g["rp_optimal_small_min"] - 0.1   # pixels: measured 0.31 vs 0.51
+        assert g["copy_optimal_small_min"] >= 0.4  # the same training image as D*: measured 0.50
+        assert g["copy_optimal_large_max"] <= 0.05  # measured 0.0
+        assert (
+            g["rp_optimal_low"] <= g["rp_optimal_small_min"] - 0.1
+        )  # pixels: measured 0.31 vs 0.51
 
     def test_the_smaller_width_generalizes_first(self):
         g = self.g()
@@ -135,30 +155,41 @@ class TestMemorization:
         assert g["disjoint_large_rp_min"] >= 0.5 and g["disjoint_large_acc_min"] > 100 * g["chance"]
         assert g["disjoint_small_rp_max"] <= 0.2
 
-
     def test_in_sscd_the_widths_agree_at_both_ends_and_calibrated_sscd_dips(self):
-        g = self.g()                                  # this chapter's seeds and every seed of studies/sscd_chapters.py
+        g = self.g()  # this chapter's seeds and every seed of studies/sscd_chapters.py
         assert g["study_memorization_seeds"] >= 6
-        assert min(g["sscd06_ends_min"], g["study_sscd06_ends_min"]) >= 0.7                 # predicted; measured >= 0.78
-        assert min(g["sscdcal_depth_min"], g["study_sscdcal_depth_min"]) > 0                # observed, not predicted: >= 0.12
+        assert (
+            min(g["sscd06_ends_min"], g["study_sscd06_ends_min"]) >= 0.7
+        )  # predicted; measured >= 0.78
+        assert (
+            min(g["sscdcal_depth_min"], g["study_sscdcal_depth_min"]) > 0
+        )  # observed, not predicted: >= 0.12
 
     def test_widths_4x_apart_dip_deeper_than_2x_apart(self):
-        g = self.g()                                  # each seed's lowest value around the transition
-        assert g["transition_widest"] >= g["transition_wide"]        # the widest copies at least as long
-        assert 0.45 <= min(g["wide_pixel_low_min"], g["study_wide_pixel_low_min"])          # as predicted
-        assert max(g["wide_pixel_low_max"], g["study_wide_pixel_low_max"]) <= 0.60          # as predicted
-        assert max(g["wide_sscdcal_low_max"], g["study_wide_sscdcal_low_max"]) <= 0.35      # as predicted
-        assert min(g["wide_below_pair_min"], g["study_wide_below_pair_min"]) > 0   # below the 2x pair; the
-                                                                # predicted margin of 0.03 failed (0.004)
+        g = self.g()  # each seed's lowest value around the transition
+        assert g["transition_widest"] >= g["transition_wide"]  # the widest copies at least as long
+        assert 0.45 <= min(g["wide_pixel_low_min"], g["study_wide_pixel_low_min"])  # as predicted
+        assert max(g["wide_pixel_low_max"], g["study_wide_pixel_low_max"]) <= 0.60  # as predicted
+        assert (
+            max(g["wide_sscdcal_low_max"], g["study_wide_sscdcal_low_max"]) <= 0.35
+        )  # as predicted
+        assert (
+            min(g["wide_below_pair_min"], g["study_wide_below_pair_min"]) > 0
+        )  # below the 2x pair; the
+        # predicted margin of 0.03 failed (0.004)
 
     def test_in_sscd_disjoint_models_agree_at_the_largest_size(self):
         g = self.g()
-        assert min(g["disjoint_sscd06_large_min"], g["study_disjoint_sscd06_large_min"]) >= 0.8   # measured >= 0.92
+        assert (
+            min(g["disjoint_sscd06_large_min"], g["study_disjoint_sscd06_large_min"]) >= 0.8
+        )  # measured >= 0.92
 
     def test_unseen_test_images_often_pass_the_pixel_threshold(self):
-        g = self.g()                                  # every 2,000-image block of the test set
+        g = self.g()  # every 2,000-image block of the test set
         assert g["study_test_images_rows"] == 5
-        assert min(g["test_above_threshold"], g["study_test_above_threshold_min"]) > 0.5     # measured 0.760 .. 0.774
+        assert (
+            min(g["test_above_threshold"], g["study_test_above_threshold_min"]) > 0.5
+        )  # measured 0.760 .. 0.774
 
 
 class TestSymmetryBreaking:
@@ -168,45 +199,59 @@ class TestSymmetryBreaking:
         g = self.g()
         assert abs(g["theta_c"] - 0.6436) < 1e-4 and g["theta_c_error"] < 1e-4
         assert abs(g["x_star"] - 0.947) < 5e-4 and g["x_star_error"] < 1e-4
-        assert g["potential_error"] < 1e-4                          # relative; measured 1e-6
+        assert g["potential_error"] < 1e-4  # relative; measured 1e-6
         assert g["sign_step"] == g["t_c_step"] == 292
 
     def test_early_kicks_relax_and_the_window_is_at_t_c(self):
         g = self.g()
-        assert g["kick_early_max"] <= 0.01                          # measured 0.007
-        assert abs(g["kick_peak_step"] - g["t_c_step"]) <= 100 and g["kick_peak"] >= 3 * g["kick_early_max"]
+        assert g["kick_early_max"] <= 0.01  # measured 0.007
+        assert (
+            abs(g["kick_peak_step"] - g["t_c_step"]) <= 100
+            and g["kick_peak"] >= 3 * g["kick_early_max"]
+        )
 
     def test_mixture_critical_time_is_measured_where_predicted(self):
         g = self.g()
-        assert g["mixture_hessian_error"] <= 2                      # measured 0.6 steps
-        assert g["mixture_points_error"] <= 10                      # measured 3.6
-        assert g["mixture_clone_z_max"] <= 4                        # measured 3.1
+        assert g["mixture_hessian_error"] <= 2  # measured 0.6 steps
+        assert g["mixture_points_error"] <= 10  # measured 3.6
+        assert g["mixture_clone_z_max"] <= 4  # measured 3.1
         assert g["mixture_speciation_step"] < g["mixture_clone_step"] < g["mixture_points_step"]
 
     def test_fashion_mnist_critical_time_lies_in_the_stated_band(self):
         g = self.g()
         assert abs(g["path_gauss"] - g["gauss_exact_step"]) <= 5
-        assert 0.8 <= g["ratio_min"] and g["ratio_max"] <= 1.5     # measured 0.92 .. 1.35
+        assert 0.8 <= g["ratio_min"] and g["ratio_max"] <= 1.5  # measured 0.92 .. 1.35
 
     def test_starting_late_from_noise_is_harmless_only_before_t_c(self):
         g = self.g()
-        assert g["fid_early_ratio_max"] <= 1.8                      # measured 1.23
-        assert g["fid_late_ratio_min"] >= 3                         # measured 5.0
+        assert g["fid_early_ratio_max"] <= 1.8  # measured 1.23
+        assert g["fid_late_ratio_min"] >= 3  # measured 5.0
 
     def test_the_unet_crossing_and_the_start_times_hold_at_every_seed_of_their_study(self):
-        g = self.g()                                  # the chapter's counts, over the committed study
+        g = self.g()  # the chapter's counts, over the committed study
         assert g["study_seeds"] >= 10
-        assert 0.8 <= g["study_unet_full_min"] and g["study_unet_full_max"] <= 1.5     # measured 0.83 .. 0.98
-        assert g["study_early_full_max"] <= 1.8 and g["study_late_full_min"] >= 3       # measured 1.54, 4.4
-
+        assert (
+            0.8 <= g["study_unet_full_min"] and g["study_unet_full_max"] <= 1.5
+        )  # measured 0.83 .. 0.98
+        assert (
+            g["study_early_full_max"] <= 1.8 and g["study_late_full_min"] >= 3
+        )  # measured 1.54, 4.4
 
     def test_the_centre_turns_into_a_ridge_in_the_stated_order_at_every_window(self):
-        g = self.g()                                  # nothing random: the fit's window at 0.5, 1 and 2 standard deviations
-        assert g["study_curvatures_rows"] >= 3 and g["path_unet"] > g["path_dstar"] > g["path_gauss"]
-        assert g["study_path_unet_min"] > g["study_path_dstar_max"] and g["study_path_dstar_min"] > g["study_path_gauss_max"]
-        assert g["study_path_unet_min"] > max(g["fm_points_step"], g["fm_speciation_step"])   # measured 648 vs 621
-        assert max(g["unet_curvature_high"], g["study_unet_curvature_high_max"]) < \
-            min(g["dstar_curvature_high"], g["study_dstar_curvature_high_min"])                  # measured 0.29 vs 0.50
+        g = self.g()  # nothing random: the fit's window at 0.5, 1 and 2 standard deviations
+        assert (
+            g["study_curvatures_rows"] >= 3 and g["path_unet"] > g["path_dstar"] > g["path_gauss"]
+        )
+        assert (
+            g["study_path_unet_min"] > g["study_path_dstar_max"]
+            and g["study_path_dstar_min"] > g["study_path_gauss_max"]
+        )
+        assert g["study_path_unet_min"] > max(
+            g["fm_points_step"], g["fm_speciation_step"]
+        )  # measured 648 vs 621
+        assert max(g["unet_curvature_high"], g["study_unet_curvature_high_max"]) < min(
+            g["dstar_curvature_high"], g["study_dstar_curvature_high_min"]
+        )  # measured 0.29 vs 0.50
 
     def test_the_class_is_settled_after_the_side_of_e_in_every_seed(self):
         assert self.g()["class_after_side_min"] > 0
@@ -217,53 +262,67 @@ class TestLateInitialization:
 
     def test_the_fitted_gaussian_has_the_noised_moments(self):
         g = self.g()
-        assert g["moment_mean_error"] <= 0.04 and g["moment_cov_error"] <= 0.06   # measured 0.023, 0.034
+        assert (
+            g["moment_mean_error"] <= 0.04 and g["moment_cov_error"] <= 0.06
+        )  # measured 0.023, 0.034
 
     def test_gls_improves_fid_at_3_and_5_steps_for_ddim_and_pndm(self):
-        g = self.g()                                  # bound: the chapter's; the table's prediction 1
-        assert g["gls_ratio_max"] <= 0.8              # both seeds of the table and the sweep's seed
+        g = self.g()  # bound: the chapter's; the table's prediction 1
+        assert g["gls_ratio_max"] <= 0.8  # both seeds of the table and the sweep's seed
         assert g["study_rows_rows"] >= 10 and g["study_fid_ratio_max_max"] <= 0.8
 
     def test_gls_samples_are_more_diverse_at_3_steps(self):
-        g = self.g()                                  # prediction 2, every sampler
+        g = self.g()  # prediction 2, every sampler
         assert g["entropy_gap_margin"] > 0 and g["study_entropy_gap_margin_min"] > 0
 
     def test_the_papers_pndm_costs_what_the_paper_counts_and_gains_like_the_papers(self):
-        g = self.g()                                  # the denoiser's calls; prediction 4
+        g = self.g()  # the denoiser's calls; prediction 4
         assert (g["nfe_pndm3"], g["nfe_pndm5"], g["nfe_pndm10"]) == (12, 14, 19)
         assert 1.5 <= min(g["improvement_pndm3"], g["study_pndm3_improvement_min"])
         assert max(g["improvement_pndm3"], g["study_pndm3_improvement_max"]) <= 10
 
     def test_at_equal_network_evaluations_ddim_beats_pndm(self):
-        g = self.g()                                  # prediction 5: DDIM with 12 steps against PNDM with 3
+        g = self.g()  # prediction 5: DDIM with 12 steps against PNDM with 3
         assert max(g["equal_nfe_gls"], g["study_equal_nfe_gls_max"]) < 1
         assert max(g["equal_nfe_baseline"], g["study_equal_nfe_baseline_max"]) < 1
 
     def test_the_sweep_claims_hold_at_every_seed_of_their_study(self):
-        g = self.g()                                  # bounds written before studies/start_sweep_seeds.py ran
+        g = self.g()  # bounds written before studies/start_sweep_seeds.py ran
         assert g["study_seeds"] >= 5
-        assert g["study_ddim_best_max"] <= max(g["crit_points"], g["crit_speciation"])      # measured 500 vs 621
-        assert g["study_ddim10_gain_margin_min"] > 0                                         # measured 0.49
-        assert g["improvement_ddim10"] < min(g["improvement_ddim3"], g["improvement_ddim5"])   # the table: prediction 6
+        assert g["study_ddim_best_max"] <= max(
+            g["crit_points"], g["crit_speciation"]
+        )  # measured 500 vs 621
+        assert g["study_ddim10_gain_margin_min"] > 0  # measured 0.49
+        assert g["improvement_ddim10"] < min(
+            g["improvement_ddim3"], g["improvement_ddim5"]
+        )  # the table: prediction 6
 
     def test_another_seed_moves_the_fid_far_less_than_the_gains(self):
-        assert self.g()["fid_noise"] < (1 - self.g()["gls_ratio_max"]) / 2     # prediction 7
+        assert self.g()["fid_noise"] < (1 - self.g()["gls_ratio_max"]) / 2  # prediction 7
 
     def test_the_noised_data_sit_on_their_gaussians_floor_before_the_critical_steps(self):
-        g = self.g()                                  # bound written before studies/prose_claims.py ran
-        assert g["study_fits_rows"] >= 10 and g["crit_speciation"] <= g["sw_early_low"] <= g["crit_points"]   # the text's steps
-        assert max(g["sw_ratio_early_max"], g["study_sw_ratio_early_max_max"]) <= 1.5      # measured up to 1.18
+        g = self.g()  # bound written before studies/prose_claims.py ran
+        assert (
+            g["study_fits_rows"] >= 10
+            and g["crit_speciation"] <= g["sw_early_low"] <= g["crit_points"]
+        )  # the text's steps
+        assert (
+            max(g["sw_ratio_early_max"], g["study_sw_ratio_early_max_max"]) <= 1.5
+        )  # measured up to 1.18
+
 
 class TestBeyondUnconditional:
-    g = staticmethod(lambda: glued("06_beyond_unconditional"))      # bounds: the chapter's predictions
+    g = staticmethod(lambda: glued("06_beyond_unconditional"))  # bounds: the chapter's predictions
 
     def test_conditional_models_agree_beyond_what_the_label_gives(self):
         g = self.g()
-        assert g["n_seeds"] >= 2 and g["n_noises"] >= 200      # the claims' margins are over these
+        assert g["n_seeds"] >= 2 and g["n_noises"] >= 200  # the claims' margins are over these
         assert g["class_seed_rp_min"] >= 0.5 and g["class_seed_retrieval_min"] >= 0.8
-        assert g["class_dit_rp_w0_min"] >= 0.3           # at w = 2 the prediction failed: reported
-        assert g["class_rp_min"] > 0.05       # every pair and weight above the null, whose 1% of 200 pairs per seed
-                                              # exceeds 0.04 with probability ~0.001 (binomial)
+        assert g["class_dit_rp_w0_min"] >= 0.3  # at w = 2 the prediction failed: reported
+        assert (
+            g["class_rp_min"] > 0.05
+        )  # every pair and weight above the null, whose 1% of 200 pairs per seed
+        # exceeds 0.04 with probability ~0.001 (binomial)
 
     def test_guidance_raises_label_accuracy(self):
         g = self.g()
@@ -292,17 +351,21 @@ class TestBeyondUnconditional:
 
 
 class TestWhenDecided:
-    g = staticmethod(lambda: glued("07_when_decided"))      # bounds: the chapter's predictions, written before it ran
+    g = staticmethod(
+        lambda: glued("07_when_decided")
+    )  # bounds: the chapter's predictions, written before it ran
 
     def test_the_closed_form_weight_is_ddims_own_arithmetic(self):
         g = self.g()
-        assert g["weight_error_float64"] < 1e-4          # in float32 the bound failed at the smallest weight: reported
-        assert g["switch_exact"]                         # switching at the first step: the partner's image, bit for bit
-        assert g["budget_sum_error"] < 1e-9              # the birth budget telescopes to one
+        assert (
+            g["weight_error_float64"] < 1e-4
+        )  # in float32 the bound failed at the smallest weight: reported
+        assert g["switch_exact"]  # switching at the first step: the partner's image, bit for bit
+        assert g["budget_sum_error"] < 1e-9  # the birth budget telescopes to one
 
     def test_the_ode_keeps_early_kicks_and_the_stochastic_sampler_forgets_them(self):
         g = self.g()
-        assert g["n_seeds"] >= 2 and g["n_noises"] >= 100      # the claims' margins are over these
+        assert g["n_seeds"] >= 2 and g["n_noises"] >= 100  # the claims' margins are over these
         assert abs(g["kick_ode_closed_999"] / g["kick_sqrt_lam"] - 1) <= 0.1
         assert g["kick_sde_closed_999"] < 0.1 * g["kick_ode_closed_999"]
         assert g["kick_ode_error_max"] <= 0.3 and g["kick_ratio_999_max"] < 0.25
@@ -311,7 +374,9 @@ class TestWhenDecided:
         g = self.g()
         assert g["knows_early_max"] <= 0.05 and g["knows_peak_t_max"] <= 599
 
-    def test_differences_are_born_in_a_cascade_and_near_gaussian_models_leave_little_to_the_linear_phase(self):
+    def test_differences_are_born_in_a_cascade_and_near_gaussian_models_leave_little_to_the_linear_phase(
+        self,
+    ):
         g = self.g()
         assert g["cascade_ordered"]
         assert g["early_share_near_gaussian_max"] < min(0.2, g["early_share_two_runs_min"])
@@ -340,7 +405,7 @@ def test_chapter_page_has_figures_numbers_and_a_colab_button(chapter):
     assert len(re.findall(r"<img [^>]*src=\"[^\"]*_images/", page)) >= 3
     assert "colab.research.google.com/github/" in page and f"chapters/{chapter}.ipynb" in page
     assert "Traceback (most recent call last)" not in page
-    assert "pasted-text" in page                    # glued numbers rendered into the text
+    assert "pasted-text" in page  # glued numbers rendered into the text
 
 
 def test_intro_results_table_is_filled_from_the_chapters():
@@ -352,7 +417,12 @@ def test_intro_results_table_is_filled_from_the_chapters():
 
 def test_intro_papers_column_is_written_by_the_chapters_from_difflab_papers():
     """No number of the papers is typed in the intro: each is a chapter's glue of papers.headlines."""
-    table = (ROOT / "intro.md").read_text().split("| Chapter | Claim | Papers | This book |")[1].split("\n\n")[0]
+    table = (
+        (ROOT / "intro.md")
+        .read_text()
+        .split("| Chapter | Claim | Papers | This book |")[1]
+        .split("\n\n")[0]
+    )
     column = [line.split("|")[3] for line in table.splitlines() if line.startswith("| ")]
     typed = [cell for cell in column if re.search(r"\d", re.sub(r"\{glue:text\}`[^`]*`", "", cell))]
     assert column and not typed, f"numbers typed in the intro's Papers column: {typed}"
@@ -360,7 +430,9 @@ def test_intro_papers_column_is_written_by_the_chapters_from_difflab_papers():
     chapters = sorted(p.stem for p in (ROOT / "chapters").glob("*.md"))
     for chapter in chapters:
         for name, text in papers.headlines(chapter).items():
-            assert glued(chapter)[name] == text, f"{chapter} glued {name} unlike difflab.papers"
+            assert glued(chapter)[name] == text, (
+                f"{chapter} glued {name} unlike difflab.book.papers"
+            )
             if f"::{name}`" in (ROOT / "intro.md").read_text():
                 assert text in page, f"the intro does not show {chapter}'s {name}"
 
@@ -374,8 +446,12 @@ def test_build_times_every_chapter_and_its_cells():
     assert set(timings) == {p.stem for p in (ROOT / "chapters").glob("*.md")}
     for chapter, entry in timings.items():
         cells = entry["cells"]
-        assert cells and [c["seconds"] for c in cells] == sorted((c["seconds"] for c in cells), reverse=True)
-        assert sum(c["seconds"] for c in cells) <= entry["seconds"], chapter   # the kernel's start is extra
+        assert cells and [c["seconds"] for c in cells] == sorted(
+            (c["seconds"] for c in cells), reverse=True
+        )
+        assert sum(c["seconds"] for c in cells) <= entry["seconds"], (
+            chapter
+        )  # the kernel's start is extra
 
 
 @pytest.mark.parametrize("chapter", sorted(p.stem for p in (ROOT / "chapters").glob("*.md")))
@@ -383,9 +459,13 @@ def test_every_glued_number_is_asserted_or_listed(chapter):
     """A number in the text is a claim the tests check, or it is listed in tests/claims.py as
     descriptive or as a claim still waiting for its assertion: none slips in unnoticed."""
     asserted = set(re.findall(r'\["([a-z0-9_]+)"\]', (ROOT / "tests" / "test_book.py").read_text()))
-    asserted |= set(papers.headlines(chapter))       # by test_intro_papers_column_is_written_by_the_chapters...
+    asserted |= set(
+        papers.headlines(chapter)
+    )  # by test_intro_papers_column_is_written_by_the_chapters...
     listed = set(DESCRIPTIVE.get(chapter, {})) | set(UNASSERTED_CLAIMS.get(chapter, {}))
     glued_names = set(glued(chapter))
-    assert not glued_names - asserted - listed, f"glued in {chapter} but neither asserted nor listed in tests/claims.py"
+    assert not glued_names - asserted - listed, (
+        f"glued in {chapter} but neither asserted nor listed in tests/claims.py"
+    )
     assert not listed - glued_names, f"listed in tests/claims.py but no longer glued in {chapter}"
     assert not listed & asserted, "asserted in test_book.py: remove from tests/claims.py"

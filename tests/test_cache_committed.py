@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from difflab import keys
-from difflab.cache import config_key, model_dir
-from difflab.classifier import ClassifierConfig, classifier_key
-from difflab.profiles import get_profile
-from difflab.training import TrainConfig
-from difflab.zoo import zoo
+from difflab.book.profiles import get_profile
+from difflab.book.zoo import zoo
+from difflab.training import keys
+from difflab.training.classifier import ClassifierConfig, classifier_key
+from difflab.training.loop import TrainConfig
+from difflab.training.store import config_key, model_dir
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 REMAKE = "delete data/models/*, run `make models`, and commit data/models"
@@ -21,20 +21,32 @@ REMAKE = "delete data/models/*, run `make models`, and commit data/models"
 def test_every_ci_zoo_model_is_committed(name, monkeypatch):
     monkeypatch.setenv("DIFFLAB_DATA", str(MODELS.parent))
     folder = model_dir(zoo(get_profile("ci"))[name])
-    assert (folder / "model.safetensors").exists(), f"the ci model {name!r} is not in the cache: {REMAKE}"
+    assert (folder / "model.safetensors").exists(), (
+        f"the ci model {name!r} is not in the cache: {REMAKE}"
+    )
 
 
-@pytest.mark.parametrize("manifest", sorted(MODELS.glob("*/manifest.json")), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize(
+    "manifest", sorted(MODELS.glob("*/manifest.json")), ids=lambda p: p.parent.name
+)
 def test_committed_models_match_the_current_training_code(manifest):
     record = json.loads(manifest.read_text())
     is_classifier = manifest.parent.name.startswith("classifier-")
-    key = (classifier_key(ClassifierConfig(**record["config"])) if is_classifier
-           else config_key(TrainConfig(**record["config"])))
-    assert record["key"] == key, f"{manifest.parent.name} was trained by older training code: {REMAKE}"
+    key = (
+        classifier_key(ClassifierConfig(**record["config"]))
+        if is_classifier
+        else config_key(TrainConfig(**record["config"]))
+    )
+    assert record["key"] == key, (
+        f"{manifest.parent.name} was trained by older training code: {REMAKE}"
+    )
     assert manifest.parent.name == keys.folder_name(record)
 
 
 def test_data_folder_stays_small():
-    size = sum(p.stat().st_size for p in MODELS.parent.rglob("*") if p.is_file()
-               and "downloads" not in p.parts)
+    size = sum(
+        p.stat().st_size
+        for p in MODELS.parent.rglob("*")
+        if p.is_file() and "downloads" not in p.parts
+    )
     assert size < 50e6, f"data/ holds {size / 1e6:.1f} MB; the limit is 50 MB"

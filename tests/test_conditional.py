@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from difflab import sample
-from difflab.models import NULL_LABEL
-from difflab.training import TrainConfig, train
+from difflab.core.models import NULL_LABEL
+from difflab.training.loop import TrainConfig, train
 
-TINY = TrainConfig(resolution=8, subset=64, arch="unet-s-class", label_dropout=0.2, steps=6, batch_size=16)
+TINY = TrainConfig(
+    resolution=8, subset=64, arch="unet-s-class", label_dropout=0.2, steps=6, batch_size=16
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,15 +26,24 @@ def _noise(n=6, seed=0):
 
 def test_unconditional_configs_keep_their_fields_and_keys():
     plain = TrainConfig(resolution=8, subset=64, arch="mlp")
-    assert "label_dropout" not in plain.as_dict()              # the committed models' keys stay as they were
-    assert TINY.as_dict()["label_dropout"] == 0.2 and TrainConfig(**TINY.as_dict()).as_dict() == TINY.as_dict()
+    assert "label_dropout" not in plain.as_dict()  # the committed models' keys stay as they were
+    assert (
+        TINY.as_dict()["label_dropout"] == 0.2
+        and TrainConfig(**TINY.as_dict()).as_dict() == TINY.as_dict()
+    )
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(arch="unet-s-class", label_dropout=None), "label_dropout=None is not allowed for arch='unet-s-class'"),
-    (dict(arch="unet-s-class", label_dropout=1.0), r"allowed: a number in \[0, 1\)"),
-    (dict(arch="unet-s", label_dropout=0.1), r"allowed: None \(the arch is unconditional\)"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            dict(arch="unet-s-class", label_dropout=None),
+            "label_dropout=None is not allowed for arch='unet-s-class'",
+        ),
+        (dict(arch="unet-s-class", label_dropout=1.0), r"allowed: a number in \[0, 1\)"),
+        (dict(arch="unet-s", label_dropout=0.1), r"allowed: None \(the arch is unconditional\)"),
+    ],
+)
 def test_label_dropout_goes_with_a_conditional_arch(change, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{**TINY.as_dict(), **change})
@@ -52,28 +63,37 @@ def test_labels_and_guidance_steer_a_deterministic_sampler(conditional):
     guided = sample(conditional, noise, "ddim", 5, labels=labels, guidance=2.0)
     assert not torch.equal(first, guided)
     in_parts = sample(conditional, noise, "ddim", 5, labels=labels, guidance=2.0, batch_size=4)
-    scale = guided.abs().max()                   # the barely trained net's images run to ~500: compare at float32
-    assert torch.allclose(in_parts, guided, rtol=0, atol=1e-5 * scale)   # precision of that scale (batching changes
-                                                                         # the last digits); each batch gets its own labels
+    scale = guided.abs().max()  # the barely trained net's images run to ~500: compare at float32
+    assert torch.allclose(
+        in_parts, guided, rtol=0, atol=1e-5 * scale
+    )  # precision of that scale (batching changes
+    # the last digits); each batch gets its own labels
 
 
 def test_guidance_is_the_conditional_estimate_pushed_away_from_the_null_one(conditional):
     x, t = _noise(), torch.full((6,), 500)
     labels = torch.arange(6)
     conditional_eps = conditional.given(labels).eps(x, t)
-    null_eps = conditional.given(torch.zeros(6, dtype=torch.long)).eps(x, t)      # (any label: checked below)
-    unconditional = conditional.objective.eps(lambda x_, t_: conditional.net(x_, t_, torch.full((6,), NULL_LABEL)),
-                                              x, t, *conditional.coefficients(t, x))
+    null_eps = conditional.given(torch.zeros(6, dtype=torch.long)).eps(
+        x, t
+    )  # (any label: checked below)
+    unconditional = conditional.objective.eps(
+        lambda x_, t_: conditional.net(x_, t_, torch.full((6,), NULL_LABEL)),
+        x,
+        t,
+        *conditional.coefficients(t, x),
+    )
     guided = conditional.given(labels, guidance=1.5).eps(x, t)
     assert torch.allclose(guided, 2.5 * conditional_eps - 1.5 * unconditional, atol=1e-5)
     assert not torch.allclose(null_eps, unconditional)
 
 
 def test_what_does_not_fit_is_named(conditional, fashion8):
-    from difflab.denoisers import GaussianDenoiser
+    from difflab.core.denoisers import GaussianDenoiser
+
     noise = _noise()
     with pytest.raises(ValueError, match="allowed: one label per noise, shape \\(6,\\)"):
-        sample(conditional, noise, "ddim", 5)                                     # labels missing
+        sample(conditional, noise, "ddim", 5)  # labels missing
     with pytest.raises(ValueError, match="allowed: one label per noise"):
         sample(conditional, noise, "ddim", 5, labels=torch.zeros(5, dtype=torch.long))
     with pytest.raises(ValueError, match="labels run from 0 to 10; allowed: 0..9"):
@@ -81,13 +101,20 @@ def test_what_does_not_fit_is_named(conditional, fashion8):
     with pytest.raises(ValueError, match="guidance=-1 is not allowed"):
         sample(conditional, noise, "ddim", 5, labels=torch.zeros(6, dtype=torch.long), guidance=-1)
     with pytest.raises(ValueError, match="given to an unconditional denoiser"):
-        sample(GaussianDenoiser.fit(fashion8[0]), noise, "ddim", 5, labels=torch.zeros(6, dtype=torch.long))
+        sample(
+            GaussianDenoiser.fit(fashion8[0]),
+            noise,
+            "ddim",
+            5,
+            labels=torch.zeros(6, dtype=torch.long),
+        )
     with pytest.raises(ValueError, match="class-conditional and was given no labels"):
         conditional.eps(noise, torch.full((6,), 500))
 
 
 def test_balanced_labels_and_same_label_partners():
-    from difflab.conditional import balanced_labels, same_label_derangement
+    from difflab.chapters.ch06_beyond_unconditional import balanced_labels, same_label_derangement
+
     labels = balanced_labels(35)
     assert torch.bincount(labels).tolist() == [4] * 5 + [3] * 5
     partner = same_label_derangement(labels, seed=3)
@@ -100,34 +127,67 @@ def test_balanced_labels_and_same_label_partners():
 
 
 def test_conditional_scores_see_through_the_label():
-    from difflab.conditional import balanced_labels, label_accuracy, pair_scores, same_label_derangement
+    from difflab.chapters.ch06_beyond_unconditional import (
+        balanced_labels,
+        label_accuracy,
+        label_agreement,
+        same_label_derangement,
+    )
+
     labels = balanced_labels(200)
     a = torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    copy = pair_scores(a, a + 0.01 * torch.randn_like(a), labels)
-    assert copy["RP"] > 0.95 and copy["retrieval"] == 1.0 and copy["null median"] < 0.2
-    other_noise = pair_scores(a, a[same_label_derangement(labels, seed=7)], labels)
-    assert other_noise["RP"] < 0.05 and other_noise["retrieval"] == 0.0
+    copy = label_agreement(a, a + 0.01 * torch.randn_like(a), labels)
+    assert copy["rp"] > 0.95 and copy["retrieval"] == 1.0 and copy["null_median"] < 0.2
+    other_noise = label_agreement(a, a[same_label_derangement(labels, seed=7)], labels)
+    assert other_noise["rp"] < 0.05 and other_noise["retrieval"] == 0.0
 
-    class ByBrightness:          # a stand-in classifier: the class is the image's brightness decile
-        predict = staticmethod(lambda x: torch.nn.functional.one_hot((x.mean((1, 2, 3)) * 9.99).long(), 10).float())
+    class ByBrightness:  # a stand-in classifier: the class is the image's brightness decile
+        predict = staticmethod(
+            lambda x: torch.nn.functional.one_hot((x.mean((1, 2, 3)) * 9.99).long(), 10).float()
+        )
 
     images = ((labels.float() + 0.5) / 10).view(-1, 1, 1, 1).expand(-1, 1, 8, 8)
-    table = label_accuracy({("m", 0.0): {0: images}, ("m", 2.0): {0: images.flip(0)}}, labels, ByBrightness)
+    table = label_accuracy(
+        {("m", 0.0): {0: images}, ("m", 2.0): {0: images.flip(0)}}, labels, ByBrightness
+    )
     assert table["accuracy"].tolist() == [1.0, 0.0]
 
 
 def test_claim_values_take_the_worst_seed_of_each_claim():
-    from difflab.conditional import claim_values
-    table = pd.DataFrame([{"pair": p, "guidance": w, "seed": s, "RP": rp, "retrieval": 0.9 - s / 10,
-                           "null median": 0.7 + w / 10, "median similarity": 0.9}
-                          for p, w, s, rp in [("A vs B", 0.0, 0, 0.8), ("A vs B", 0.0, 1, 0.7), ("A vs B", 2.0, 0, 0.6),
-                                              ("A vs C", 0.0, 0, 0.5), ("A vs C", 2.0, 1, 0.2)]])
-    accuracy = pd.DataFrame([{"model": m, "guidance": w, "seed": 0, "accuracy": a}
-                             for m, w, a in [("A", 0.0, 0.8), ("A", 2.0, 0.95), ("C", 0.0, 0.7), ("C", 2.0, 0.99)]])
+    from difflab.chapters.ch06_beyond_unconditional import claim_values
+
+    table = pd.DataFrame(
+        [
+            {
+                "pair": p,
+                "guidance": w,
+                "seed": s,
+                "rp": rp,
+                "retrieval": 0.9 - s / 10,
+                "null_median": 0.7 + w / 10,
+                "median_similarity": 0.9,
+            }
+            for p, w, s, rp in [
+                ("A vs B", 0.0, 0, 0.8),
+                ("A vs B", 0.0, 1, 0.7),
+                ("A vs B", 2.0, 0, 0.6),
+                ("A vs C", 0.0, 0, 0.5),
+                ("A vs C", 2.0, 1, 0.2),
+            ]
+        ]
+    )
+    accuracy = pd.DataFrame(
+        [
+            {"model": m, "guidance": w, "seed": 0, "accuracy": a}
+            for m, w, a in [("A", 0.0, 0.8), ("A", 2.0, 0.95), ("C", 0.0, 0.7), ("C", 2.0, 0.99)]
+        ]
+    )
     values = claim_values(table, accuracy, seed_pair="A vs B")
     assert values["class_rp_min"] == 0.2 and values["class_seed_rp_min"] == 0.6
     assert values["class_seed_retrieval_min"] == pytest.approx(0.8)
     assert values["class_dit_rp_w0_min"] == 0.5 and values["class_dit_rp_w2_min"] == 0.2
     assert values["class_accuracy_w0_min"] == 0.7 and values["class_accuracy_w2_min"] == 0.95
     assert values["class_guidance_gain_min"] == pytest.approx(0.15)
-    assert values["class_null_median_w0"] == 0.7 and values["class_null_median_w2"] == pytest.approx(0.9)
+    assert values["class_null_median_w0"] == 0.7 and values[
+        "class_null_median_w2"
+    ] == pytest.approx(0.9)

@@ -1,15 +1,21 @@
 import pytest
 import torch
 
-from difflab import data
-from difflab.data import disjoint_subsets, gaussian_mixture, load_images, nested_subset, two_points
+from difflab.core import data
+from difflab.core.data import (
+    disjoint_subsets,
+    gaussian_mixture,
+    load_images,
+    nested_subset,
+    two_points,
+)
 
 
 def test_images_are_in_range_with_labels():
     images, labels = load_images("fashion_mnist", 16, train=False)
     assert images.shape == (10_000, 1, 16, 16)
     assert images.min() >= -1 and images.max() <= 1
-    assert images.mean() < -0.3          # mostly dark background
+    assert images.mean() < -0.3  # mostly dark background
     assert set(labels.unique().tolist()) == set(range(10))
 
 
@@ -45,12 +51,18 @@ def test_toy_sets():
     assert abs(x[component == 1].std(0).mean().item() - 0.5) < 0.03
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: load_images("mnist", 16), "dataset='mnist' is unknown; allowed: 'fashion_mnist', 'cifar10'"),
-    (lambda: load_images("fashion_mnist", 2), "resolution=2"),
-    (lambda: nested_subset(10, 11), "size=11"),
-    (lambda: gaussian_mixture(5, 3, torch.zeros(2, 2), 1.0), "dim=3"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: load_images("mnist", 16),
+            "dataset='mnist' is unknown; allowed: 'fashion_mnist', 'cifar10'",
+        ),
+        (lambda: load_images("fashion_mnist", 2), "resolution=2"),
+        (lambda: nested_subset(10, 11), "size=11"),
+        (lambda: gaussian_mixture(5, 3, torch.zeros(2, 2), 1.0), "dim=3"),
+    ],
+)
 def test_bad_input_names_the_parameter(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
@@ -58,7 +70,7 @@ def test_bad_input_names_the_parameter(call, message):
 
 def test_missing_data_offline_says_how_to_install(tmp_data, monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_data / "nowhere")
-    monkeypatch.setitem(__import__("sys").modules, "torchvision", None)   # as if not installed
+    monkeypatch.setitem(__import__("sys").modules, "torchvision", None)  # as if not installed
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist") as err:
         load_images("fashion_mnist", 16)
     assert "torchvision" in str(err.value)
@@ -69,6 +81,8 @@ def test_the_made_up_colour_set_has_cifars_shape_and_is_the_same_everywhere():
     test_images, _ = load_images("toy_rgb", 32, train=False)
     assert images.shape == (2048, 3, 32, 32) and test_images.shape == (6000, 3, 32, 32)
     assert images.min() >= -1 and images.max() <= 1 and set(labels.tolist()) == set(range(10))
-    assert torch.equal(load_images("toy_rgb", 32)[0], images) and not torch.equal(images[:100], test_images[:100])
-    red = images[labels == 0].mean((0, 2, 3))           # the disk's colour is the class
+    assert torch.equal(load_images("toy_rgb", 32)[0], images) and not torch.equal(
+        images[:100], test_images[:100]
+    )
+    red = images[labels == 0].mean((0, 2, 3))  # the disk's colour is the class
     assert red[0] > red[1] + 0.2 and red[0] > red[2] + 0.2

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from difflab import cache, checkpoints, classifier, devices, parallel, training
-from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser
-from difflab.inverse import Inpainting, ProjectedDenoiser
-from difflab.profiles import get_profile
-from difflab.response import Nudged
-from difflab.zoo import zoo
+from difflab.book.profiles import get_profile
+from difflab.book.zoo import zoo
+from difflab.chapters.ch06_beyond_unconditional import Inpainting, ProjectedDenoiser
+from difflab.chapters.ch07_when_decided import Nudged
+from difflab.core import devices, parallel
+from difflab.core.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser
+from difflab.training import checkpoints, classifier, loop, store
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "difflab"
 
@@ -33,7 +34,9 @@ def stray_tensors(module: torch.nn.Module, device: str) -> list[str]:
                 held = {name: value}
             else:
                 continue
-            stray += [f"{prefix}.{k}".lstrip(".") for k, v in held.items() if v.device.type != device]
+            stray += [
+                f"{prefix}.{k}".lstrip(".") for k, v in held.items() if v.device.type != device
+            ]
     return stray
 
 
@@ -44,20 +47,25 @@ def one_model_per_architecture() -> dict:
 
 @pytest.mark.parametrize("arch", one_model_per_architecture())
 def test_a_cached_model_comes_wholly_on_the_device_asked_for(arch):
-    denoiser = cache.get_denoiser(one_model_per_architecture()[arch], "meta")
+    denoiser = store.get_denoiser(one_model_per_architecture()[arch], "meta")
     assert not stray_tensors(denoiser, "meta")
-    assert denoiser.alphas_cumprod.device.type == "meta"      # the buffer chapter 1 crashed on, on a GPU
-    cache._loaded.pop((cache.model_dir(one_model_per_architecture()[arch]), "meta"))
+    assert (
+        denoiser.alphas_cumprod.device.type == "meta"
+    )  # the buffer chapter 1 crashed on, on a GPU
+    store._loaded.pop((store.model_dir(one_model_per_architecture()[arch]), "meta"))
 
 
 def closed_form_denoisers() -> dict:
     images = torch.rand(16, 1, 4, 4) * 2 - 1
     gaussian = GaussianDenoiser.fit(images)
     known = Inpainting.lower_half((1, 4, 4))
-    return {"empirical": EmpiricalDenoiser(images), "gaussian": gaussian,
-            "mixture": GaussianMixtureDenoiser(images[:3].flatten(1), 0.1),
-            "nudged": Nudged(gaussian, 500, images[0]),
-            "projected": ProjectedDenoiser(gaussian, known, known(images[:2]))}
+    return {
+        "empirical": EmpiricalDenoiser(images),
+        "gaussian": gaussian,
+        "mixture": GaussianMixtureDenoiser(images[:3].flatten(1), 0.1),
+        "nudged": Nudged(gaussian, 500, images[0]),
+        "projected": ProjectedDenoiser(gaussian, known, known(images[:2])),
+    }
 
 
 @pytest.mark.parametrize("name", closed_form_denoisers())
@@ -79,16 +87,21 @@ def test_every_random_draw_comes_from_a_cpu_generator():
     and no draw made on a device from a generator."""
     for path in sorted(LIB.glob("*.py")):
         source = path.read_text()
-        assert not re.search(r"torch\.Generator\([^)]", source), f"{path.name} makes a generator on a device"
+        assert not re.search(r"torch\.Generator\([^)]", source), (
+            f"{path.name} makes a generator on a device"
+        )
         assert not re.search(r"generator=\w+, device=", source), f"{path.name} draws on a device"
 
 
 def test_a_device_torch_cannot_use_is_refused_with_the_way_out(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.delenv(devices.ENV, raising=False)
-    with pytest.raises(RuntimeError, match=r"device='cuda' is not available: torch .* sees no GPU here.*"
-                                           r"DIFFLAB_DEVICE=cpu"):
-        cache.get_denoiser(one_model_per_architecture()["unet-s"], "cuda")
+    with pytest.raises(
+        RuntimeError,
+        match=r"device='cuda' is not available: torch .* sees no GPU here.*"
+        r"DIFFLAB_DEVICE=cpu",
+    ):
+        store.get_denoiser(one_model_per_architecture()["unet-s"], "cuda")
     with pytest.raises(ValueError, match=r"device='gpu' is not a device; allowed: 'cpu', 'cuda'"):
         devices.checked("gpu")
 
@@ -96,24 +109,34 @@ def test_a_device_torch_cannot_use_is_refused_with_the_way_out(monkeypatch):
 def test_paper_names_cuda_and_auto_says_where_it_runs(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.delenv(devices.ENV, raising=False)
-    assert get_profile("paper").device == "cuda"             # no silent move to the CPU: refused at its first model
+    assert (
+        get_profile("paper").device == "cuda"
+    )  # no silent move to the CPU: refused at its first model
     assert "profile paper: the paper scale on cuda (not available here)" in capsys.readouterr().out
     assert get_profile("auto").device == "cpu"
     assert "profile auto: the ci scale on cpu (" in capsys.readouterr().out
     get_profile("ci")
-    assert capsys.readouterr().out == ""                     # the book's build prints nothing
-    monkeypatch.setenv(devices.ENV, "cpu")                   # asked for: the paper scale on the CPU
-    assert get_profile("paper").device == "cpu" and get_profile("ci", device="meta").device == "meta"
+    assert capsys.readouterr().out == ""  # the book's build prints nothing
+    monkeypatch.setenv(devices.ENV, "cpu")  # asked for: the paper scale on the CPU
+    assert (
+        get_profile("paper").device == "cpu" and get_profile("ci", device="meta").device == "meta"
+    )
 
 
 def test_float32_is_exact_outside_training_and_training_may_use_tf32(tmp_path, monkeypatch):
     import difflab  # noqa: F401  (importing sets the precision)
+
     assert devices.exact_float32()
     seen = []
-    step = training.Run.step
-    monkeypatch.setattr(training.Run, "step", lambda run, k: seen.append(devices.exact_float32()) or step(run, k))
-    training.train(training.TrainConfig(resolution=8, subset=64, arch="mlp", steps=2, batch_size=4), tmp_path / "s.pt",
-                   progress=False)
+    step = loop.Run.step
+    monkeypatch.setattr(
+        loop.Run, "step", lambda run, k: seen.append(devices.exact_float32()) or step(run, k)
+    )
+    loop.train(
+        loop.TrainConfig(resolution=8, subset=64, arch="mlp", steps=2, batch_size=4),
+        tmp_path / "s.pt",
+        progress=False,
+    )
     assert seen == [False, False] and devices.exact_float32()
 
 
@@ -122,7 +145,9 @@ def test_a_checkpoint_is_read_onto_the_cpu(tmp_path, monkeypatch):
     checkpoints.save_state(tmp_path / "s.pt", {"x": torch.ones(2)})
     asked = []
     load = torch.load
-    monkeypatch.setattr(torch, "load", lambda *a, **k: asked.append(k.get("map_location")) or load(*a, **k))
+    monkeypatch.setattr(
+        torch, "load", lambda *a, **k: asked.append(k.get("map_location")) or load(*a, **k)
+    )
     checkpoints.load_state(tmp_path / "s.pt")
     assert asked == ["cpu"]
 
@@ -149,18 +174,20 @@ def test_under_accelerate_one_process_trains_the_classifier(main, tmp_data, monk
     config = classifier.ClassifierConfig(resolution=8, width=8, epochs=1, batch_size=500)
     trained = []
 
-    def fit(config, state_path, *args, **kwargs):              # an untrained net, at once
+    def fit(config, state_path, *args, **kwargs):  # an untrained net, at once
         trained.append(1)
         state_path.parent.mkdir(parents=True, exist_ok=True)
         state_path.touch()
         return classifier._build(config), {"test_accuracy": 0.5, "wall_time_s": 0.0}
 
     monkeypatch.setattr(classifier, "train_classifier", fit)
-    main_process = lambda: classifier.get_classifier(config, "cpu", progress=False, allow_training=True)
+    main_process = lambda: classifier.get_classifier(
+        config, "cpu", progress=False, allow_training=True
+    )
     accelerator = _Accelerator(main, before=lambda: _as_main(main_process))
     monkeypatch.setattr(parallel, "accelerator", lambda: accelerator)
     net = classifier.get_classifier(config, "cpu", progress=False, allow_training=True)
-    assert trained == [1] and accelerator.barriers == 0          # trained once, by the main process
+    assert trained == [1] and accelerator.barriers == 0  # trained once, by the main process
     assert isinstance(net, classifier.Classifier)
 
 

@@ -5,14 +5,25 @@ keys of the models committed before these fields existed."""
 import pytest
 import torch
 
-from difflab import cache, checkpoints
 from difflab import sample
-from difflab.fine_tuning import along_fine_tuning, along_images, trend
-from difflab.training import TrainConfig, train, training_set
+from difflab.chapters.ch06_beyond_unconditional import along_fine_tuning, along_images, trend
+from difflab.training import checkpoints, store
+from difflab.training.loop import TrainConfig, train, training_set
 
-PARENT = TrainConfig(resolution=8, subset=64, arch="unet-xs", objective="edm", steps=6, batch_size=16)
-CHILD = TrainConfig(**{**PARENT.as_dict(), "parent": PARENT, "only_class": 7, "subset": None, "steps": 4,
-                       "snapshots": (2,), "stored_as": "float16"})
+PARENT = TrainConfig(
+    resolution=8, subset=64, arch="unet-xs", objective="edm", steps=6, batch_size=16
+)
+CHILD = TrainConfig(
+    **{
+        **PARENT.as_dict(),
+        "parent": PARENT,
+        "only_class": 7,
+        "subset": None,
+        "steps": 4,
+        "snapshots": (2,),
+        "stored_as": "float16",
+    }
+)
 
 
 def _weights(denoiser):
@@ -23,14 +34,25 @@ def test_new_fields_stay_out_of_the_old_configs_keys():
     assert not {"only_class", "parent", "stored_as"} & set(PARENT.as_dict())
     assert CHILD.as_dict()["parent"] == PARENT.as_dict() and TrainConfig(**CHILD.as_dict()) == CHILD
     for field, value in [("only_class", 3), ("parent", PARENT), ("stored_as", "float16")]:
-        assert cache.config_key(TrainConfig(**{**PARENT.as_dict(), field: value})) != cache.config_key(PARENT)
+        assert store.config_key(
+            TrainConfig(**{**PARENT.as_dict(), field: value})
+        ) != store.config_key(PARENT)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(only_class=10), r"only_class=10 is not allowed; allowed: None or 0..9"),
-    (dict(stored_as="bfloat16"), r"stored_as='bfloat16' is not allowed; allowed: 'float32', 'float16'"),
-    (dict(parent=TrainConfig(resolution=8, arch="unet-s")), r"a fine-tuned model keeps its parent's"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(only_class=10), r"only_class=10 is not allowed; allowed: None or 0..9"),
+        (
+            dict(stored_as="bfloat16"),
+            r"stored_as='bfloat16' is not allowed; allowed: 'float32', 'float16'",
+        ),
+        (
+            dict(parent=TrainConfig(resolution=8, arch="unet-s")),
+            r"a fine-tuned model keeps its parent's",
+        ),
+    ],
+)
 def test_bad_fine_tuning_fields_name_themselves(change, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{**PARENT.as_dict(), **change})
@@ -49,16 +71,24 @@ def test_a_child_needs_its_parents_weights(tmp_path):
 
 
 def test_fine_tuning_starts_from_the_parent_and_is_stored_in_half_precision(tmp_data):
-    parent = cache.get_denoiser(PARENT, "cpu", progress=False, allow_training=True)
-    child = cache.get_denoiser(CHILD, "cpu", progress=False, allow_training=True)
-    fresh = cache.get_denoiser(TrainConfig(**{**CHILD.as_dict(), "parent": None, "seed": 1}), "cpu", progress=False,
-                               allow_training=True)
+    parent = store.get_denoiser(PARENT, "cpu", progress=False, allow_training=True)
+    child = store.get_denoiser(CHILD, "cpu", progress=False, allow_training=True)
+    fresh = store.get_denoiser(
+        TrainConfig(**{**CHILD.as_dict(), "parent": None, "seed": 1}),
+        "cpu",
+        progress=False,
+        allow_training=True,
+    )
     # four small steps move the child a little away from its parent; a fresh start is far from both
-    assert (_weights(child) - _weights(parent)).norm() < 0.2 * (_weights(fresh) - _weights(parent)).norm()
-    stored, _ = checkpoints.load_weights(cache.model_dir(CHILD) / "model.safetensors")
-    assert all(v.dtype == torch.float32 for v in stored.values())       # read back as float32
-    assert torch.equal(_weights(child), _weights(child).half().float())  # ... holding float16 values
-    snapshot = cache.get_snapshot(CHILD, 2, "cpu")
+    assert (_weights(child) - _weights(parent)).norm() < 0.2 * (
+        _weights(fresh) - _weights(parent)
+    ).norm()
+    stored, _ = checkpoints.load_weights(store.model_dir(CHILD) / "model.safetensors")
+    assert all(v.dtype == torch.float32 for v in stored.values())  # read back as float32
+    assert torch.equal(
+        _weights(child), _weights(child).half().float()
+    )  # ... holding float16 values
+    snapshot = store.get_snapshot(CHILD, 2, "cpu")
     assert torch.equal(_weights(snapshot), _weights(snapshot).half().float())
     noise = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     ends = {"parent": sample(parent, noise, "ddim", 3), "child": sample(child, noise, "ddim", 3)}
@@ -72,7 +102,9 @@ def test_half_precision_weights_round_trip(tmp_path):
     checkpoints.save_weights(tmp_path / "w.safetensors", CHILD.stored(state), {})
     loaded, _ = checkpoints.load_weights(tmp_path / "w.safetensors")
     assert (tmp_path / "w.safetensors").stat().st_size < 200
-    assert loaded["w"].dtype == torch.float32 and torch.equal(loaded["w"], state["w"].half().float())
+    assert loaded["w"].dtype == torch.float32 and torch.equal(
+        loaded["w"], state["w"].half().float()
+    )
     assert torch.equal(loaded["steps"], state["steps"])
 
 
@@ -81,6 +113,8 @@ def test_along_fine_tuning_scores_each_step_against_each_reference():
     parent, scratch = torch.rand(50, 1, 8, 8, generator=g), torch.rand(50, 1, 8, 8, generator=g)
     images = {0: parent, 10: 0.5 * (parent + scratch), 20: scratch}
     table = along_fine_tuning(images, {"parent": parent, "from scratch": scratch}, threshold=0.9)
-    assert table.set_index(["step", "against"]).loc[(0, "parent"), "RP"] == 1.0
-    assert table.set_index(["step", "against"]).loc[(20, "from scratch"), "median similarity"] == pytest.approx(1.0)
+    assert table.set_index(["step", "against"]).loc[(0, "parent"), "rp"] == 1.0
+    assert table.set_index(["step", "against"]).loc[
+        (20, "from scratch"), "median_similarity"
+    ] == pytest.approx(1.0)
     assert trend(table, "from scratch") > 0.5 and trend(table, "parent") < -0.5

@@ -4,11 +4,14 @@ import pandas as pd
 import pytest
 import torch
 
-from difflab import inverse
-from difflab.denoisers import GaussianDenoiser
-from difflab.sampling import sample
+from difflab.book.sample_cache import sample
+from difflab.chapters import ch06_beyond_unconditional as inverse
+from difflab.core.denoisers import GaussianDenoiser
 
-OPERATORS = {"inpainting": inverse.Inpainting.lower_half((1, 8, 8)), "super-resolution": inverse.Downsampling(4)}
+OPERATORS = {
+    "inpainting": inverse.Inpainting.lower_half((1, 8, 8)),
+    "super-resolution": inverse.Downsampling(4),
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +32,22 @@ def _noise(n, seed=0):
 def test_operators_have_a_right_inverse_and_split_an_image_in_two(name, truth):
     A = OPERATORS[name]
     y = A(truth)
-    assert torch.allclose(A(A.pinv(y)), y, atol=1e-6)                       # A A+ = I
+    assert torch.allclose(A(A.pinv(y)), y, atol=1e-6)  # A A+ = I
     open_part = A.unseen(truth)
-    assert A(open_part).abs().max() < 1e-6                                  # invisible to the measurement
-    assert torch.allclose(A.unseen(open_part), open_part, atol=1e-6)        # a projection
+    assert A(open_part).abs().max() < 1e-6  # invisible to the measurement
+    assert torch.allclose(A.unseen(open_part), open_part, atol=1e-6)  # a projection
 
 
 @pytest.mark.parametrize("name", OPERATORS)
-def test_projection_meets_the_measurement_to_float_precision_and_is_deterministic(name, gaussian, truth):
+def test_projection_meets_the_measurement_to_float_precision_and_is_deterministic(
+    name, gaussian, truth
+):
     A = OPERATORS[name]
     y = A(truth)
     x = inverse.project(gaussian, A, y, _noise(len(truth)), steps=20)
     assert inverse.residual(A, x, y).max() < 1e-5
     assert torch.equal(x, inverse.project(gaussian, A, y, _noise(len(truth)), steps=20))
-    assert A.unseen(x).abs().mean() > 0.01                                   # it filled in the open part
+    assert A.unseen(x).abs().mean() > 0.01  # it filled in the open part
 
 
 def test_projection_with_everything_known_returns_the_measurement(gaussian, truth):
@@ -59,15 +64,24 @@ def test_dps_moves_toward_the_measurement_and_is_deterministic(name, gaussian, t
     guided = inverse.dps(gaussian, A, y, noise, steps=20, step_size=1.0)
     assert inverse.residual(A, guided, y).median() < 0.5 * free.median()
     assert torch.equal(guided, inverse.dps(gaussian, A, y, noise, steps=20, step_size=1.0))
-    unguided = inverse.dps(gaussian, A, y, noise, steps=20, step_size=0.0)      # no guidance: the plain sampler
+    unguided = inverse.dps(
+        gaussian, A, y, noise, steps=20, step_size=0.0
+    )  # no guidance: the plain sampler
     assert torch.allclose(unguided, sample(gaussian, noise, "dpm++", 20), atol=1e-5)
 
 
 def test_bad_input_names_what_is_allowed(gaussian, truth):
     with pytest.raises(ValueError, match="y has shape"):
-        inverse.project(gaussian, inverse.Downsampling(4), truth, _noise(len(truth)))     # not measured
+        inverse.project(
+            gaussian, inverse.Downsampling(4), truth, _noise(len(truth))
+        )  # not measured
     with pytest.raises(ValueError, match="y has shape"):
-        inverse.project(gaussian, inverse.Downsampling(4), inverse.Downsampling(4)(truth[:3]), _noise(len(truth)))
+        inverse.project(
+            gaussian,
+            inverse.Downsampling(4),
+            inverse.Downsampling(4)(truth[:3]),
+            _noise(len(truth)),
+        )
     with pytest.raises(ValueError, match="do not tile"):
         inverse.Downsampling(3)(truth)
     with pytest.raises(ValueError, match="factor=1"):
@@ -77,7 +91,13 @@ def test_bad_input_names_what_is_allowed(gaussian, truth):
     with pytest.raises(ValueError, match="do not fit a mask"):
         inverse.Inpainting.lower_half((1, 16, 16))(truth)
     with pytest.raises(ValueError, match="step_size=-1"):
-        inverse.dps(gaussian, inverse.Downsampling(4), inverse.Downsampling(4)(truth), _noise(len(truth)), step_size=-1)
+        inverse.dps(
+            gaussian,
+            inverse.Downsampling(4),
+            inverse.Downsampling(4)(truth),
+            _noise(len(truth)),
+            step_size=-1,
+        )
     with pytest.raises(ValueError, match="non-finite"):
         y = inverse.Downsampling(4)(truth)
         y[0, 0, 0, 0] = float("nan")
@@ -87,8 +107,14 @@ def test_bad_input_names_what_is_allowed(gaussian, truth):
 def test_solve_names_its_solvers(gaussian, truth):
     A = OPERATORS["super-resolution"]
     y, noise = A(truth), _noise(len(truth))
-    assert torch.equal(inverse.solve(gaussian, A, y, noise, "projection", 10), inverse.project(gaussian, A, y, noise, 10))
-    assert torch.equal(inverse.solve(gaussian, A, y, noise, "dps", 10, 0.5), inverse.dps(gaussian, A, y, noise, 10, 0.5))
+    assert torch.equal(
+        inverse.solve(gaussian, A, y, noise, "projection", 10),
+        inverse.project(gaussian, A, y, noise, 10),
+    )
+    assert torch.equal(
+        inverse.solve(gaussian, A, y, noise, "dps", 10, 0.5),
+        inverse.dps(gaussian, A, y, noise, 10, 0.5),
+    )
     with pytest.raises(ValueError, match="solver='ddnm' is unknown"):
         inverse.solve(gaussian, A, y, noise, "ddnm")
 
@@ -98,24 +124,37 @@ def test_agreement_is_scored_against_the_same_measurement_with_other_noise(gauss
     y = A(truth)
     first = inverse.project(gaussian, A, y, _noise(200, 0), 10)
     other = inverse.project(gaussian, A, y, _noise(200, 1), 10)
-    same = inverse.agreement(first, first, other, truth, A)
-    assert same["rp"] == 1 and same["median similarity"] == pytest.approx(1)
-    assert same["threshold"] < 1 and same["median similarity to the truth"] < 1
-    unrelated = inverse.agreement(first, first.roll(1, 0), other, truth, A)       # other measurements
+    same = inverse.solution_agreement(first, first, other, truth, A)
+    assert same["rp"] == 1 and same["median_similarity"] == pytest.approx(1)
+    assert same["threshold"] < 1 and same["truth_median"] < 1
+    unrelated = inverse.solution_agreement(
+        first, first.roll(1, 0), other, truth, A
+    )  # other measurements
     assert unrelated["rp"] < 0.2
 
 
 def test_solve_and_compare_scores_the_first_prior_against_each_other_one(gaussian, fashion8):
     A, truth = OPERATORS["super-resolution"], fashion8[0][:100]
-    mirrored = GaussianDenoiser.fit(fashion8[0].flip(-1))                 # another prior: mirrored images'
+    mirrored = GaussianDenoiser.fit(fashion8[0].flip(-1))  # another prior: mirrored images'
     priors = {"first": gaussian, "twin": gaussian, "mirrored": mirrored}
-    images, rows = inverse.solve_and_compare(priors, A, truth, _noise(100, 0), _noise(100, 1), "projection", 10)
-    assert torch.equal(images["first"], images["twin"]) and [r["partner"] for r in rows] == ["twin", "mirrored"]
+    images, rows = inverse.solve_and_compare(
+        priors, A, truth, _noise(100, 0), _noise(100, 1), "projection", 10
+    )
+    assert torch.equal(images["first"], images["twin"]) and [r["partner"] for r in rows] == [
+        "twin",
+        "mirrored",
+    ]
     assert rows[0]["rp"] == 1 and rows[0]["largest residual"] < 1e-5
-    assert rows[1]["median similarity"] < rows[0]["median similarity"]
-    table = pd.DataFrame([{"task": t, "solver": s, "seed": 0, **row} for t in ("inpainting", "down-sampling")
-                          for s in inverse.SOLVERS for row in rows])
+    assert rows[1]["median_similarity"] < rows[0]["median_similarity"]
+    table = pd.DataFrame(
+        [
+            {"task": t, "solver": s, "seed": 0, **row}
+            for t in ("inpainting", "down-sampling")
+            for s in inverse.SOLVERS
+            for row in rows
+        ]
+    )
     margins = inverse.claim_margins(table, "twin", "mirrored", "mirrored")
     assert margins["projection_seed_rp_min"] == 1 and margins["projection_residual_max"] < 1e-5
-    assert margins["projection_baseline_margin_min"] == 0                 # the baseline is one of the pair here
+    assert margins["projection_baseline_margin_min"] == 0  # the baseline is one of the pair here
     assert margins["dps_inpainting_seed_rp_max"] == 1

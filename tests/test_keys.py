@@ -1,16 +1,16 @@
 """A committed model is found under every Python a reader may run (Colab's 3.12 among them): its
-key is computed by difflab/keys.py with the standard library alone, from its config and revisions."""
+key is computed by difflab/training/keys.py with the standard library alone, from its config and revisions."""
 
 import json
 import subprocess
 
 import pytest
-
 from book import ROOT, script
-from difflab import keys
+
+from difflab.training import keys
 
 MANIFESTS = sorted((ROOT / "data" / "models").glob("*/manifest.json"))
-interpreter = script("colab_check").interpreter          # pyenv's Python of a version, or None
+interpreter = script("colab_check").interpreter  # pyenv's Python of a version, or None
 
 
 @pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
@@ -18,8 +18,17 @@ def test_every_committed_model_is_found_under_every_python(version):
     python = interpreter(version)
     if python is None:
         pytest.skip(f"no Python {version} under pyenv here")
-    run = subprocess.run([str(python), "-I", str(ROOT / "lib" / "difflab" / "keys.py"), *map(str, MANIFESTS)],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [
+            str(python),
+            "-I",
+            str(ROOT / "lib" / "difflab" / "training" / "keys.py"),
+            *map(str, MANIFESTS),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert run.stdout.split() == [m.parent.name for m in MANIFESTS]
     assert len(MANIFESTS) >= 30
 
@@ -28,15 +37,23 @@ def test_keys_need_only_the_standard_library():
     """keys.py imports nothing that pip installs, so any interpreter can compute a key."""
     import ast
     import sys
-    tree = ast.parse((ROOT / "lib" / "difflab" / "keys.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+    tree = ast.parse((ROOT / "lib" / "difflab" / "training" / "keys.py").read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    }
     assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
 
 
 def test_every_architecture_has_a_revision():
-    from difflab.models import ARCHITECTURES
+    from difflab.core.models import ARCHITECTURES
+
     assert set(keys.NETWORK_REVISIONS) == set(ARCHITECTURES)
 
 

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from difflab.models import ARCHITECTURES, CONDITIONAL, build_network, parameters_of
-from difflab.papers import NETWORK_PARAMETERS
-from difflab.profiles import get_profile
-from difflab.zoo import zoo
+from difflab.book.papers import NETWORK_PARAMETERS
+from difflab.book.profiles import get_profile
+from difflab.book.zoo import zoo
+from difflab.core.models import ARCHITECTURES, CONDITIONAL, build_network, parameters_of
 
 
 @pytest.mark.parametrize("arch", sorted(NETWORK_PARAMETERS))
@@ -25,12 +25,14 @@ def test_paper_scale_networks_run_at_32x32_with_dropout_in_training_only(arch):
     torch.manual_seed(0)
     net = build_network(arch, 3, 32)
     x, t = torch.randn(2, 3, 32, 32), torch.tensor([10, 500])
-    call = (lambda: net(x, t, torch.tensor([1, 10]))) if arch in CONDITIONAL else (lambda: net(x, t))
+    call = (
+        (lambda: net(x, t, torch.tensor([1, 10]))) if arch in CONDITIONAL else (lambda: net(x, t))
+    )
     with torch.no_grad():
         net.eval()
         assert call().shape == x.shape and torch.equal(call(), call())
         net.train()
-        assert not torch.equal(call(), call())          # dropout 0.1 / 0.13, as the papers trained
+        assert not torch.equal(call(), call())  # dropout 0.1 / 0.13, as the papers trained
 
 
 def test_every_architecture_counts_its_parameters_without_building_weights():

@@ -19,7 +19,6 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
-
 from book import HTML, ROOT, glued, repository
 
 pytestmark = pytest.mark.book
@@ -28,13 +27,26 @@ TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 PAGES = [TOC["root"], *(entry["file"] for entry in TOC["chapters"])]
 REPOSITORY, BRANCH = repository.repository()
 GLUE_ROLE = re.compile(r"\{glue:(text|md)\}`(?:([^`:]+\.ipynb)::)?([^`:]+)(?::([^`]*))?`")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium() -> str | None:
     """$DIFFLAB_CHROMIUM, else Debian's chromium (or another Chromium on PATH)."""
-    names = [os.environ.get("DIFFLAB_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome"]
+    names = [
+        os.environ.get("DIFFLAB_CHROMIUM", ""),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ]
     return next(filter(None, (shutil.which(n) for n in names if n)), None)
 
 
@@ -58,11 +70,14 @@ def site():
 def browser():
     executable = chromium()
     if executable is None:
-        message = "Chromium is missing: run `sudo apt-get install chromium` (or `make setup` as root)"
+        message = (
+            "Chromium is missing: run `sudo apt-get install chromium` (or `make setup` as root)"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield browser
@@ -88,7 +103,8 @@ READ_PAGE = """async () => {
     prose: prose.innerText,
     text: document.querySelector('main').innerText,
     stderr: document.querySelectorAll('.output.stderr, .stderr').length,
-    unfigured: [...document.querySelectorAll('main img[src*="_images/"]')].filter(i => !i.closest('figure')).map(i => i.src),
+    unfigured: [...document.querySelectorAll('main img[src*="_images/"]')]
+      .filter(i => !i.closest('figure')).map(i => i.src),
     figures: [...document.querySelectorAll('main figure')].map(f => ({
       id: f.id, caption: (f.querySelector('figcaption') || {}).innerText || ''})),
   };
@@ -100,10 +116,19 @@ def visit(page: str, site: str, browser) -> dict:
     """Open one page, wait for its images and equations, and read what a test needs."""
     outside, errors = [], []
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname == "127.0.0.1"
-                  else (outside.append(route.request.url), route.abort()))
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if urlparse(route.request.url).hostname == "127.0.0.1"
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
     tab = context.new_page()
-    tab.on("console", lambda message: message.type == "error" and errors.append(f"console: {message.text}"))
+    tab.on(
+        "console",
+        lambda message: message.type == "error" and errors.append(f"console: {message.text}"),
+    )
     tab.on("pageerror", lambda error: errors.append(f"page error: {error}"))
     response = tab.goto(f"{site}/{page}.html", wait_until="networkidle")
     seen = tab.evaluate(READ_PAGE)
@@ -147,8 +172,12 @@ def test_every_image_is_shown(page):
 def test_every_equation_is_typeset_by_the_books_mathjax(page):
     name, seen = page
     if seen["math"]:
-        assert seen["mathjax_version"] and seen["mathjax_version"].startswith("3."), seen["mathjax_version"]
-    assert seen["typeset"] == seen["math"], f"{name}: {seen['typeset']} of {seen['math']} equations typeset"
+        assert seen["mathjax_version"] and seen["mathjax_version"].startswith("3."), seen[
+            "mathjax_version"
+        ]
+    assert seen["typeset"] == seen["math"], (
+        f"{name}: {seen['typeset']} of {seen['math']} equations typeset"
+    )
     assert seen["math_errors"] == 0
     raw = [m for m in ("$$", "\\(", "\\[", "\\frac", "\\mathbb") if m in seen["prose"]]
     assert not raw, f"{name}: raw TeX left in the text: {raw}"
@@ -165,7 +194,11 @@ def test_every_glued_number_is_the_executed_notebooks(page):
 def test_colab_and_repository_links_are_exact(page):
     name, seen = page
     owner_name = urlparse(REPOSITORY).path.strip("/")
-    notebook = [] if name == TOC["root"] else [f"https://colab.research.google.com/github/{owner_name}/blob/{BRANCH}/{name}.ipynb"]
+    notebook = (
+        []
+        if name == TOC["root"]
+        else [f"https://colab.research.google.com/github/{owner_name}/blob/{BRANCH}/{name}.ipynb"]
+    )
     assert seen["colab"] == notebook
     assert seen["repository"] == [REPOSITORY]
 
@@ -174,17 +207,26 @@ def test_no_build_noise_on_the_page(page):
     name, seen = page
     text = seen["text"]
     assert seen["stderr"] == 0, f"{name}: a stderr output block is shown"
-    for noise in ("Traceback (most recent call last)", "Warning:", "site-packages", str(ROOT), "/tmp/",
-                  "# Parameters", "injected-parameters"):
+    for noise in (
+        "Traceback (most recent call last)",
+        "Warning:",
+        "site-packages",
+        str(ROOT),
+        "/tmp/",
+        "# Parameters",
+        "injected-parameters",
+    ):
         assert noise not in text, f"{name}: {noise!r} on the page"
     assert not re.search(r"\d+%\|[^|\n]*\|", text), f"{name}: a progress bar on the page"
 
 
 def test_every_figure_has_a_caption_and_a_name(page):
     name, seen = page
-    if name == TOC["root"]:                  # the intro's one image, pasted from chapter 2
+    if name == TOC["root"]:  # the intro's one image, pasted from chapter 2
         assert len(seen["images"]) == 1 and not seen["figures"]
         return
-    assert seen["figures"] and not seen["unfigured"], f"{name}: images outside a figure: {seen['unfigured']}"
+    assert seen["figures"] and not seen["unfigured"], (
+        f"{name}: images outside a figure: {seen['unfigured']}"
+    )
     unnamed = [f for f in seen["figures"] if not f["id"] or not f["caption"].strip()]
     assert not unnamed, f"{name}: figures without a name or caption: {unnamed}"

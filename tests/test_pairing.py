@@ -13,20 +13,25 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 
 
 def _cells(notebook):
-    return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in notebook.cells]
+    return [
+        (c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in notebook.cells
+    ]
 
 
 def test_every_chapter_is_in_the_toc():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    assert sorted(entry["file"] for entry in toc["chapters"]) == [f"chapters/{md.stem}" for md in CHAPTERS]
+    assert sorted(entry["file"] for entry in toc["chapters"]) == [
+        f"chapters/{md.stem}" for md in CHAPTERS
+    ]
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
 def test_pair_is_in_sync(md):
     ipynb = md.with_suffix(".ipynb")
     assert ipynb.exists(), f"{ipynb.name} is missing: run `jupytext --sync {md.relative_to(ROOT)}`"
-    assert _cells(jupytext.read(md)) == _cells(nbformat.read(ipynb, as_version=4)), \
+    assert _cells(jupytext.read(md)) == _cells(nbformat.read(ipynb, as_version=4)), (
         f"{md.name} and {ipynb.name} differ: run `jupytext --sync {md.relative_to(ROOT)}`"
+    )
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)

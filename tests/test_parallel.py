@@ -15,12 +15,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from difflab import parallel
-from difflab.training import TrainConfig, train
+from difflab.core import parallel
+from difflab.training.loop import TrainConfig, train
 
 # conditional (labels dropped per row) and EDM (noise levels drawn per row): every per-row draw
-CONFIG = TrainConfig(resolution=8, subset=64, arch="unet-s-class", label_dropout=0.2, objective="edm",
-                     steps=6, batch_size=16)
+CONFIG = TrainConfig(
+    resolution=8,
+    subset=64,
+    arch="unet-s-class",
+    label_dropout=0.2,
+    objective="edm",
+    steps=6,
+    batch_size=16,
+)
 SCRIPT = Path(__file__).with_name("parallel_train.py")
 ACCELERATE = Path(sys.executable).with_name("accelerate")
 
@@ -28,13 +35,35 @@ ACCELERATE = Path(sys.executable).with_name("accelerate")
 def _launch(folder: Path, processes: int, until: int | None = None) -> tuple[dict, dict]:
     """The EMA weights and summary of CONFIG trained by `accelerate launch` with `processes` CPU processes."""
     folder.mkdir(exist_ok=True)
-    how = ["--cpu"] if processes == 1 else ["--multi_gpu"]      # torchrun's launcher; gloo on the CPU
+    how = ["--cpu"] if processes == 1 else ["--multi_gpu"]  # torchrun's launcher; gloo on the CPU
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"}
-    subprocess.run([ACCELERATE, "launch", *how, "--num_processes", str(processes), "--num_machines", "1",
-                    "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
-                    SCRIPT, json.dumps(CONFIG.as_dict()), folder, *([str(until)] if until else [])],
-                   env=env, check=True, capture_output=True)
-    return load_file(folder / "weights.safetensors"), json.loads((folder / "summary.json").read_text())
+    subprocess.run(
+        [
+            ACCELERATE,
+            "launch",
+            *how,
+            "--num_processes",
+            str(processes),
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            "29517",
+            SCRIPT,
+            json.dumps(CONFIG.as_dict()),
+            folder,
+            *([str(until)] if until else []),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return load_file(folder / "weights.safetensors"), json.loads(
+        (folder / "summary.json").read_text()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +72,27 @@ def plain(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        denoiser, summary = train(CONFIG, tmp_path_factory.mktemp("plain") / "train_state.pt", progress=False)
+        denoiser, summary = train(
+            CONFIG, tmp_path_factory.mktemp("plain") / "train_state.pt", progress=False
+        )
     finally:
         torch.set_num_threads(threads)
     return denoiser.net.state_dict(), summary
 
 
 def test_a_plain_run_does_not_start_accelerate():
-    assert not parallel.launched() and parallel.accelerator() is None and parallel.rows(6) == slice(None)
+    assert (
+        not parallel.launched()
+        and parallel.accelerator() is None
+        and parallel.rows(6) == slice(None)
+    )
 
 
 def test_one_process_under_accelerate_trains_the_plain_loops_weights(plain, tmp_path):
     weights, summary = _launch(tmp_path, 1)
-    assert weights.keys() == plain[0].keys() and all(torch.equal(weights[k], plain[0][k]) for k in weights)
+    assert weights.keys() == plain[0].keys() and all(
+        torch.equal(weights[k], plain[0][k]) for k in weights
+    )
     assert summary["processes"] == 1 and summary["final_loss"] == plain[1]["final_loss"]
 
 

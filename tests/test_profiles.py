@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from difflab.profiles import get_profile
+from difflab.book.profiles import get_profile
 
 
 def test_overrides_and_defaults():
@@ -12,7 +12,9 @@ def test_overrides_and_defaults():
 
 def test_chapter_knobs_live_in_the_profile():
     """A chapter's parameters cell passes None for the profile's count, or the reader's own."""
-    assert get_profile("ci", clones=None).clones == 250 and get_profile("ci", clones=100).clones == 100
+    assert (
+        get_profile("ci", clones=None).clones == 250 and get_profile("ci", clones=100).clones == 100
+    )
     assert get_profile("paper").late_table_fid_samples == 50_000
 
 
@@ -36,26 +38,38 @@ def test_auto_is_the_ci_scale_on_the_best_device(gpu, monkeypatch):
     p = get_profile("auto")
     assert p.name == "ci" and p.device == ("cuda" if gpu else "cpu")
     assert p.train_steps == get_profile("ci").train_steps and p.dataset == "fashion_mnist"
-    assert get_profile("auto", device="cpu").device == "cpu"      # an explicit device wins
+    assert get_profile("auto", device="cpu").device == "cpu"  # an explicit device wins
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: get_profile("fast"), "profile='fast' is unknown; allowed: 'auto', 'ci', 'paper'"),
-    (lambda: get_profile("ci", samples=3), r"unknown profile knob\(s\) \['samples'\]"),
-    (lambda: get_profile("ci", clones=0), r"clones=0 is not allowed; allowed: an integer >= 1"),
-    (lambda: get_profile("ci", n_samples=2.5), r"n_samples=2.5 is not allowed; allowed: an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: get_profile("fast"), "profile='fast' is unknown; allowed: 'auto', 'ci', 'paper'"),
+        (lambda: get_profile("ci", samples=3), r"unknown profile knob\(s\) \['samples'\]"),
+        (lambda: get_profile("ci", clones=0), r"clones=0 is not allowed; allowed: an integer >= 1"),
+        (
+            lambda: get_profile("ci", n_samples=2.5),
+            r"n_samples=2.5 is not allowed; allowed: an integer >= 1",
+        ),
+    ],
+)
 def test_bad_profile_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
 
-@pytest.mark.parametrize("knobs, message", [
-    (dict(standard_arch="unet-l"), r"standard_arch='unet-l' is unknown; allowed: 'unet-xs'"),
-    (dict(sweep_archs=("unet-xs", "big")), r"sweep_archs\[1\]='big' is unknown"),
-    (dict(standard_arch="unet-m"), r"standard_arch='unet-m' has no class-conditional twin 'unet-m-class'; "
-                                   r"allowed: 'unet-s', 'dit-s', 'ddpm'"),
-])
+@pytest.mark.parametrize(
+    "knobs, message",
+    [
+        (dict(standard_arch="unet-l"), r"standard_arch='unet-l' is unknown; allowed: 'unet-xs'"),
+        (dict(sweep_archs=("unet-xs", "big")), r"sweep_archs\[1\]='big' is unknown"),
+        (
+            dict(standard_arch="unet-m"),
+            r"standard_arch='unet-m' has no class-conditional twin 'unet-m-class'; "
+            r"allowed: 'unet-s', 'dit-s', 'ddpm'",
+        ),
+    ],
+)
 def test_bad_architectures_are_named(knobs, message):
     with pytest.raises(ValueError, match=message):
         get_profile("ci", **knobs)
@@ -63,6 +77,15 @@ def test_bad_architectures_are_named(knobs, message):
 
 def test_the_smoke_profile_is_the_paper_profile_at_a_toy_scale():
     smoke, paper = get_profile("smoke"), get_profile("paper")
-    assert smoke.device == "cpu" and smoke.dataset == "toy_rgb" and smoke.n_samples < 20 and smoke.train_steps < 100
-    assert smoke.sample_steps == get_profile("ci").sample_steps      # chapter 7's checks pick steps of 25
-    assert set(smoke.dip_sizes) <= set(smoke.sweep_sizes) and len(smoke.sweep_archs) == len(paper.sweep_archs)
+    assert (
+        smoke.device == "cpu"
+        and smoke.dataset == "toy_rgb"
+        and smoke.n_samples < 20
+        and smoke.train_steps < 100
+    )
+    assert (
+        smoke.sample_steps == get_profile("ci").sample_steps
+    )  # chapter 7's checks pick steps of 25
+    assert set(smoke.dip_sizes) <= set(smoke.sweep_sizes) and len(smoke.sweep_archs) == len(
+        paper.sweep_archs
+    )

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from difflab.classifier import get_classifier
-from difflab.data import load_images
-from difflab.quality import FeatureDistance, label_entropy
+from difflab.core.data import load_images
+from difflab.core.quality import FeatureDistance, label_entropy
+from difflab.training.classifier import get_classifier
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -26,12 +26,14 @@ def test_fid_and_kid_are_small_between_halves_of_one_set_and_large_for_noise(cla
     net, images, _ = classifier_and_images
     distance = FeatureDistance(images[1000:3000], net)
     same = distance(images[:1000])
-    noise = distance(torch.randn(1000, 1, 16, 16, generator=torch.Generator().manual_seed(0)).clamp(-1, 1))
+    noise = distance(
+        torch.randn(1000, 1, 16, 16, generator=torch.Generator().manual_seed(0)).clamp(-1, 1)
+    )
     assert same["fid"] < 1.0 < 10 * same["fid"] < noise["fid"]
     assert abs(same["kid"]) < 3 * same["kid_std"] + 1e-3 < noise["kid"]
-    assert distance(images[:1000]) == same                        # deterministic, reference kept
-    assert distance.fid(images[:1000]) == same["fid"]             # the FID alone, the same number
-    assert distance.fid(images[:10]) > 0                          # no KID: no subset size to reach
+    assert distance(images[:1000]) == same  # deterministic, reference kept
+    assert distance.fid(images[:1000]) == same["fid"]  # the FID alone, the same number
+    assert distance.fid(images[:10]) > 0  # no KID: no subset size to reach
     with pytest.raises(ValueError, match="allowed: at least kid_subset_size=500"):
         distance(images[:10])
 
@@ -39,7 +41,7 @@ def test_fid_and_kid_are_small_between_halves_of_one_set_and_large_for_noise(cla
 def test_label_entropy_of_balanced_classes_is_near_log_10(classifier_and_images):
     net, images, labels = classifier_and_images
     assert label_entropy(images[:2000], net) == pytest.approx(math.log(10), abs=0.05)
-    one_class = images[labels == 1][:200]                          # trousers
+    one_class = images[labels == 1][:200]  # trousers
     assert label_entropy(one_class, net) < 0.5
 
 

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from difflab import response
-from difflab.denoisers import GaussianDenoiser
-from difflab.sampling import sample, time_grid
-from difflab.schedule import alphas_cumprod
+from difflab.book.sample_cache import sample
+from difflab.chapters import ch07_when_decided as response
+from difflab.core.denoisers import GaussianDenoiser
+from difflab.core.sampling import time_grid
+from difflab.core.schedule import alphas_cumprod
 
 STEPS = 10
 
@@ -23,15 +24,19 @@ def noise():
 
 
 def _direction(gaussian, k):
-    return gaussian.eigenvectors[:, -1 - k].view(1, 8, 8)       # k = 0: the top principal direction
+    return gaussian.eigenvectors[:, -1 - k].view(1, 8, 8)  # k = 0: the top principal direction
 
 
 @pytest.mark.parametrize("eta", [0.0, 1.0])
 @pytest.mark.parametrize("step,k", [(1, 0), (4, 3), (8, 20)])
-def test_a_nudge_of_the_prediction_reaches_the_end_with_the_closed_form_weight(gaussian, noise, eta, step, k):
+def test_a_nudge_of_the_prediction_reaches_the_end_with_the_closed_form_weight(
+    gaussian, noise, eta, step, k
+):
     u = _direction(gaussian, k)
     t = time_grid(STEPS, 999)[step]
-    run = lambda d: sample(d, noise, "ddim", STEPS, eta=eta, generator=torch.Generator().manual_seed(3), cache=False)
+    run = lambda d: sample(
+        d, noise, "ddim", STEPS, eta=eta, generator=torch.Generator().manual_seed(3), cache=False
+    )
     moved = run(response.Nudged(gaussian, t, 0.5 * u)) - run(gaussian)
     weights = response.x0_weights(gaussian.eigenvalues.flip(0), STEPS, eta)
     expected = 0.5 * weights[step, k] * u
@@ -40,9 +45,13 @@ def test_a_nudge_of_the_prediction_reaches_the_end_with_the_closed_form_weight(g
 
 @pytest.mark.parametrize("eta", [0.0, 1.0])
 @pytest.mark.parametrize("step,k", [(0, 0), (5, 2)])
-def test_a_kick_of_the_state_reaches_the_end_with_the_closed_form_gain(gaussian, noise, eta, step, k):
+def test_a_kick_of_the_state_reaches_the_end_with_the_closed_form_gain(
+    gaussian, noise, eta, step, k
+):
     u = _direction(gaussian, k)
-    measured = response.along(response.kicked_change(gaussian, noise, step, STEPS, u, kick=0.5, eta=eta, seed=4), u)
+    measured = response.along(
+        response.kicked_change(gaussian, noise, step, STEPS, u, kick=0.5, eta=eta, seed=4), u
+    )
     gain = response.kick_gains(gaussian.eigenvalues.flip(0), STEPS, eta)[step, k].item()
     assert np.allclose(measured.numpy(), gain, atol=2e-4 * max(1.0, abs(gain)))
 
@@ -52,7 +61,7 @@ def test_the_weights_tend_to_the_continuous_law_per_unit_of_log_sigma():
     lam = torch.tensor([10.0, 1.0, 0.1])
     weights = response.x0_weights(lam, 1000)
     ab = alphas_cumprod().double()
-    log_sigma = 0.5 * torch.log((1 - ab) / ab).flip(0)            # on the grid 999, 998, ..., 0
+    log_sigma = 0.5 * torch.log((1 - ab) / ab).flip(0)  # on the grid 999, 998, ..., 0
     for j in (100, 500, 900):
         density = weights[j] / (log_sigma[j] - log_sigma[j + 1])
         sigma2 = torch.exp(2 * log_sigma[j])
@@ -66,7 +75,9 @@ def test_the_ode_keeps_early_kicks_and_the_stochastic_sampler_forgets_them():
 
 
 def test_the_weight_check_finds_the_closed_form_on_the_gaussians_own_sampler(gaussian, noise):
-    table = response.weight_check(gaussian, noise, STEPS, gaussian.eigenvectors.flip(1), [(2, 0), (7, 5)])
+    table = response.weight_check(
+        gaussian, noise, STEPS, gaussian.eigenvectors.flip(1), [(2, 0), (7, 5)]
+    )
     assert list(table["direction"]) == [0, 5] and (table["relative error"] < 1e-3).all()
     assert np.allclose(table["measured"], table["W"], rtol=1e-3)
 

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from difflab import switching
-from difflab.denoisers import EmpiricalDenoiser, GaussianDenoiser
-from difflab.sampling import sample
+from difflab.book.sample_cache import sample
+from difflab.chapters import ch07_when_decided as switching
+from difflab.core.denoisers import EmpiricalDenoiser, GaussianDenoiser
 
 STEPS = 10
 
@@ -44,8 +44,12 @@ def test_the_birth_budget_sums_to_one_in_all_and_in_every_band(run):
     budget = switching.birth_budget(run[1])
     assert budget.shape == (STEPS, 16)
     assert torch.allclose(budget.sum(0), torch.ones(16, dtype=torch.float64), atol=1e-9)
-    basis = torch.linalg.qr(torch.randn(64, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64))[0]
-    assert torch.allclose(switching.birth_budget(run[1], basis).sum(0), torch.ones(16, dtype=torch.float64), atol=1e-9)
+    basis = torch.linalg.qr(
+        torch.randn(64, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    )[0]
+    assert torch.allclose(
+        switching.birth_budget(run[1], basis).sum(0), torch.ones(16, dtype=torch.float64), atol=1e-9
+    )
     identity = switching.birth_budget(run[1], torch.eye(64))
     assert torch.allclose(identity, budget, atol=1e-9)
 
@@ -68,13 +72,17 @@ def test_commitment_is_one_at_the_own_image_and_minus_one_at_the_partners():
     own, partner = torch.randn(2, 3, 1, 4, 4, generator=torch.Generator().manual_seed(2))
     predictions = torch.stack([own, partner, (own + partner) / 2])
     c = switching.commitment(predictions, own, partner)
-    assert torch.allclose(c, torch.tensor([[1.0] * 3, [-1.0] * 3, [0.0] * 3], dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(
+        c, torch.tensor([[1.0] * 3, [-1.0] * 3, [0.0] * 3], dtype=torch.float64), atol=1e-12
+    )
 
 
 def test_early_share_and_replaceable_until_read_the_budget_and_the_curve(run):
     times, images = run
     budget = switching.birth_budget(images)
-    assert torch.allclose(switching.early_share(times, budget, 0), torch.ones(16, dtype=torch.float64))
+    assert torch.allclose(
+        switching.early_share(times, budget, 0), torch.ones(16, dtype=torch.float64)
+    )
     assert (switching.early_share(times, budget, 1000) == 0).all()
     curve = pd.DataFrame({"t": [999, 899, 799, 699], "same as B's own": [1.0, 0.95, 0.8, 0.92]})
     assert switching.replaceable_until(curve) == 899
@@ -83,16 +91,24 @@ def test_early_share_and_replaceable_until_read_the_budget_and_the_curve(run):
 def test_switching_curve_starts_at_the_same_image(run):
     curve = switching.switching_curve(*run, threshold=0.9)
     assert curve["t"].iloc[0] == 999 and curve["same as B's own"].iloc[0] == 1.0
-    assert curve["median similarity"].iloc[0] > 0.999
+    assert curve["median_similarity"].iloc[0] > 0.999
 
 
 def test_first_time_is_the_first_grid_time_a_condition_holds_per_noise():
     reached = torch.tensor([[False, True, False], [True, True, False], [True, False, False]])
-    assert switching.first_time([900, 500, 100], reached).tolist() == [500, 900, 900]     # never: the first time
+    assert switching.first_time([900, 500, 100], reached).tolist() == [
+        500,
+        900,
+        900,
+    ]  # never: the first time
 
 
 def test_median_where_is_torchs_median_of_the_chosen_columns_and_nan_without_any():
     values = torch.tensor([[1.0, 5.0, 2.0, 4.0], [0.0, 1.0, 2.0, 3.0]])
     chosen = torch.tensor([True, False, True, True])
-    assert switching.median_where(values, chosen).tolist() == values[:, chosen].median(1).values.tolist() == [2.0, 2.0]
+    assert (
+        switching.median_where(values, chosen).tolist()
+        == values[:, chosen].median(1).values.tolist()
+        == [2.0, 2.0]
+    )
     assert np.isnan(switching.median_where(values, torch.zeros(4, dtype=torch.bool))).all()

@@ -5,10 +5,12 @@ import diffusers
 import pytest
 import torch
 
-from difflab import cache, checkpoints, keys, models, training
-from difflab.zoo import standard as standard_config
-from difflab.profiles import get_profile
-from difflab.training import TrainConfig, train
+from difflab.book import zoo
+from difflab.book.profiles import get_profile
+from difflab.book.zoo import standard as standard_config
+from difflab.core import models
+from difflab.training import checkpoints, keys, loop, store
+from difflab.training.loop import TrainConfig, train
 
 TINY = TrainConfig(resolution=8, subset=64, arch="mlp", steps=6, batch_size=16)
 
@@ -26,26 +28,30 @@ def test_training_is_deterministic_on_cpu(tmp_path):
 
 def test_the_seed_changes_the_weights(tmp_path):
     first, _ = train(TINY, tmp_path / "a.pt", progress=False)
-    other, _ = train(TrainConfig(**{**TINY.as_dict(), "seed": 1}), tmp_path / "b.pt", progress=False)
+    other, _ = train(
+        TrainConfig(**{**TINY.as_dict(), "seed": 1}), tmp_path / "b.pt", progress=False
+    )
     assert not torch.equal(_weights(first), _weights(other))
 
 
-@pytest.mark.parametrize("arch, objective", [("mlp", "v"), ("mlp", "x0"), ("mlp", "edm"), ("dit-s", "eps"),
-                                              ("resnet", "eps")])
+@pytest.mark.parametrize(
+    "arch, objective",
+    [("mlp", "v"), ("mlp", "x0"), ("mlp", "edm"), ("dit-s", "eps"), ("resnet", "eps")],
+)
 def test_resume_after_a_crash_gives_the_same_weights(tmp_path, monkeypatch, arch, objective):
     config = TrainConfig(**{**TINY.as_dict(), "arch": arch, "objective": objective})
     uninterrupted, _ = train(config, tmp_path / "full.pt", progress=False, checkpoint_every=3)
 
-    real_save = training.save_state
+    real_save = loop.save_state
 
     def save_then_crash(path, state):
         real_save(path, state)
         raise KeyboardInterrupt("simulated crash after the first checkpoint")
 
-    monkeypatch.setattr(training, "save_state", save_then_crash)
+    monkeypatch.setattr(loop, "save_state", save_then_crash)
     with pytest.raises(KeyboardInterrupt):
         train(config, tmp_path / "crashed.pt", progress=False, checkpoint_every=3)
-    monkeypatch.setattr(training, "save_state", real_save)
+    monkeypatch.setattr(loop, "save_state", real_save)
     assert torch.load(tmp_path / "crashed.pt", weights_only=False)["step"] == 3
     resumed, _ = train(config, tmp_path / "crashed.pt", progress=False, checkpoint_every=3)
     assert torch.equal(_weights(uninterrupted), _weights(resumed))
@@ -59,29 +65,42 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
 
 def test_training_reduces_the_loss(tmp_path):
     """A quick honest check that the loop learns: 300 steps of the MLP on 8x8 images."""
-    _, short = train(TrainConfig(**{**TINY.as_dict(), "steps": 20}), tmp_path / "a.pt", progress=False)
-    _, longer = train(TrainConfig(**{**TINY.as_dict(), "steps": 300}), tmp_path / "b.pt", progress=False)
+    _, short = train(
+        TrainConfig(**{**TINY.as_dict(), "steps": 20}), tmp_path / "a.pt", progress=False
+    )
+    _, longer = train(
+        TrainConfig(**{**TINY.as_dict(), "steps": 300}), tmp_path / "b.pt", progress=False
+    )
     assert longer["final_loss"] < 0.8 * short["final_loss"]
 
 
 def test_subset_parts_are_disjoint_data():
-    a = training.training_images(TrainConfig(resolution=8, subset=100, subset_part=0))
-    b = training.training_images(TrainConfig(resolution=8, subset=100, subset_part=1))
+    a = loop.training_images(TrainConfig(resolution=8, subset=100, subset_part=0))
+    b = loop.training_images(TrainConfig(resolution=8, subset=100, subset_part=1))
     assert torch.cdist(a.flatten(1), b.flatten(1)).min() > 0
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(dataset="imagenet"), "dataset='imagenet' is unknown; allowed: 'fashion_mnist', 'cifar10'"),
-    (dict(arch="vit"), "arch='vit' is unknown; allowed: 'unet-xs', 'unet-s', 'unet-m', 'dit-s', 'resnet', 'mlp'"),
-    (dict(objective="score"), "objective='score' is unknown"),
-    (dict(steps=0), "steps=0 is not allowed; allowed: integers >= 1"),
-    (dict(subset=0), "subset=0 is not allowed"),
-    (dict(lr=-1e-3), r"lr=-0.001 is not allowed; allowed: a number > 0"),
-    (dict(lr=float("nan")), r"lr=nan is not allowed"),
-    (dict(ema_decay=1.0), r"ema_decay=1.0 is not allowed; allowed: a number in \[0, 1\)"),
-    (dict(grad_clip=0), "grad_clip=0 is not allowed"),
-    (dict(seed=-1), "seed=-1 is not allowed; allowed: integers >= 0"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            dict(dataset="imagenet"),
+            "dataset='imagenet' is unknown; allowed: 'fashion_mnist', 'cifar10'",
+        ),
+        (
+            dict(arch="vit"),
+            "arch='vit' is unknown; allowed: 'unet-xs', 'unet-s', 'unet-m', 'dit-s', 'resnet', 'mlp'",
+        ),
+        (dict(objective="score"), "objective='score' is unknown"),
+        (dict(steps=0), "steps=0 is not allowed; allowed: integers >= 1"),
+        (dict(subset=0), "subset=0 is not allowed"),
+        (dict(lr=-1e-3), r"lr=-0.001 is not allowed; allowed: a number > 0"),
+        (dict(lr=float("nan")), r"lr=nan is not allowed"),
+        (dict(ema_decay=1.0), r"ema_decay=1.0 is not allowed; allowed: a number in \[0, 1\)"),
+        (dict(grad_clip=0), "grad_clip=0 is not allowed"),
+        (dict(seed=-1), "seed=-1 is not allowed; allowed: integers >= 0"),
+    ],
+)
 def test_bad_config_names_the_parameter(change, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{**TINY.as_dict(), **change})
@@ -91,8 +110,11 @@ def test_bad_config_names_the_parameter(change, message):
 def test_a_damaged_weights_file_names_itself_and_the_way_back(tmp_path, damage):
     path = tmp_path / "model.safetensors"
     checkpoints.save_weights(path, {"w": torch.ones(300)}, {"note": "x"})
-    path.write_bytes(damage(path.read_bytes()))                  # truncated, or its header overwritten
-    with pytest.raises(ValueError, match=rf"the weights file {re.escape(str(path))} is damaged .*git checkout -- .*make models"):
+    path.write_bytes(damage(path.read_bytes()))  # truncated, or its header overwritten
+    with pytest.raises(
+        ValueError,
+        match=rf"the weights file {re.escape(str(path))} is damaged .*git checkout -- .*make models",
+    ):
         checkpoints.load_weights(path)
 
 
@@ -100,7 +122,10 @@ def test_a_damaged_training_state_says_to_start_over(tmp_path):
     path = tmp_path / "train_state.pt"
     checkpoints.save_state(path, {"step": 3, "w": torch.ones(300)})
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(ValueError, match=rf"the training state {re.escape(str(path))} is damaged .* delete it to train from the start"):
+    with pytest.raises(
+        ValueError,
+        match=rf"the training state {re.escape(str(path))} is damaged .* delete it to train from the start",
+    ):
         checkpoints.load_state(path)
 
 
@@ -110,7 +135,10 @@ def test_until_stops_with_a_checkpoint_that_the_next_call_continues(tmp_path):
     assert torch.load(tmp_path / "parts.pt", weights_only=False)["step"] == 2
     parts, _ = train(TINY, tmp_path / "parts.pt", progress=False)
     assert torch.equal(_weights(whole), _weights(parts))
-    with pytest.raises(ValueError, match=r"until=7 is not allowed; allowed: None \(all steps\) or an integer in 1..6"):
+    with pytest.raises(
+        ValueError,
+        match=r"until=7 is not allowed; allowed: None \(all steps\) or an integer in 1..6",
+    ):
         train(TINY, tmp_path / "other.pt", progress=False, until=7)
 
 
@@ -131,50 +159,70 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
 
 def test_cache_trains_once_then_loads(tmp_data, monkeypatch):
     calls = []
-    real_train = cache.train
-    monkeypatch.setattr(cache, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
-    first = cache.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
-    cache._loaded.clear()                     # as in a new process
-    second = cache.get_denoiser(TINY, "cpu", progress=False)
+    real_train = store.train
+    monkeypatch.setattr(store, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    first = store.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
+    store._loaded.clear()  # as in a new process
+    second = store.get_denoiser(TINY, "cpu", progress=False)
     assert len(calls) == 1 and torch.equal(_weights(first), _weights(second))
-    folder = cache.model_dir(TINY)
+    folder = store.model_dir(TINY)
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["key"] == cache.config_key(TINY) and manifest["config"] == TINY.as_dict()
+    assert manifest["key"] == store.config_key(TINY) and manifest["config"] == TINY.as_dict()
     assert {"final_loss", "wall_time_s", "command", "steps", "parameters"} <= set(manifest)
     assert not (folder / "train_state.pt").exists()
 
 
-@pytest.mark.parametrize("field, value", [("dataset", "cifar10"), ("resolution", 16), ("subset", 128),
-                                          ("subset_part", 1), ("subset_seed", 1), ("arch", "unet-s"),
-                                          ("objective", "v"), ("objective", "edm"), ("snapshots", (2,)), ("steps", 7), ("batch_size", 8), ("lr", 1e-4),
-                                          ("ema_decay", 0.99), ("grad_clip", 0.5), ("seed", 1)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("dataset", "cifar10"),
+        ("resolution", 16),
+        ("subset", 128),
+        ("subset_part", 1),
+        ("subset_seed", 1),
+        ("arch", "unet-s"),
+        ("objective", "v"),
+        ("objective", "edm"),
+        ("snapshots", (2,)),
+        ("steps", 7),
+        ("batch_size", 8),
+        ("lr", 1e-4),
+        ("ema_decay", 0.99),
+        ("grad_clip", 0.5),
+        ("seed", 1),
+    ],
+)
 def test_every_config_field_changes_the_key(field, value):
-    assert cache.config_key(TrainConfig(**{**TINY.as_dict(), field: value})) != cache.config_key(TINY)
+    assert store.config_key(TrainConfig(**{**TINY.as_dict(), field: value})) != store.config_key(
+        TINY
+    )
 
 
 def test_the_training_revision_changes_the_key(monkeypatch):
-    before = cache.config_key(TINY)
+    before = store.config_key(TINY)
     monkeypatch.setattr(keys, "TRAINING_REVISION", keys.TRAINING_REVISION + 1)
-    assert cache.config_key(TINY) != before
+    assert store.config_key(TINY) != before
 
 
 def test_a_network_revision_misses_the_cache_only_for_that_architecture(monkeypatch):
     """Changing one architecture must not retrain the models of the others."""
     unet = TrainConfig(**{**TINY.as_dict(), "arch": "unet-s"})
-    before = {"mlp": cache.config_key(TINY), "unet": cache.config_key(unet)}
+    before = {"mlp": store.config_key(TINY), "unet": store.config_key(unet)}
     monkeypatch.setitem(keys.NETWORK_REVISIONS, "mlp", keys.NETWORK_REVISIONS["mlp"] + 1)
-    assert cache.config_key(TINY) != before["mlp"] and cache.config_key(unet) == before["unet"]
+    assert store.config_key(TINY) != before["mlp"] and store.config_key(unet) == before["unet"]
 
 
 def test_the_key_depends_on_nothing_but_the_config_and_the_revisions(monkeypatch):
     """No package version, source text or random stream: the key of a committed model is the same
     with every release of torch and diffusers (tests/test_keys.py: and under every Python)."""
-    before = cache.config_key(TINY)
+    before = store.config_key(TINY)
     monkeypatch.setattr(torch, "__version__", "9.9.9")
     monkeypatch.setattr(diffusers, "__version__", "9.9.9")
-    monkeypatch.setitem(models.ARCHITECTURES, "mlp", lambda c, r: models.MLPBackbone((c, r, r), width=128))
+    monkeypatch.setitem(
+        models.ARCHITECTURES, "mlp", lambda c, r: models.MLPBackbone((c, r, r), width=128)
+    )
     torch.manual_seed(0)
-    assert cache.config_key(TINY) == before
+    assert store.config_key(TINY) == before
     after_key = torch.rand(3)
     torch.manual_seed(0)
     assert torch.equal(after_key, torch.rand(3))
@@ -183,72 +231,80 @@ def test_the_key_depends_on_nothing_but_the_config_and_the_revisions(monkeypatch
 def test_a_missing_model_is_an_error_that_says_how_to_train_it(tmp_data, monkeypatch):
     """Never a silent retrain (hours on a Colab CPU): the error names the model and the command."""
     monkeypatch.delenv("DIFFLAB_TRAIN", raising=False)
-    monkeypatch.setattr(cache, "train", lambda *a, **k: pytest.fail("trained without being asked to"))
+    monkeypatch.setattr(
+        store, "train", lambda *a, **k: pytest.fail("trained without being asked to")
+    )
     standard = standard_config(get_profile("ci"))
     stale = tmp_data / "models" / "unet-s-0123456789abcdef"
     stale.mkdir(parents=True)
     (stale / "manifest.json").write_text(json.dumps({"config": standard.as_dict()}))
-    with pytest.raises(cache.NotTrainedError, match=(
+    with pytest.raises(
+        store.NotTrainedError,
+        match=(
             r"The unet-s model of \{.*\} is not in the model cache: .*unet-s-\w+ is missing\. "
             r"A model of the same config is cached as unet-s-0123456789abcdef, under another key: the revision "
-            r"of the training code or of the network here \(difflab.keys\) differs .* "
-            r"Train it with `python -m difflab.zoo ci 'standard'`.* DIFFLAB_TRAIN=1")):
-        cache.get_denoiser(standard, "cpu")
+            r"of the training code or of the network here \(difflab.training.keys\) differs .* "
+            r"Train it with `python -m difflab.book.zoo ci 'standard'`.* DIFFLAB_TRAIN=1"
+        ),
+    ):
+        zoo.get_denoiser(standard, "cpu")
     monkeypatch.setenv("DIFFLAB_TRAIN", "0")
-    with pytest.raises(cache.NotTrainedError, match=r"difflab.get_denoiser\(config, allow_training=True\)"):
-        cache.get_denoiser(TINY, "cpu")                      # not a zoo model
+    with pytest.raises(
+        store.NotTrainedError, match=r"difflab.get_denoiser\(config, allow_training=True\)"
+    ):
+        store.get_denoiser(TINY, "cpu")  # not a zoo model
 
 
 def test_opting_in_trains(tmp_data, monkeypatch):
     monkeypatch.setenv("DIFFLAB_TRAIN", "1")
-    cache.get_denoiser(TINY, "cpu", progress=False)
-    assert (cache.model_dir(TINY) / "model.safetensors").exists()
-    cache._loaded.clear()
+    store.get_denoiser(TINY, "cpu", progress=False)
+    assert (store.model_dir(TINY) / "model.safetensors").exists()
+    store._loaded.clear()
     monkeypatch.delenv("DIFFLAB_TRAIN")
-    cache.get_denoiser(TINY, "cpu")                          # cached now: no opt-in needed
+    store.get_denoiser(TINY, "cpu")  # cached now: no opt-in needed
 
 
 def test_a_new_training_revision_misses_the_cache(tmp_data, monkeypatch):
-    cache.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
+    store.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
     monkeypatch.setattr(keys, "TRAINING_REVISION", keys.TRAINING_REVISION + 1)
-    assert not (cache.model_dir(TINY) / "model.safetensors").exists()
+    assert not (store.model_dir(TINY) / "model.safetensors").exists()
 
 
 def test_loading_weights_of_another_config_is_refused(tmp_data):
-    cache.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
-    weights = cache.model_dir(TINY) / "model.safetensors"
+    store.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
+    weights = store.model_dir(TINY) / "model.safetensors"
     with pytest.raises(ValueError, match="does not match its config"):
-        cache.load_denoiser(weights, TrainConfig(**{**TINY.as_dict(), "seed": 5}))
+        store.load_denoiser(weights, TrainConfig(**{**TINY.as_dict(), "seed": 5}))
 
 
 def test_edm_model_learns_and_denoises_in_vp_time(tmp_path):
     """The variance-exploding EDM model is used through the same interface as the VP ones."""
     config = TrainConfig(**{**TINY.as_dict(), "objective": "edm", "steps": 300})
     denoiser, summary = train(config, tmp_path / "s.pt", progress=False)
-    images = training.training_images(config)
+    images = loop.training_images(config)
     t = torch.full((len(images),), 300)
     a, s = denoiser.coefficients(t, images)
     x_t = a * images + s * torch.randn(images.shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         error = (denoiser.x0(x_t, t) - images).pow(2).mean()
-        baseline = (x_t / a - images).pow(2).mean()      # no denoising at all
+        baseline = (x_t / a - images).pow(2).mean()  # no denoising at all
     assert error < 0.5 * baseline
 
 
 def test_snapshots_keep_the_ema_weights_along_training(tmp_data):
     config = TrainConfig(**{**TINY.as_dict(), "steps": 8, "snapshots": (2, 5)})
-    final = cache.get_denoiser(config, "cpu", progress=False, allow_training=True)
-    early, middle = cache.get_snapshot(config, 2, "cpu"), cache.get_snapshot(config, 5, "cpu")
+    final = store.get_denoiser(config, "cpu", progress=False, allow_training=True)
+    early, middle = store.get_snapshot(config, 2, "cpu"), store.get_snapshot(config, 5, "cpu")
     assert not torch.equal(_weights(early), _weights(middle))
     assert not torch.equal(_weights(middle), _weights(final))
     with pytest.raises(ValueError, match="step=3 is not a snapshot"):
-        cache.get_snapshot(config, 3)
+        store.get_snapshot(config, 3)
     with pytest.raises(ValueError, match="snapshots=\\(9,\\) is not allowed"):
         TrainConfig(**{**TINY.as_dict(), "snapshots": (9,)})
 
 
 def test_a_step_is_timed_on_random_images_at_any_batch():
     config = TrainConfig(resolution=8, arch="unet-s-class", label_dropout=0.1, batch_size=64)
-    assert 0 < training.seconds_per_step(config, steps=1, batch_size=4) < 5
+    assert 0 < loop.seconds_per_step(config, steps=1, batch_size=4) < 5
     with pytest.raises(ValueError, match="steps=0 is not allowed; allowed: an integer >= 1"):
-        training.seconds_per_step(config, steps=0)
+        loop.seconds_per_step(config, steps=0)

@@ -15,14 +15,20 @@ WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 
 def _readme_test_command() -> str:
     block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[1]
-    return next(line.split("#")[0].strip() for line in block.splitlines() if line.startswith("make test"))
+    return next(
+        line.split("#")[0].strip() for line in block.splitlines() if line.startswith("make test")
+    )
 
 
 def test_actionlint_finds_nothing():
-    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+    actionlint = shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "actionlint"
+    )
     assert actionlint, "actionlint is missing: `make setup` installs it (requirements.txt)"
     workflows = sorted(WORKFLOW.parent.glob("*.yml"))
-    result = subprocess.run([actionlint, "-no-color", *map(str, workflows)], capture_output=True, text=True)
+    result = subprocess.run(
+        [actionlint, "-no-color", *map(str, workflows)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -36,7 +42,7 @@ def test_ci_and_the_workflow_run_the_readme_test_command():
 
 def test_main_deploys_pages_and_a_failure_keeps_the_notebooks():
     workflow = yaml.safe_load(WORKFLOW.read_text())
-    triggers = workflow[True]                                 # YAML 1.1 reads the key `on` as True
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
     assert triggers["push"]["branches"] == ["main"] and "pull_request" in triggers
     test, deploy = workflow["jobs"]["test"], workflow["jobs"]["deploy"]
     uses = {s["uses"].split("@")[0]: s for s in test["steps"] if "uses" in s}

@@ -1,0 +1,156 @@
+"""Image grids for the book's figures, the marks of predicted steps on its curves, and its other
+recurring panels (similarity histograms, score curves, pair matrices)."""
+
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+
+def _to_display(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) in [0, 1] for imshow."""
+    return ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1)
+
+
+def _show(ax, image: torch.Tensor) -> None:
+    ax.imshow(image.squeeze(-1), cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def image_grid(images: torch.Tensor, ncols: int = 8, title: str | None = None, scale: float = 1.0):
+    """A grid of images, row by row."""
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows), squeeze=False)
+    for ax, image in zip(axes.flat, _to_display(images)):
+        _show(ax, image)
+    for ax in axes.flat[len(images) :]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_grid(
+    rows: dict[str, torch.Tensor],
+    ncols: int = 8,
+    scale: float = 1.0,
+    titles: list[str] | None = None,
+):
+    """One row per model (or sampler), one column per noise: same column, same starting noise.
+    `titles` labels the columns (the steps, when a row is one trajectory)."""
+    fig, axes = plt.subplots(
+        len(rows), ncols, figsize=(scale * ncols + 1.5, scale * len(rows)), squeeze=False
+    )
+    for ax_row, (name, images) in zip(axes, rows.items()):
+        for ax, image in zip(ax_row, _to_display(images[:ncols])):
+            _show(ax, image)
+        ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
+    for ax, title in zip(axes[0], titles or []):
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+PREDICTION_STYLES = ("--", ":", "-")
+
+
+def mark_steps(ax, steps: dict, color: str = "tab:red") -> None:
+    """Vertical lines at predicted steps, one line style each, labelled with their name and step."""
+    for (name, step), style in zip(steps.items(), PREDICTION_STYLES):
+        ax.axvline(step, color=color, ls=style, label=f"{name}: {step}")
+
+
+THRESHOLD_STYLES = ({"color": "k", "ls": "--"}, {"color": "tab:red", "ls": ":"})
+
+
+def similarity_histogram(
+    ax,
+    shuffled,
+    same: dict,
+    thresholds: dict,
+    low: float = -0.4,
+    xlabel: str = "centred pixel cosine similarity",
+) -> None:
+    """The book's picture of reproducibility: the similarities of same-noise pairs (one outline per
+    entry of `same`, label: values) over those of shuffled pairs (grey), with a vertical line at each
+    threshold (label: value). Bins of 0.01 from `low` to 1."""
+    bins = np.linspace(low, 1, round((1 - low) * 100) + 1)
+    ax.hist(
+        np.asarray(shuffled), bins, density=True, alpha=0.6, color="grey", label="shuffled pairs"
+    )
+    for label, values in same.items():
+        ax.hist(np.asarray(values), bins, density=True, histtype="step", lw=2, label=label)
+    for (label, value), style in zip(thresholds.items(), itertools.cycle(THRESHOLD_STYLES)):
+        ax.axvline(value, label=label, **style)
+    ax.set(xlabel=xlabel, ylabel="density")
+    ax.legend(fontsize=8)
+
+
+def pair_matrix(names: list[str], values: dict) -> pd.DataFrame:
+    """The symmetric matrix of a pair score (mean over seeds), ones on the diagonal."""
+    matrix = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for (a, b), v in values.items():
+        matrix.loc[a, b] = matrix.loc[b, a] = np.mean(v)
+    return matrix
+
+
+def pair_heatmaps(axes, names: list[str], panels: dict[str, dict]) -> None:
+    """One annotated matrix of a pair score per axis (panels: title -> the score of each pair,
+    one value per seed, as reproducibility.pair_scores gives it), mean over seeds, 0 to 1."""
+    for ax, (title, values) in zip(axes, panels.items()):
+        sns.heatmap(
+            pair_matrix(names, values),
+            annot=True,
+            fmt=".2f",
+            vmin=0,
+            vmax=1,
+            cmap="viridis",
+            ax=ax,
+            cbar=False,
+            square=True,
+        )
+        ax.set_title(title)
+
+
+def score_panel(ax, summary, scores: dict, title: str, shaded: dict | None = None) -> None:
+    """Scores against training-set size (log2 axis): each score's mean with its range over seeds
+    shaded (`summary.loc[score]` has columns mean, min, max by size; `scores` maps a score to its
+    line style), and stretches of sizes shaded by colour (`shaded`: colour -> sizes)."""
+    for score, style in scores.items():
+        ax.plot(
+            summary.loc[score].index, summary.loc[score]["mean"], marker="o", label=score, **style
+        )
+        ax.fill_between(
+            summary.loc[score].index,
+            summary.loc[score]["min"],
+            summary.loc[score]["max"],
+            alpha=0.2,
+            **style,
+        )
+    for color, sizes in (shaded or {}).items():
+        if sizes:
+            ax.axvspan(sizes[0] / 1.5, sizes[-1] * 1.5, color=color, alpha=0.07)
+    ax.set_xscale("log", base=2)
+    ax.set(ylim=(-0.02, 1.02), xlabel="training images n", title=title)
+    ax.legend(fontsize=8)
+
+
+def per_step(ax, lines, critical: dict, ylabel: str, xlabel: str = "DDIM step t", **style) -> dict:
+    """Curves over the sampler's steps, t falling to the right, with the band between chapter 4's
+    predicted critical steps shaded: `lines` holds (label, t, values), one colour per label (labelled
+    once, so several seeds share it). Returns each label's colour."""
+    colours = {}
+    for label, t, values in lines:
+        first = label not in colours
+        colours.setdefault(label, f"C{len(colours)}")
+        ax.plot(t, values, color=colours[label], label=label if first else None, **style)
+    ax.axvspan(min(critical.values()), max(critical.values()), color="0.85")
+    ax.invert_xaxis()
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=7)
+    return colours

@@ -1,0 +1,169 @@
+"""Profiles: one set of knobs for a CPU build in minutes (`ci`), one for a GPU at the papers' scale."""
+
+import os
+from dataclasses import dataclass, fields, replace
+
+from difflab.core.devices import ENV, default_device, describe
+from difflab.core.models import ARCHITECTURES
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    device: str
+    dataset: str
+    resolution: int
+    train_steps: int  # the standard model's training budget
+    batch_size: int
+    standard_arch: str  # the standard model's network (its class-conditional twin: + "-class")
+    wide_arch: str  # chapter 2's wider U-Net
+    lr: float  # the standard model's optimizer and EMA (and its variants')
+    ema_decay: float
+    n_samples: int  # starting noises per seed
+    sample_steps: int  # deterministic sampler's steps
+    sweep_sizes: tuple[int, ...]  # training-set sizes of the memorization sweep
+    sweep_archs: tuple[str, ...]  # the widths trained on each of them
+    sweep_steps: int  # one training budget for every size
+    sweep_batch_size: int
+    disjoint_sizes: tuple[int, ...]  # sizes at which the smaller width also trains on other data
+    dip_arch: str  # a width 4x the smaller sweep width's, trained only at dip_sizes,
+    dip_sizes: tuple[int, ...]  # the sizes around the transition (is the dip deeper between them?)
+    clones: int  # chapter 4: images cloned at each time
+    noise_start_fid_samples: int  # chapter 4: samples per FID when starting late from noise
+    late_sweep_fid_samples: int  # chapter 5: samples per FID in the start-time sweep
+    late_table_fid_samples: int  # chapter 5: samples per FID in the final table
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type is int and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(f"{f.name}={value!r} is not allowed; allowed: an integer >= 1")
+        archs = {
+            "standard_arch": self.standard_arch,
+            "wide_arch": self.wide_arch,
+            "dip_arch": self.dip_arch,
+            **{f"sweep_archs[{i}]": arch for i, arch in enumerate(self.sweep_archs)},
+        }
+        for name, arch in archs.items():
+            if arch not in ARCHITECTURES:
+                raise ValueError(
+                    f"{name}={arch!r} is unknown; allowed: {', '.join(map(repr, ARCHITECTURES))}"
+                )
+        if f"{self.standard_arch}-class" not in ARCHITECTURES:
+            twins = [arch for arch in ARCHITECTURES if f"{arch}-class" in ARCHITECTURES]
+            raise ValueError(
+                f"standard_arch={self.standard_arch!r} has no class-conditional twin "
+                f"'{self.standard_arch}-class'; allowed: {', '.join(map(repr, twins))}"
+            )
+
+
+PROFILES = {
+    "ci": Profile(
+        name="ci",
+        device="cpu",
+        dataset="fashion_mnist",
+        resolution=16,
+        train_steps=4000,
+        batch_size=128,
+        standard_arch="unet-s",
+        wide_arch="unet-m",
+        lr=1e-3,
+        ema_decay=0.999,
+        n_samples=500,
+        sample_steps=25,
+        sweep_sizes=(16, 32, 64, 128, 256, 1024, 4096, 16384),
+        sweep_archs=("unet-xs", "unet-s"),
+        sweep_steps=3000,
+        sweep_batch_size=64,
+        disjoint_sizes=(16, 16384),
+        dip_arch="unet-m",
+        dip_sizes=(64, 128, 256),
+        clones=250,
+        noise_start_fid_samples=600,
+        late_sweep_fid_samples=500,
+        late_table_fid_samples=2000,
+    ),
+    "paper": Profile(
+        name="paper",
+        device="cuda",
+        dataset="cifar10",
+        resolution=32,
+        train_steps=200_000,
+        batch_size=128,
+        standard_arch="ddpm",
+        wide_arch="ddpmpp-128",
+        lr=2e-4,
+        ema_decay=0.9999,  # the second paper's
+        n_samples=10_000,
+        sample_steps=100,
+        sweep_sizes=tuple(2**k for k in range(6, 16)),
+        sweep_archs=("ddpmpp-64", "ddpmpp-128"),
+        sweep_steps=390_000,
+        sweep_batch_size=128,
+        disjoint_sizes=(64, 16384),  # ~390k in the paper
+        dip_arch="ddpmpp-256",
+        dip_sizes=(2**11, 2**12, 2**13),
+        clones=2000,
+        noise_start_fid_samples=10_000,
+        late_sweep_fid_samples=10_000,
+        late_table_fid_samples=50_000,
+    ),
+}
+
+# The `paper` profile's code paths (3-channel images, the paper's sweep shape and knobs) at a toy
+# scale on the CPU, so that tests/test_smoke.py runs every chapter on them in about three minutes:
+# made-up CIFAR-shaped images (data.toy_rgb) at 16x16 (32x32 took 2.5x as long; the paper's networks
+# at 32x32 are tested in tests/test_models.py), the ci networks, a few training steps, 8 noises a seed.
+PROFILES["smoke"] = replace(
+    PROFILES["paper"],
+    name="smoke",
+    device="cpu",
+    dataset="toy_rgb",
+    resolution=16,
+    train_steps=16,
+    batch_size=8,
+    standard_arch="unet-s",
+    wide_arch="unet-m",
+    n_samples=8,
+    sample_steps=25,
+    sweep_sizes=(64, 128, 256),
+    sweep_archs=("unet-xs", "unet-s"),
+    sweep_steps=30,
+    sweep_batch_size=8,
+    disjoint_sizes=(64, 256),
+    dip_arch="unet-m",
+    dip_sizes=(64, 128, 256),
+    clones=8,
+    noise_start_fid_samples=16,
+    late_sweep_fid_samples=16,
+    late_table_fid_samples=24,
+)
+
+
+def get_profile(name: str = "auto", **overrides) -> Profile:
+    """The named profile with per-knob overrides (None keeps the default); DIFFLAB_DEVICE, where
+    set, is the device of every profile.
+
+    `auto` is the `ci` scale on the best device here: on a GPU (Colab's, say) the committed models
+    run there in minutes. The `paper` scale trains for days and runs only when named; it names
+    CUDA, and without a GPU stops at its first model (devices.checked) instead of moving to the CPU.
+    `auto` and `paper` say which device they use."""
+    asked = name
+    if overrides.get("device") is None and os.environ.get(ENV):
+        overrides = {**overrides, "device": os.environ[ENV]}
+    if name == "auto":
+        name, overrides = "ci", {"device": default_device(), **overrides}
+    if name not in PROFILES:
+        raise ValueError(
+            f"profile={name!r} is unknown; allowed: 'auto', {', '.join(map(repr, PROFILES))}"
+        )
+    knobs = {f.name for f in fields(Profile)} - {"name"}
+    unknown = set(overrides) - knobs
+    if unknown:
+        raise ValueError(f"unknown profile knob(s) {sorted(unknown)}; allowed: {sorted(knobs)}")
+    profile = replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
+    if asked in ("auto", "paper"):
+        print(f"profile {asked}: the {profile.name} scale on {describe(profile.device)}")
+    return profile

@@ -1,0 +1,76 @@
+"""Seed-spread studies: a chapter's claim measured over many seeds at a reduced sample count,
+run once by a script in studies/ and committed under data/studies/, so that the chapter can use
+the smaller count and show the margin that justifies it."""
+
+import math
+import time
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from difflab.core.paths import data_dir
+from difflab.training.checkpoints import load_json, save_json
+
+
+def study_path(name: str) -> Path:
+    return data_dir() / "studies" / f"{name}.json"
+
+
+def write_study(name: str, result: dict) -> Path:
+    """Write the study's result atomically (a half-written file never replaces a good one)."""
+    save_json(study_path(name), result)
+    return study_path(name)
+
+
+def read_study(name: str) -> dict:
+    return load_json(
+        study_path(name),
+        f"restore it with `git checkout -- {study_path(name).name}` in its folder, "
+        f"or rerun studies/{name}.py",
+    )
+
+
+def spread(name: str, key: str, section: str = "rows", **where) -> dict[str, float]:
+    """The smallest and largest `key` over the rows of the study's `section` that match `where`, and
+    their count (0, with NaN bounds, when the study did not measure that case: a reader's own sample count)."""
+    values = [
+        row[key] for row in read_study(name)[section] if all(row[k] == v for k, v in where.items())
+    ]
+    if not values:
+        return {"min": math.nan, "max": math.nan, "count": 0}
+    return {"min": min(values), "max": max(values), "count": len(values)}
+
+
+def study_minima(name: str, glue_names: dict[str, str], **where) -> tuple[pd.DataFrame, dict]:
+    """Each key's spread over the study's rows that match `where` (the table a chapter shows: min,
+    max, count by key), and what the chapter glues: each key's worst (smallest) value under its glue
+    name, and study_seeds (how many rows)."""
+    table = pd.DataFrame({key: spread(name, key, **where) for key in glue_names}).T
+    return table, {
+        "study_seeds": int(table["count"].min()),
+        **{glue: table.loc[key, "min"] for key, glue in glue_names.items()},
+    }
+
+
+def study_ranges(name: str, section: str, keys) -> dict[str, float]:
+    """study_KEY_min and study_KEY_max of each key over a section's rows, and study_SECTION_rows
+    (how many): the numbers a chapter glues beside its own single measurement."""
+    ranges = {f"study_{section}_rows": len(read_study(name)[section])}
+    for key in keys:
+        s = spread(name, key, section)
+        ranges |= {f"study_{key}_min": s["min"], f"study_{key}_max": s["max"]}
+    return ranges
+
+
+def over_seeds(measure, counts, seeds) -> list[dict]:
+    """The study's rows: measure(n, seed), a dict, for every count n and seed, with n, seed and
+    the seconds it took."""
+    rows = []
+    for n in counts:
+        for seed in tqdm(seeds, desc=f"n = {n}"):
+            tic = time.perf_counter()
+            rows.append(
+                {"n": n, "seed": seed, **measure(n, seed), "seconds": time.perf_counter() - tic}
+            )
+    return rows

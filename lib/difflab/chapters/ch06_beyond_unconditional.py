@@ -1,0 +1,472 @@
+"""Chapter 6: reproducibility beyond unconditional generation (class-conditional models, inverse problems, fine-tuning).
+
+Reproducibility of class-conditional models, beyond what the label explains.
+
+Two conditional models given the same label draw the same kind of garment whatever the noise, so
+agreement between them is judged against pairs with the **same label and different noises**: the
+threshold is the similarity that a share `false_positive_rate` of those exceed, and retrieval looks
+for a sample's same-noise partner among the partner model's images of the same label only.
+
+Inverse problems with an unconditional denoiser: recover an image x from a noiseless linear
+measurement y = A x, deterministically, so that reproducibility can be asked of the solutions too.
+
+Two solvers:
+- projection (DDNM, Wang et al., ICLR 2023): at every step the denoiser's clean-image estimate keeps
+  its null-space part and takes its range-space part from the measurement,
+  x0' = x0 - A+ (A x0 - y). DDIM at eta = 0 with this estimate is DDIM's own update given x0', and
+  its last estimate is its result, so the result satisfies A x = y to float precision.
+- DPS (Chung et al., ICLR 2023), deterministic: DPM-Solver++ steps, each followed by a step down the
+  gradient, with respect to x_t, of each image's own measurement error ||y - A x0(x_t)|| (per image,
+  where the reference code takes one norm over the whole batch).
+
+Reproducibility after fine-tuning: two parents fine-tuned on one class, against each other and
+against a model trained on that class from scratch, which shares no weights with them (the control
+against agreement inherited from the parents).
+"""
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from difflab.book.sample_cache import sample
+from difflab.book.zoo import get_snapshot
+from difflab.core import metrics
+from difflab.core.denoisers import Denoiser
+from difflab.core.models import CLASSES
+from difflab.core.sampling import make_sampler
+from difflab.core.schedule import T
+from difflab.training.loop import TrainConfig
+
+
+def balanced_labels(n: int) -> torch.Tensor:
+    """Labels 0, 1, ..., CLASSES - 1, 0, 1, ...: every class as often as the others."""
+    if not isinstance(n, int) or n < 2 * CLASSES:
+        raise ValueError(
+            f"n={n!r} is not allowed; allowed: an integer >= {2 * CLASSES} (two noises per class)"
+        )
+    return torch.arange(n) % CLASSES
+
+
+def same_label_derangement(labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """A permutation that sends every index to another index with the same label."""
+    counts = torch.bincount(labels)
+    if (counts == 1).any():
+        raise ValueError(
+            f"labels {torch.nonzero(counts == 1).flatten().tolist()} occur once; allowed: "
+            "every label that occurs at least twice (it needs a partner with other noise)"
+        )
+    partner = torch.empty_like(labels)
+    for label in labels.unique():
+        members = torch.nonzero(labels == label).flatten()
+        partner[members] = members[metrics.derangement(len(members), seed + int(label))]
+    return partner
+
+
+def within_class_retrieval(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of i for which b_i is the most similar to a_i of the b with a_i's label."""
+    similarity = metrics.similarity_matrix(a, b)
+    similarity[labels[:, None] != labels[None, :]] = -float("inf")
+    return (similarity.argmax(1) == torch.arange(len(a))).double().mean().item()
+
+
+def label_agreement(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    labels: torch.Tensor,
+    seed: int = 0,
+    false_positive_rate: float = 0.01,
+) -> dict[str, float]:
+    """The Agreement of two models' images from the same noises and labels, same-label pairs of
+    different noises as the null, and their within-class retrieval."""
+    same = metrics.pair_similarity(a, b)
+    null = metrics.pair_similarity(a, b[same_label_derangement(labels, seed)])
+    return {
+        **metrics.agreement(same, null, false_positive_rate)._asdict(),
+        "retrieval": within_class_retrieval(a, b, labels),
+    }
+
+
+def conditional_samples(
+    models: dict[str, Denoiser],
+    noises: dict[int, torch.Tensor],
+    labels: torch.Tensor,
+    guidances: tuple[float, ...],
+    steps: int,
+) -> dict[tuple[str, float], dict[int, torch.Tensor]]:
+    """DDIM images of every model at every guidance weight from every seed's noises, one label per noise."""
+    return {
+        (name, w): {
+            seed: sample(model, noise, "ddim", steps, labels=labels, guidance=w).cpu()
+            for seed, noise in noises.items()
+        }
+        for name, model in models.items()
+        for w in guidances
+    }
+
+
+def agreement_table(
+    samples: dict, pairs: list[tuple[str, str]], labels: torch.Tensor
+) -> pd.DataFrame:
+    """label_agreement for each pair of models at each guidance weight and seed (samples: as
+    conditional_samples returns them)."""
+    guidances = sorted({w for _, w in samples})
+    return pd.DataFrame(
+        [
+            {
+                "pair": f"{a} vs {b}",
+                "guidance": w,
+                "seed": seed,
+                **label_agreement(samples[a, w][seed], samples[b, w][seed], labels, seed),
+            }
+            for a, b in pairs
+            for w in guidances
+            for seed in samples[a, w]
+        ]
+    )
+
+
+def label_accuracy(samples: dict, labels: torch.Tensor, classifier) -> pd.DataFrame:
+    """The share of each model's images that the classifier assigns to the label they were drawn with."""
+    return pd.DataFrame(
+        [
+            {
+                "model": name,
+                "guidance": w,
+                "seed": seed,
+                "accuracy": (classifier.predict(images).argmax(1) == labels).double().mean().item(),
+            }
+            for (name, w), by_seed in samples.items()
+            for seed, images in by_seed.items()
+        ]
+    )
+
+
+def guidance_gain(accuracy: pd.DataFrame) -> float:
+    """The smallest rise of label accuracy from no guidance to the strongest, over models and seeds."""
+    table = accuracy.pivot_table(index=["model", "seed"], columns="guidance", values="accuracy")
+    return (table[table.columns.max()] - table[0.0]).min()
+
+
+def claim_values(table: pd.DataFrame, accuracy: pd.DataFrame, seed_pair: str) -> dict[str, float]:
+    """The numbers the conditional claims rest on, each the worst over seeds: RP of every pair at
+    every weight; the two training runs' (`seed_pair`) RP and retrieval; the other pairs' (across
+    families) RP without and with guidance; label accuracy without and with guidance, and its rise.
+    Also, to explain them, the median null similarity without and with guidance and the families'
+    median same-noise similarity with guidance (medians over pairs and seeds)."""
+    runs, families = table[table["pair"] == seed_pair], table[table["pair"] != seed_pair]
+    guided = lambda rows, on: rows[(rows["guidance"] > 0) == on]
+    return {
+        "class_rp_min": table["rp"].min(),
+        "class_seed_rp_min": runs["rp"].min(),
+        "class_seed_retrieval_min": runs["retrieval"].min(),
+        "class_dit_rp_w0_min": guided(families, False)["rp"].min(),
+        "class_dit_rp_w2_min": guided(families, True)["rp"].min(),
+        "class_accuracy_w0_min": guided(accuracy, False)["accuracy"].min(),
+        "class_accuracy_w2_min": guided(accuracy, True)["accuracy"].min(),
+        "class_guidance_gain_min": guidance_gain(accuracy),
+        "class_null_median_w0": guided(table, False)["null_median"].median(),
+        "class_null_median_w2": guided(table, True)["null_median"].median(),
+        "class_family_similarity_w2": guided(families, True)["median_similarity"].median(),
+    }
+
+
+class Operator:
+    """A linear measurement A with a right inverse A+ (A A+ = I), so that A+ A projects onto the
+    part of an image the measurement fixes, and x - A+ A x is the part it leaves open."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def pinv(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def unseen(self, x: torch.Tensor) -> torch.Tensor:
+        """What the measurement does not fix: the part of x that a solver must invent."""
+        return x - self.pinv(self(x))
+
+    def check(self, y: torch.Tensor, images: torch.Tensor) -> None:
+        """A clear error for a measurement that does not fit this operator and these images."""
+        expected = tuple(self(images[:1]).shape[1:])
+        if y.dim() != images.dim() or len(y) != len(images) or tuple(y.shape[1:]) != expected:
+            raise ValueError(
+                f"y has shape {tuple(y.shape)}; allowed: ({len(images)}, {', '.join(map(str, expected))}), "
+                f"one measurement by {self} of each of the {len(images)} images"
+            )
+        if not torch.isfinite(y).all():
+            raise ValueError("y holds non-finite values; allowed: finite measurements")
+
+
+class Inpainting(Operator):
+    """Keep the pixels where `mask` is True: y = mask * x (zeros in the hole); A+ = A."""
+
+    def __init__(self, mask: torch.Tensor):
+        if mask.dtype != torch.bool or mask.dim() != 3:
+            raise ValueError(
+                f"mask of dtype {mask.dtype} and shape {tuple(mask.shape)} is not allowed; "
+                f"allowed: a bool tensor (channels, height, width), True where a pixel is known"
+            )
+        self.mask = mask
+
+    @classmethod
+    def lower_half(cls, shape: tuple[int, int, int]) -> "Inpainting":
+        """The upper half known, the lower half to fill in."""
+        mask = torch.ones(shape, dtype=torch.bool)
+        mask[:, shape[1] // 2 :] = False
+        return cls(mask)
+
+    def __call__(self, x):
+        if tuple(x.shape[1:]) != tuple(self.mask.shape):
+            raise ValueError(
+                f"images of shape {tuple(x.shape)} do not fit a mask of shape {tuple(self.mask.shape)}; "
+                f"allowed: (batch, {', '.join(map(str, self.mask.shape))})"
+            )
+        return x * self.mask.to(x.device)
+
+    def pinv(self, y):
+        return self(y)
+
+    def __repr__(self):
+        return f"Inpainting({int((~self.mask).sum())} unknown pixels)"
+
+
+class Downsampling(Operator):
+    """Super-resolution's measurement: the means of factor x factor blocks (16 -> 4 for factor 4);
+    A+ repeats each mean over its block."""
+
+    def __init__(self, factor: int):
+        if not isinstance(factor, int) or factor < 2:
+            raise ValueError(f"factor={factor!r} is not allowed; allowed: an integer >= 2")
+        self.factor = factor
+
+    def __call__(self, x):
+        if x.shape[-1] % self.factor or x.shape[-2] % self.factor:
+            raise ValueError(
+                f"images of shape {tuple(x.shape)} do not tile into {self.factor}x{self.factor} blocks; "
+                f"allowed: height and width divisible by factor={self.factor}"
+            )
+        return F.avg_pool2d(x, self.factor)
+
+    def pinv(self, y):
+        return y.repeat_interleave(self.factor, -2).repeat_interleave(self.factor, -1)
+
+    def __repr__(self):
+        return f"Downsampling(factor={self.factor})"
+
+
+class ProjectedDenoiser(Denoiser):
+    """A denoiser whose clean-image estimate agrees with the measurement: the DDNM step, for a
+    batch of len(y) images."""
+
+    def __init__(self, denoiser: Denoiser, operator: Operator, y: torch.Tensor):
+        super().__init__(denoiser.alphas_cumprod, denoiser.sample_shape)
+        self.denoiser, self.operator, self.dtypes = denoiser, operator, denoiser.dtypes
+        self.register_buffer("y", y)
+
+    def x0(self, x, t):
+        estimate = self.denoiser.x0(x, t)
+        return estimate - self.operator.pinv(self.operator(estimate) - self.y)
+
+
+def project(
+    denoiser: Denoiser, operator: Operator, y: torch.Tensor, noise: torch.Tensor, steps: int = 25
+) -> torch.Tensor:
+    """The projection solver: DDIM (eta = 0) from `noise` with the DDNM-corrected estimate."""
+    operator.check(y, noise)
+    return sample(
+        ProjectedDenoiser(denoiser, operator, y.to(noise)),
+        noise,
+        "ddim",
+        steps,
+        batch_size=len(noise),
+        cache=False,
+    )
+
+
+def dps(
+    denoiser: Denoiser,
+    operator: Operator,
+    y: torch.Tensor,
+    noise: torch.Tensor,
+    steps: int = 25,
+    step_size: float = 1.0,
+) -> torch.Tensor:
+    """Deterministic DPS: DPM-Solver++ (2M) from `noise`, each step followed by
+    x <- x - step_size * grad_x ||y_i - A x0(x_t)||, image by image."""
+    if not step_size >= 0:
+        raise ValueError(f"step_size={step_size!r} is not allowed; allowed: a number >= 0")
+    operator.check(y, noise)
+    denoiser.check_input(noise, "noise")
+    scheduler = make_sampler("dpm++", steps, T - 1, device=noise.device)
+    x, y = noise, y.to(noise)
+    for index in scheduler.timesteps:
+        t = torch.full(
+            (len(noise),), scheduler.ddpm_time(index), dtype=torch.long, device=noise.device
+        )
+        with torch.enable_grad():
+            x_in = x.detach().requires_grad_(True)
+            eps = denoiser.eps(x_in, t)
+            a, s = denoiser.coefficients(t, x_in)
+            error = (operator((x_in - s * eps) / a) - y).flatten(1).norm(dim=1)
+            (gradient,) = torch.autograd.grad(error.sum(), x_in)
+        x = scheduler.step(eps.detach(), index, x) - step_size * gradient
+    return x.detach()
+
+
+def residual(operator: Operator, images: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each image's measurement error ||A x - y|| relative to ||y||."""
+    return (operator(images) - y).flatten(1).norm(dim=1) / y.flatten(1).norm(dim=1)
+
+
+SOLVERS = ("projection", "dps")
+
+
+def solve(
+    denoiser: Denoiser,
+    operator: Operator,
+    y: torch.Tensor,
+    noise: torch.Tensor,
+    solver: str = "projection",
+    steps: int = 25,
+    step_size: float = 1.0,
+) -> torch.Tensor:
+    """The named solver's images (step_size is DPS's)."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver={solver!r} is unknown; allowed: {', '.join(map(repr, SOLVERS))}")
+    if solver == "projection":
+        return project(denoiser, operator, y, noise, steps)
+    return dps(denoiser, operator, y, noise, steps, step_size)
+
+
+def solution_agreement(
+    first: torch.Tensor,
+    second: torch.Tensor,
+    second_other_noise: torch.Tensor,
+    truth: torch.Tensor,
+    operator: Operator,
+    false_positive_rate: float = 0.01,
+) -> dict[str, float]:
+    """Do two models solve the same measurements alike, beyond what the measurement forces?
+    Scored on what it leaves open (centred pixel cosine of operator.unseen): `first` and `second`
+    from the same noises, `second_other_noise` from other noises for the same measurements, the
+    null. Returns their Agreement and the median similarity of `first` to the true images."""
+    similarity = lambda a, b: metrics.pair_similarity(operator.unseen(a), operator.unseen(b))
+    found = metrics.agreement(
+        similarity(first, second), similarity(first, second_other_noise), false_positive_rate
+    )
+    return {**found._asdict(), "truth_median": similarity(first, truth).median().item()}
+
+
+def solve_and_compare(
+    models: dict[str, Denoiser],
+    operator: Operator,
+    truth: torch.Tensor,
+    noise: torch.Tensor,
+    other_noise: torch.Tensor,
+    solver: str = "projection",
+    steps: int = 25,
+    step_size: float = 1.0,
+) -> tuple[dict[str, torch.Tensor], list[dict]]:
+    """Solve y = A(truth) with every model from `noise`, and score the first model against each
+    other one (`solution_agreement`, the other one's solutions from `other_noise` as the null). Returns the
+    solutions by model and one row per partner, with the first model's median and largest residual."""
+    y = operator(truth)
+    run = lambda model, z: solve(model, operator, y, z, solver, steps, step_size)
+    (reference, first), *partners = models.items()
+    images = {reference: run(first, noise)}
+    errors = residual(operator, images[reference], y)
+    rows = []
+    for name, model in partners:
+        images[name] = run(model, noise)
+        rows.append(
+            {
+                "partner": name,
+                **solution_agreement(
+                    images[reference], images[name], run(model, other_noise), truth, operator
+                ),
+                "median residual": errors.median().item(),
+                "largest residual": errors.max().item(),
+            }
+        )
+    return images, rows
+
+
+def claim_margins(
+    table: pd.DataFrame, seed_partner: str, family_partner: str, baseline: str
+) -> dict[str, float]:
+    """The numbers the inverse-problem claims rest on, each the worst over tasks and seeds (table:
+    solve_and_compare's rows with task, solver and seed columns): for the projection solver the
+    residual, the RP of the second training run and of another family, their margin over the
+    baseline prior's RP and over their similarity to the true image; for DPS the residuals, the
+    second run's null threshold and its RP in each task."""
+    projection, dps = (table[table["solver"] == solver] for solver in SOLVERS)
+    rp = lambda rows: rows.set_index(["task", "seed", "partner"])["rp"].unstack("partner")
+    networks = projection[projection["partner"] != baseline]
+    dps_rp = rp(dps)[seed_partner]
+    return {
+        "projection_residual_max": projection["largest residual"].max(),
+        "projection_seed_rp_min": rp(projection)[seed_partner].min(),
+        "projection_family_rp_min": rp(projection)[family_partner].min(),
+        "projection_baseline_margin_min": (
+            rp(projection)[[seed_partner, family_partner]].min(axis=1) - rp(projection)[baseline]
+        ).min(),
+        "projection_truth_margin_min": (
+            networks["median_similarity"] - networks["truth_median"]
+        ).min(),
+        "dps_residual_median_min": dps["median residual"].min(),
+        "dps_residual_median_max": dps["median residual"].max(),
+        "dps_null_min": dps[dps["partner"] == seed_partner]["threshold"].min(),
+        "dps_inpainting_seed_rp_max": dps_rp.loc["inpainting"].max(),
+        "dps_downsampling_seed_rp_min": dps_rp.loc["down-sampling"].min(),
+    }
+
+
+def along_fine_tuning(
+    images: dict[int, torch.Tensor], references: dict[str, torch.Tensor], threshold: float
+) -> pd.DataFrame:
+    """How a fine-tuning run's images (by fine-tuning step; step 0: the parent's) move against
+    reference images from the same noises: the median same-noise similarity and the RP at
+    `threshold`, one row per step and reference."""
+    rows = []
+    for step, run in images.items():
+        for name, reference in references.items():
+            similarity = metrics.pair_similarity(run, reference)
+            rows.append(
+                {
+                    "step": step,
+                    "against": name,
+                    "median_similarity": similarity.median().item(),
+                    "rp": (similarity > threshold).double().mean().item(),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def trend(table: pd.DataFrame, against: str, score: str = "median_similarity") -> float:
+    """The change of a score from the parent (step 0) to the end of fine-tuning."""
+    rows = table[table["against"] == against].sort_values("step")[score]
+    return rows.iloc[-1] - rows.iloc[0]
+
+
+def along_images(
+    config: TrainConfig,
+    parent_images: torch.Tensor,
+    final_images: torch.Tensor,
+    noise: torch.Tensor,
+    steps: int,
+    device: str | None = None,
+) -> dict[int, torch.Tensor]:
+    """A fine-tuning run's DDIM images from `noise` by fine-tuning step: its parent's (step 0, given),
+    its snapshots' (sampled here) and its final model's (given): each model sampled once."""
+    return {
+        0: parent_images,
+        **{
+            k: sample(get_snapshot(config, k, device), noise, "ddim", steps).cpu()
+            for k in config.snapshots
+        },
+        config.steps: final_images,
+    }
+
+
+def class_share(images: torch.Tensor, classifier, label: int) -> float:
+    """The share of images that the classifier assigns to `label`."""
+    return (classifier.predict(images).argmax(1) == label).double().mean().item()

@@ -1,0 +1,87 @@
+"""One style for all the code: `ruff format` and `ruff check` (pyproject's [tool.ruff]) over the
+library, the tests, the studies, the benchmarks, the scripts and the chapters' code cells, and no
+statements chained as tuples (`a(), b()` for two calls reads as one value)."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ("lib", "tests", "studies", "benchmarks", "scripts")
+CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
+
+
+@pytest.fixture(scope="module")
+def chapter_notebooks(tmp_path_factory) -> list[Path]:
+    """Each chapter's code cells as a notebook (ruff formats and lints notebooks cell by cell,
+    keeping a cell's closing `;`)."""
+    folder = tmp_path_factory.mktemp("chapters")
+    paths = []
+    for md in CHAPTERS:
+        path = folder / f"{md.stem}.ipynb"
+        jupytext.write(jupytext.read(md), path)
+        paths.append(path)
+    return paths
+
+
+def ruff(*args) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "ruff", *args, "--config", str(ROOT / "pyproject.toml")]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+
+
+def test_the_code_is_formatted():
+    result = ruff("format", "--check", *FOLDERS)
+    assert result.returncode == 0, (
+        f"run `ruff format {' '.join(FOLDERS)}`:\n{result.stdout}{result.stderr}"
+    )
+
+
+def test_the_code_passes_the_linter():
+    result = ruff("check", *FOLDERS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_chapters_code_cells_are_formatted_and_pass_the_linter(chapter_notebooks):
+    formatted = ruff("format", "--check", *map(str, chapter_notebooks))
+    assert formatted.returncode == 0, (
+        "format the chapters' cells: jupytext --pipe-fmt ipynb --pipe 'ruff format {}' chapters/NAME.md\n"
+        + formatted.stdout
+        + formatted.stderr
+    )
+    linted = ruff("check", *map(str, chapter_notebooks))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def chained_statements(source: str) -> list[int]:
+    """Lines of expression statements that are tuples holding calls: `a(), b()`."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Tuple)
+        and any(isinstance(element, ast.Call) for element in node.value.elts)
+    ]
+
+
+def test_no_statements_are_chained_as_tuples():
+    found = {}
+    for folder in FOLDERS:
+        for path in (ROOT / folder).rglob("*.py"):
+            lines = chained_statements(path.read_text())
+            if lines:
+                found[str(path.relative_to(ROOT))] = lines
+    for md in CHAPTERS:
+        for i, cell in enumerate(jupytext.read(md).cells):
+            if cell.cell_type == "code" and not cell.source.startswith(("%", "!")):
+                lines = chained_statements(cell.source)
+                if lines:
+                    found[f"{md.name} cell {i}"] = lines
+    assert not found, f"split these into one statement per line: {found}"
+
+
+def test_the_chain_check_sees_a_chain():
+    assert chained_statements("a = f(), g()\nf(), g()\n") == [2]
