@@ -154,7 +154,7 @@ def test_conditional_scores_see_through_the_label():
 
 
 def test_claim_values_take_the_worst_seed_of_each_claim():
-    from difflab.chapters.ch06_beyond_unconditional import claim_values
+    from difflab.chapters.ch06_beyond_unconditional import conditional_claims
 
     table = pd.DataFrame(
         [
@@ -182,7 +182,7 @@ def test_claim_values_take_the_worst_seed_of_each_claim():
             for m, w, a in [("A", 0.0, 0.8), ("A", 2.0, 0.95), ("C", 0.0, 0.7), ("C", 2.0, 0.99)]
         ]
     )
-    values = claim_values(table, accuracy, seed_pair="A vs B")
+    values = conditional_claims(table, accuracy, seed_pair="A vs B")
     assert values["class_rp_min"] == 0.2 and values["class_seed_rp_min"] == 0.6
     assert values["class_seed_retrieval_min"] == pytest.approx(0.8)
     assert values["class_dit_rp_w0_min"] == 0.5 and values["class_dit_rp_w2_min"] == 0.2

@@ -154,7 +154,7 @@ def test_solve_and_compare_scores_the_first_prior_against_each_other_one(gaussia
             for row in rows
         ]
     )
-    margins = inverse.claim_margins(table, "twin", "mirrored", "mirrored")
+    margins = inverse.inverse_claims(table, "twin", "mirrored", "mirrored")
     assert margins["projection_seed_rp_min"] == 1 and margins["projection_residual_max"] < 1e-5
     assert margins["projection_baseline_margin_min"] == 0  # the baseline is one of the pair here
     assert margins["dps_inpainting_seed_rp_max"] == 1

@@ -101,7 +101,7 @@ def pair_matrix(names: list[str], values: dict) -> pd.DataFrame:
 
 def pair_heatmaps(axes, names: list[str], panels: dict[str, dict]) -> None:
     """One annotated matrix of a pair score per axis (panels: title -> the score of each pair,
-    one value per seed, as reproducibility.pair_scores gives it), mean over seeds, 0 to 1."""
+    one value per seed, as metrics.pairwise_scores gives it), mean over seeds, 0 to 1."""
     for ax, (title, values) in zip(axes, panels.items()):
         sns.heatmap(
             pair_matrix(names, values),

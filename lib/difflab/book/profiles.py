@@ -113,9 +113,9 @@ PROFILES = {
 }
 
 # The `paper` profile's code paths (3-channel images, the paper's sweep shape and knobs) at a toy
-# scale on the CPU, so that tests/test_smoke.py runs every chapter on them in about three minutes:
-# made-up CIFAR-shaped images (data.toy_rgb) at 16x16 (32x32 took 2.5x as long; the paper's networks
-# at 32x32 are tested in tests/test_models.py), the ci networks, a few training steps, 8 noises a seed.
+# scale on the CPU, so that tests/test_smoke.py runs every chapter on them in minutes: made-up
+# CIFAR-shaped images (data.toy_rgb) at 16x16 (32x32 is slower; the paper's networks at 32x32 are
+# tested in tests/test_models.py), the ci networks, a few training steps, 8 noises a seed.
 PROFILES["smoke"] = replace(
     PROFILES["paper"],
     name="smoke",

@@ -1,15 +1,13 @@
-"""Chapter 6: reproducibility beyond unconditional generation (class-conditional models, inverse problems, fine-tuning).
+"""Chapter 6: reproducibility beyond unconditional generation, in three experiments.
 
-Reproducibility of class-conditional models, beyond what the label explains.
-
-Two conditional models given the same label draw the same kind of garment whatever the noise, so
-agreement between them is judged against pairs with the **same label and different noises**: the
-threshold is the similarity that a share `false_positive_rate` of those exceed, and retrieval looks
-for a sample's same-noise partner among the partner model's images of the same label only.
+Class-conditional models, beyond what the label explains. Two conditional models given the same
+label draw the same kind of garment whatever the noise, so agreement between them is judged against
+pairs with the **same label and different noises**: the threshold is the similarity that a share
+`false_positive_rate` of those exceed, and retrieval looks for a sample's same-noise partner among
+the partner model's images of the same label only.
 
 Inverse problems with an unconditional denoiser: recover an image x from a noiseless linear
 measurement y = A x, deterministically, so that reproducibility can be asked of the solutions too.
-
 Two solvers:
 - projection (DDNM, Wang et al., ICLR 2023): at every step the denoiser's clean-image estimate keeps
   its null-space part and takes its range-space part from the measurement,
@@ -19,7 +17,7 @@ Two solvers:
   gradient, with respect to x_t, of each image's own measurement error ||y - A x0(x_t)|| (per image,
   where the reference code takes one norm over the whole batch).
 
-Reproducibility after fine-tuning: two parents fine-tuned on one class, against each other and
+Fine-tuning: two parents fine-tuned on one class, against each other and
 against a model trained on that class from scratch, which shares no weights with them (the control
 against agreement inherited from the parents).
 """
@@ -147,7 +145,9 @@ def guidance_gain(accuracy: pd.DataFrame) -> float:
     return (table[table.columns.max()] - table[0.0]).min()
 
 
-def claim_values(table: pd.DataFrame, accuracy: pd.DataFrame, seed_pair: str) -> dict[str, float]:
+def conditional_claims(
+    table: pd.DataFrame, accuracy: pd.DataFrame, seed_pair: str
+) -> dict[str, float]:
     """The numbers the conditional claims rest on, each the worst over seeds: RP of every pair at
     every weight; the two training runs' (`seed_pair`) RP and retrieval; the other pairs' (across
     families) RP without and with guidance; label accuracy without and with guidance, and its rise.
@@ -390,7 +390,7 @@ def solve_and_compare(
     return images, rows
 
 
-def claim_margins(
+def inverse_claims(
     table: pd.DataFrame, seed_partner: str, family_partner: str, baseline: str
 ) -> dict[str, float]:
     """The numbers the inverse-problem claims rest on, each the worst over tasks and seeds (table:

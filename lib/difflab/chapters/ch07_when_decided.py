@@ -1,13 +1,13 @@
 """Chapter 7: when along the trajectory two models part, and why.
 
-Where two models' deterministic trajectories part: one model for the first steps, another to
+Switching: where two models' deterministic trajectories part: one model for the first steps, another to
 the end, and the exact split of their final difference into the parts born at each step.
 
 With S_j the image made by `first` for the first j DDIM steps and `second` for the rest,
 S_0 is second's own sample and S_K first's, so first - second = sum_j (S_{j+1} - S_j): the term j
 is what using `first` instead of `second` at step j alone changed in the end (telescoping).
 
-How much a change made at one step of DDIM reaches the final image: in closed form for the
+Response: how much a change made at one step of DDIM reaches the final image: in closed form for the
 Gaussian denoiser, and measured for any denoiser.
 
 DDIM's step from (a, s) to (a', s'), with s'' = sqrt(s'^2 - v) and v the variance of the fresh
@@ -27,7 +27,6 @@ import torch
 from difflab.book.sample_cache import sample
 from difflab.core import metrics
 from difflab.core.denoisers import Denoiser
-from difflab.core.metrics import pair_similarity
 from difflab.core.sampling import check_settings, time_grid
 from difflab.core.schedule import T, alphas_cumprod
 
@@ -100,7 +99,9 @@ def switching_curve(
 ) -> pd.DataFrame:
     """For each switch time t_j: the share of noises whose S_j is still the same image as S_0
     (centred pixel cosine above `threshold`) and the median of that cosine."""
-    same = torch.stack([pair_similarity(s, switched_images[0]) for s in switched_images[1:]])
+    same = torch.stack(
+        [metrics.pair_similarity(s, switched_images[0]) for s in switched_images[1:]]
+    )
     return pd.DataFrame(
         {
             "t": times,
@@ -134,7 +135,7 @@ def prediction_gain(
     than `baseline`'s predictions from the same states (centred pixel cosine)."""
     return torch.stack(
         [
-            pair_similarity(p, final) - pair_similarity(b, final)
+            metrics.pair_similarity(p, final) - metrics.pair_similarity(b, final)
             for p, b in zip(predictions, baseline)
         ]
     )

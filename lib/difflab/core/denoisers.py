@@ -222,8 +222,8 @@ class EmpiricalDenoiser(Denoiser):
         # -||x - a y_i||^2 / (2 s^2) = (a x.y_i - a^2 ||y_i||^2 / 2) / s^2 - ||x||^2 / (2 s^2); the last
         # term is the same for every i, so the softmax drops it. The rest is one product,
         # [x a / s^2, -a^2 / (2 s^2)] @ [y_i, ||y_i||^2]^T, and the exponential runs in place on it.
-        # A weight below float32's smallest normal number, exp(-87.3), is a denormal: the CPU computes
-        # those ~10x slower, and they change no sum (the largest weight is 1), so they are set to 0.
+        # A weight below float32's smallest normal number, exp(-87.3), is a denormal: CPUs compute
+        # those far slower, and they change no sum (the largest weight is 1), so they are set to 0.
         lhs = torch.cat([x * (a / s**2)[:, None], (-(a**2) / (2 * s**2))[:, None]], 1)
         weights = lhs @ self.augmented.T
         low, high = weights.aminmax(dim=1, keepdim=True)

@@ -160,7 +160,7 @@ class Similarity(NamedTuple):
 
 class Cached:
     """Features computed once per image, however often it is scored: a chapter scores the same
-    samples in pairs, shuffled and at several thresholds, and SSCD costs ~15 ms an image on 2 cores.
+    samples in pairs, shuffled and at several thresholds, and SSCD is the costly part of a score.
     Images are recognised by their float32 pixels."""
 
     def __init__(self, features: Features):

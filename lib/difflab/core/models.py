@@ -162,30 +162,18 @@ def _ddpmpp(channels: int, resolution: int, base: int) -> nn.Module:
     )
 
 
+DIT_S = {"patch_size": 2, "num_layers": 4, "num_attention_heads": 4, "attention_head_dim": 16}
+
 ARCHITECTURES = {
     "unet-xs": lambda c, r: _unet(c, r, (8, 16, 16)),
     "unet-s": lambda c, r: _unet(c, r, (16, 32, 32)),
     "unet-m": lambda c, r: _unet(c, r, (32, 64, 64)),
-    "dit-s": lambda c, r: DiTBackbone(
-        sample_size=r,
-        in_channels=c,
-        out_channels=c,
-        patch_size=2,
-        num_layers=4,
-        num_attention_heads=4,
-        attention_head_dim=16,
-    ),
+    "dit-s": lambda c, r: DiTBackbone(sample_size=r, in_channels=c, out_channels=c, **DIT_S),
     "resnet": lambda c, r: ResNetBackbone(c),
     "mlp": lambda c, r: MLPBackbone((c, r, r)),
     "unet-s-class": lambda c, r: _unet(c, r, (16, 32, 32), ClassUNetBackbone),
     "dit-s-class": lambda c, r: ClassDiTBackbone(
-        sample_size=r,
-        in_channels=c,
-        out_channels=c,
-        patch_size=2,
-        num_layers=4,
-        num_attention_heads=4,
-        attention_head_dim=16,
+        sample_size=r, in_channels=c, out_channels=c, **DIT_S
     ),
     # the papers' sizes (the `paper` profile's)
     "ddpm": _ddpm,

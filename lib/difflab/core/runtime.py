@@ -1,12 +1,12 @@
 """Inference through ONNX Runtime: a trained U-Net exported once and run by onnxruntime's CPU
-kernels, which are 1.5-2x faster than eager torch for the book's small U-Nets on a 2-core AMD CPU
-(benchmarks/sampling.py). The outputs agree with torch's to ~1e-6; used only on the CPU and only
-where nothing needs gradients (the symmetry chapter differentiates through torch).
+kernels, faster than eager torch for the book's small U-Nets on a CPU (benchmarks/sampling.py
+measures by how much). The outputs agree with torch's to float32 rounding; used only on the CPU and
+only where nothing needs gradients (the symmetry chapter differentiates through torch).
 
 A large batch runs as chunks of about CHUNK images, each on one thread, as many at a time as torch
-has threads: on two cores 1.2-1.4x the images per second of one run that spreads every operation
-over both threads (per-operation synchronisation is what the chunks save), with the same output
-bit for bit, since ONNX Runtime computes each image on its own."""
+has threads: more images a second than one run that spreads every operation over all threads
+(per-operation synchronisation is what the chunks save; benchmarks/sampling.py), with the same
+output bit for bit, since ONNX Runtime computes each image on its own."""
 
 import functools
 import io
@@ -18,8 +18,12 @@ import onnxruntime
 import torch
 from torch import nn
 
-ARCHITECTURES = ("unet-xs", "unet-s", "unet-m")  # measured faster; DiT and the ResNet are not
-CHUNK = 50  # images per chunk: measured on U-Net XS / S / M at 16x16, 25 to 250 images per chunk
+ARCHITECTURES = (
+    "unet-xs",
+    "unet-s",
+    "unet-m",
+)  # faster here (benchmarks/sampling.py); DiT and ResNet not
+CHUNK = 50  # images per chunk, chosen with benchmarks/sampling.py on U-Net XS / S / M at 16x16
 
 
 class OnnxRuntimeNetwork:

@@ -27,7 +27,7 @@ from difflab.core.schedule import T, forward_process
 @dataclass(frozen=True)
 class SamplerSpec:
     scheduler: type  # a diffusers scheduler, or FPNDM
-    spacing: str = ""  # the spacing that makes a schedule of n indices step n-1, ..., 0
+    spacing: str | None = None  # diffusers' spacing that steps a schedule of n indices n-1, ..., 0
     sigma_space: bool = False  # the scheduler's x is x_t / sqrt(alpha_bar_t) (variance exploding)
     options: dict = field(default_factory=dict)
     takes_eta: bool = False  # DDIM: eta > 0 adds fresh noise at each step
