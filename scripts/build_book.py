@@ -28,13 +28,45 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 SOURCE = BUILD / "source"
 SAMPLES = BUILD / "cache" / "samples"
-PAGES = ["_config.yml", "_toc.yml", "intro.md", "_ext/unique_scripts.py"]
+PAGES = [
+    "_config.yml",
+    "_toc.yml",
+    "intro.md",
+    "references.md",
+    "references.bib",
+    "_ext/unique_scripts.py",
+]
+APPENDIX = ROOT / "appendix"
+TIMINGS = "<!-- timings -->"  # where appendix/execution.md takes this build's table
 
 
 def chapters() -> list[Path]:
-    """The chapter notebooks, in the order of _toc.yml."""
+    """The chapter notebooks (the toc's first part), in the order of _toc.yml."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [ROOT / (entry["file"] + ".ipynb") for entry in toc["chapters"]]
+    return [ROOT / (entry["file"] + ".ipynb") for entry in toc["parts"][0]["chapters"]]
+
+
+def execution_table(timings: dict, profile: str) -> str:
+    """This build's execution statistics as a Markdown table: each chapter's time, code cells and
+    slowest cell, and the date, profile and CPU threads of the build."""
+    rows = [
+        "| chapter | seconds | code cells | slowest cell (seconds) |",
+        "|---|---:|---:|---|",
+    ]
+    for name, entry in timings.items():
+        slowest = entry["cells"][0] if entry["cells"] else {"cell": "-", "seconds": 0}
+        rows.append(
+            f"| [{name}](../chapters/{name}.ipynb) | {entry['seconds']:.0f} | {len(entry['cells'])} "
+            f"| cell {slowest['cell']} ({slowest['seconds']:.0f}) |"
+        )
+    total = sum(entry["seconds"] for entry in timings.values())
+    rows.append(f"| all | {total:.0f} | {sum(len(e['cells']) for e in timings.values())} | |")
+    when = time.strftime("%Y-%m-%d", time.gmtime())
+    threads = os.cpu_count()
+    return (
+        "\n".join(rows)
+        + f"\n\nBuilt on {when} (UTC), profile `{profile}`, {threads} CPU threads.\n"
+    )
 
 
 def execute(notebook: Path, profile: str, into: Path = SOURCE, **knobs) -> dict:
@@ -69,11 +101,15 @@ def execute(notebook: Path, profile: str, into: Path = SOURCE, **knobs) -> dict:
     return {"seconds": round(elapsed, 1), "cells": sorted(cells, key=lambda c: -c["seconds"])}
 
 
-def render() -> None:
+def render(timings: dict, profile: str) -> None:
     shutil.rmtree(BUILD / "book", ignore_errors=True)  # a clean render: no stale pages or images
     for page in PAGES:
         (SOURCE / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / page, SOURCE / page)
+    shutil.rmtree(SOURCE / "appendix", ignore_errors=True)
+    shutil.copytree(APPENDIX, SOURCE / "appendix")
+    execution = SOURCE / "appendix" / "execution.md"
+    execution.write_text(execution.read_text().replace(TIMINGS, execution_table(timings, profile)))
     subprocess.run(
         [
             str(Path(sys.executable).parent / "jupyter-book"),
@@ -115,7 +151,7 @@ def main() -> None:
         timings[notebook.stem] = execute(notebook, args.profile)
         print(f"  {timings[notebook.stem]['seconds']} s", flush=True)
     (BUILD / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
-    render()
+    render(timings, args.profile)
     print(f"book: {BUILD / 'html' / 'index.html'}")
 
 

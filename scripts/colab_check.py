@@ -106,9 +106,9 @@ def as_colab_opens_it(chapter: str, book: Path, out: Path) -> Path:
         check=True,
     ).stdout.strip()
     cell.source, count = re.subn(
-        r"^BOOK, URL, BRANCH = .*$",
-        f"BOOK, URL, BRANCH = {str(book)!r}, {f'file://{ROOT}'!r}, {branch!r}",
-        cell.source,
+        r"^URL, BRANCH = .*$",
+        f"URL, BRANCH = {f'file://{ROOT}'!r}, {branch!r}",
+        cell.source.replace('"/content/book"', repr(str(book))),
         flags=re.M,
     )
     if count != 1 or not branch:

@@ -14,7 +14,7 @@ short still leaves one.
     python scripts/gpu_check.py [--out DIR] [--reference DIR] [--budget SECONDS]
 
 On a machine without the book's packages (a bare GPU image), put lib/ on PYTHONPATH and carry the
-missing ones as wheels (README, The GPU path). `--device cpu` with small counts runs the same code
+missing ones as wheels (appendix/building.md, GPUs). `--device cpu` with small counts runs the same code
 on a CPU: tests/test_gpu_check.py does, so the script cannot rot between GPU sessions.
 """
 

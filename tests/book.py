@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "_build" / "source" / "chapters"
@@ -24,6 +25,9 @@ def script(name: str):
 
 
 repository = script("repository")
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+CHAPTER_PAGES = [entry["file"] for entry in TOC["parts"][0]["chapters"]]  # executed notebooks
+APPENDIX_PAGES = [entry["file"] for part in TOC["parts"][1:] for entry in part["chapters"]]
 
 
 @cache

@@ -18,13 +18,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import yaml
-from book import HTML, ROOT, glued, repository
+from book import APPENDIX_PAGES, CHAPTER_PAGES, HTML, ROOT, TOC, glued, repository
 
 pytestmark = pytest.mark.book
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-PAGES = [TOC["root"], *(entry["file"] for entry in TOC["chapters"])]
+PAGES = [TOC["root"], *CHAPTER_PAGES, *APPENDIX_PAGES]
 REPOSITORY, BRANCH = repository.repository()
 GLUE_ROLE = re.compile(r"\{glue:(text|md)\}`(?:([^`:]+\.ipynb)::)?([^`:]+)(?::([^`]*))?`")
 CHROMIUM_FLAGS = [
@@ -105,6 +103,8 @@ READ_PAGE = """async () => {
     stderr: document.querySelectorAll('.output.stderr, .stderr').length,
     unfigured: [...document.querySelectorAll('main img[src*="_images/"]')]
       .filter(i => !i.closest('figure')).map(i => i.src),
+    overflowing: [...document.querySelectorAll('main .cell_input pre')]
+      .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60)),
     figures: [...document.querySelectorAll('main figure')].map(f => ({
       id: f.id, caption: (f.querySelector('figcaption') || {}).innerText || ''})),
   };
@@ -115,7 +115,8 @@ READ_PAGE = """async () => {
 def visit(page: str, site: str, browser) -> dict:
     """Open one page, wait for its images and equations, and read what a test needs."""
     outside, errors = [], []
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # the theme's full width: its code blocks show 91 columns (the chapters' cells use 88)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.route(
         "**/*",
         lambda route: (
@@ -195,9 +196,9 @@ def test_colab_and_repository_links_are_exact(page):
     name, seen = page
     owner_name = urlparse(REPOSITORY).path.strip("/")
     notebook = (
-        []
-        if name == TOC["root"]
-        else [f"https://colab.research.google.com/github/{owner_name}/blob/{BRANCH}/{name}.ipynb"]
+        [f"https://colab.research.google.com/github/{owner_name}/blob/{BRANCH}/{name}.ipynb"]
+        if name in CHAPTER_PAGES
+        else []
     )
     assert seen["colab"] == notebook
     assert seen["repository"] == [REPOSITORY]
@@ -225,8 +226,24 @@ def test_every_figure_has_a_caption_and_a_name(page):
     if name == TOC["root"]:  # the intro's one image, pasted from chapter 2
         assert len(seen["images"]) == 1 and not seen["figures"]
         return
-    assert seen["figures"] and not seen["unfigured"], (
-        f"{name}: images outside a figure: {seen['unfigured']}"
-    )
+    assert name in APPENDIX_PAGES or seen["figures"], f"{name}: a chapter without a figure"
+    assert not seen["unfigured"], f"{name}: images outside a figure: {seen['unfigured']}"
     unnamed = [f for f in seen["figures"] if not f["id"] or not f["caption"].strip()]
     assert not unnamed, f"{name}: figures without a name or caption: {unnamed}"
+
+
+def test_no_code_block_scrolls_sideways(page):
+    name, seen = page
+    assert not seen["overflowing"], f"{name}: code cells wider than the page: {seen['overflowing']}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_numbers_are_glued_as_a_reader_reads_them(name):
+    """A float in the text carries a format (digits chosen per quantity); an integer is glued as
+    an integer, so it never reads "479.0"."""
+    bare = []
+    for kind, notebook, key, spec in GLUE_ROLE.findall((ROOT / f"{name}.md").read_text()):
+        value = glued(Path(notebook or name).stem)[key]
+        if kind == "text" and not spec and isinstance(value, float):
+            bare.append(key)
+    assert not bare, f"{name}: floats glued into the text without a format: {bare}"

@@ -1,6 +1,8 @@
 """One style for all the code: `ruff format` and `ruff check` (pyproject's [tool.ruff]) over the
 library, the tests, the studies, the benchmarks, the scripts and the chapters' code cells, and no
-statements chained as tuples (`a(), b()` for two calls reads as one value)."""
+statements chained as tuples (`a(), b()` for two calls reads as one value). The chapters' cells
+are formatted at 88 columns, what the book's code blocks show without scrolling; a visible cell
+(one whose input the page shows) is for the reader: it calls no glue function."""
 
 import ast
 import subprocess
@@ -13,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("lib", "tests", "studies", "benchmarks", "scripts")
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
+CHAPTER_COLUMNS = 88  # a code block's width at the theme's full width (tests/test_pages.py)
+GLUE = {"record", "record_all", "recorded", "glue"}
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +50,13 @@ def test_the_code_passes_the_linter():
 
 
 def test_the_chapters_code_cells_are_formatted_and_pass_the_linter(chapter_notebooks):
-    formatted = ruff("format", "--check", *map(str, chapter_notebooks))
+    columns = f"--line-length={CHAPTER_COLUMNS}"
+    formatted = ruff("format", "--check", columns, *map(str, chapter_notebooks))
     assert formatted.returncode == 0, (
-        "format the chapters' cells: jupytext --pipe-fmt ipynb --pipe 'ruff format {}' chapters/NAME.md\n"
-        + formatted.stdout
-        + formatted.stderr
+        f"format the chapters' cells: jupytext --pipe-fmt ipynb --pipe 'ruff format {columns} {{}}' "
+        "chapters/NAME.md\n" + formatted.stdout + formatted.stderr
     )
-    linted = ruff("check", *map(str, chapter_notebooks))
+    linted = ruff("check", columns, *map(str, chapter_notebooks))
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
@@ -85,3 +89,45 @@ def test_no_statements_are_chained_as_tuples():
 
 def test_the_chain_check_sees_a_chain():
     assert chained_statements("a = f(), g()\nf(), g()\n") == [2]
+
+
+def visible_cells(md: Path) -> list[tuple[int, str]]:
+    """(index, source) of the code cells whose input the page shows."""
+    hidden = {"remove-cell", "remove-input", "hide-input"}
+    return [
+        (i, cell.source)
+        for i, cell in enumerate(jupytext.read(md).cells)
+        if cell.cell_type == "code" and not hidden & set(cell.metadata.get("tags", []))
+    ]
+
+
+def glue_calls(source: str) -> list[str]:
+    return [
+        node.func.id
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in GLUE
+    ]
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda md: md.stem)
+def test_no_visible_cell_calls_the_glue_functions(md):
+    calls = {i: glue_calls(source) for i, source in visible_cells(md) if not source.startswith("%")}
+    assert not any(calls.values()), (
+        f"{md.name}: move these into a hidden cell (tags: [remove-cell]): "
+        f"{ {i: c for i, c in calls.items() if c} }"
+    )
+
+
+@pytest.mark.parametrize("md", CHAPTERS, ids=lambda md: md.stem)
+def test_visible_code_fits_the_code_block(md):
+    wide = [
+        (i, line)
+        for i, source in visible_cells(md)
+        for line in source.splitlines()
+        if len(line) > CHAPTER_COLUMNS
+    ]
+    assert not wide, f"{md.name}: lines wider than {CHAPTER_COLUMNS} columns: {wide}"
+
+
+def test_the_glue_check_sees_a_glue_call():
+    assert glue_calls("x = 1\nrecord_all({'x': x})\n") == ["record_all"]

@@ -64,7 +64,7 @@ def test_curvature_changes_sign_at_the_critical_step():
         < 0
         < symmetry.curvature_at_centre(theta[step])
     )
-    assert step == 292  # papers.md: alpha_bar drops below sqrt(2) - 1 at ~292
+    assert step == 292  # Raya and Ambrogioni: alpha_bar drops below sqrt(2) - 1 at ~292
 
 
 @pytest.mark.parametrize(

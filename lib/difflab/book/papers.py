@@ -1,10 +1,15 @@
-"""The papers' numbers the book sets beside its own, in one place (sources and notes:
-shared/reference/papers.md). Chapters and the intro read them from here."""
+"""The papers' numbers the book sets beside its own, in one place, each with where in its paper (or
+the paper's official code) it comes from; the papers are in the book's references.bib. Chapters
+and the intro read the numbers from here. Values read off a figure are good to about 0.02."""
 
-# Raya and Ambrogioni (NeurIPS 2023): two points at +-1 under the linear schedule
+# Raya and Ambrogioni (NeurIPS 2023, arXiv 2305.19693), the two-point example of their theory section:
+# theta_c = sqrt(sqrt(2) - 1) in closed form; the step at which the linear schedule (1e-4..0.02) crosses
+# it and the fixed point at theta = 0.8 follow from their formulas
 TWO_POINTS = {"theta_c": 0.6436, "x* at theta = 0.8": 0.947, "critical step": 292}
 
-# Zhang et al.: RP (SSCD > 0.6) between 7 released CIFAR-10 models from the same noise
+# Zhang et al. (ICML 2024, arXiv 2310.05264), the cross-model similarity figure of their official code
+# (huijieZH/Diffusion-Model-Generalizability), read off it: RP (SSCD > 0.6) between 7 released
+# CIFAR-10 models from the same noise
 RP_LOWEST_PAIR, RP_MOST_PAIRS, RP_HIGHEST_PAIR = 0.70, (0.78, 0.89), 0.91
 REPRODUCIBILITY_RP = {
     "lowest pair": f"{RP_LOWEST_PAIR:.2f} (U-ViT vs CT)",
@@ -12,8 +17,9 @@ REPRODUCIBILITY_RP = {
     "highest pair": f"{RP_HIGHEST_PAIR:.2f} (CT vs Progressive)",
 }
 
-# Zhang et al. (consistent model reproducibility), CIFAR-10 32x32, U-Nets of 64 / 128 / 256 channels,
-# read off their figures: RP between widths at n = 2^6 .. 2^15 training images, and GL at some n
+# Zhang et al., the data-size sweep (CIFAR-10 32x32, EDM's DDPM++ U-Nets of 64 / 128 / 256 channels),
+# read off the figures of their paper and official code: RP between widths at n = 2^6 .. 2^15
+# training images, and GL at some n
 MEMORIZATION_SIZES = [2**k for k in range(6, 16)]
 MEMORIZATION_RP = {
     "RP 64 vs 128": [0.69, 0.66, 0.59, 0.53, 0.46, 0.42, 0.34, 0.18, 0.45, 0.67],
@@ -28,9 +34,11 @@ MEMORIZATION_GL = {
 # ... and the parameters of those networks (EDM's DDPM++), with the second paper's score_sde `ddpm`
 # net (Ho et al. 2020, appendix B: 35.7M), by the name of the book's architecture sized like each
 NETWORK_PARAMETERS = {"ddpmpp-64": 14e6, "ddpmpp-128": 56e6, "ddpmpp-256": 223e6, "ddpm": 35.7e6}
-# ... and RP of a trained network against the closed-form optimal denoiser of its training set
+# ... and RP of a trained network against the closed-form optimal denoiser of its training set (the
+# same figures)
 RP_VS_OPTIMAL = {2**6: 0.5, 2**14: 0.0, 2**15: 0.0}
-# Kadkhodaie et al. (ICLR 2024): denoisers trained on disjoint CelebA subsets agree from about this many images
+# Kadkhodaie et al. (ICLR 2024, arXiv 2310.02557), their disjoint-subset experiment on CelebA 80x80:
+# two denoisers trained on disjoint subsets agree from about this many images
 DISJOINT_AGREEMENT_IMAGES = 10**5
 
 
@@ -42,11 +50,12 @@ def memorization_curves() -> dict[str, tuple[list[int], list[float]]]:
     }
 
 
-# Biroli et al. (Nat. Commun. 2024): the covariance's top eigenvalue Lambda and speciation time t_S = 1/2 log Lambda
+# Biroli et al. (Nat. Commun. 2024, arXiv 2402.18491), their table of data sets: the covariance's top
+# eigenvalue Lambda and the speciation time t_S = 1/2 log Lambda
 SPECIATION = {"MNIST": (7.66, 1.02), "CIFAR-10": (16.72, 1.41), "ImageNet32": (12.11, 1.25)}
 
-# Raya and Ambrogioni, Gaussian late start: FID (Inception, 50k samples) as (gls, baseline) per
-# (sampler, steps); the MNIST DDPM/DDIM rows at 5 and 3 steps are identical in the source.
+# Raya and Ambrogioni, their FID table of the Gaussian late start (Inception, 50k samples) as
+# (gls, baseline) per (sampler, steps); the MNIST DDPM/DDIM rows at 5 and 3 steps are identical in it
 GLS_FID = {
     "MNIST": {
         ("DDPM (η = 1)", 10): (4.21, 6.75),
@@ -73,7 +82,8 @@ GLS_FID = {
 }
 
 
-# ... the start steps the paper used (from its sweep), and the range of its headline improvements at 3-5 steps
+# ... the start steps the paper used (its start-time sweep, and its code's defaults), and the range
+# of its headline improvements at 3-5 steps (the upper end is its abstract's "up to 3x")
 GLS_STARTS = {
     ("DDIM", 3): 400,
     ("DDIM", 5): 500,
@@ -89,7 +99,7 @@ def gls_improvement(data: str) -> dict[tuple[str, int], float]:
     return {key: baseline / gls for key, (gls, baseline) in GLS_FID[data].items()}
 
 
-# Raya and Ambrogioni, diversity: entropy of the race labels of CelebA64 samples (read off a plot)
+# Raya and Ambrogioni, their diversity figure: entropy of the race labels of CelebA64 samples (read off)
 # per number of steps, for gls-DDIM and for DDIM from pure noise, and of the training set
 GLS_ENTROPY_CELEBA = {"gls": {3: 1.17, 5: 1.19, 10: 1.30}, "ddim": {3: 0.51, 5: 0.76, 10: 1.12}}
 TRAIN_ENTROPY_CELEBA = 1.55
@@ -160,7 +170,10 @@ def headlines(chapter: str) -> dict[str, str]:
             f"~{TRAIN_ENTROPY_CELEBA:.2f}",
         },
         "06_beyond_unconditional": {"paper_beyond": BEYOND_CLAIM},
-        "07_when_decided": {"paper_bridge": BRIDGE_CLAIM},
+        "07_when_decided": {
+            "paper_bridge": BRIDGE_CLAIM,
+            "paper_speciation_mnist": SPECIATION["MNIST"][1],
+        },
     }
     if chapter not in table:
         raise ValueError(f"chapter={chapter!r} is not allowed; allowed: {', '.join(table)}")

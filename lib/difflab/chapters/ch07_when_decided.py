@@ -324,6 +324,7 @@ def decision_times(
     denoiser commits to one training image (median over noises)."""
     return {
         "rp": metrics.rp_score(switched_images[0], switched_images[-1], threshold),
-        "half born": born_by(times, birth_budget(switched_images)).double().median().item(),
-        "optimal commits": commitment_times(empirical, noise, len(times)).double().median().item(),
+        # medians of grid times (torch's median is one of the values): times, glued as integers
+        "half born": int(born_by(times, birth_budget(switched_images)).median()),
+        "optimal commits": int(commitment_times(empirical, noise, len(times)).median()),
     }
