@@ -10,6 +10,7 @@ from difflab.book.plotting import (
     comparison_grid,
     mark_steps,
     pair_heatmaps,
+    paper_curves,
     score_panel,
     similarity_histogram,
 )
@@ -115,4 +116,12 @@ def test_per_step_gives_one_colour_per_label_and_shades_the_critical_band():
     assert colours == {"a": "C0", "b": "C1"} and len(ax.lines) == 3
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
     assert ax.xaxis_inverted() and len(ax.patches) == 1
+    plt.close(fig)
+
+
+def test_paper_curves_draw_every_curve_dashed_on_a_log2_axis():
+    fig, ax = plt.subplots()
+    paper_curves(ax, {"RP a": ([64, 128], [0.5, 0.4]), "GL a": ([64], [0.1])}, "title")
+    assert [line.get_label() for line in ax.lines] == ["paper: RP a", "paper: GL a"]
+    assert [line.get_marker() for line in ax.lines] == ["s", "^"] and ax.get_xscale() == "log"
     plt.close(fig)

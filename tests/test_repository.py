@@ -102,6 +102,8 @@ def test_the_colab_cell_clones_the_book(tmp_path, monkeypatch):
 
 def test_the_colab_cell_stops_loudly_naming_the_url(tmp_path, monkeypatch):
     missing = f"file://{tmp_path}/no-such-repository"
-    with pytest.raises(RuntimeError, match=f"Colab set-up failed: .*git.* {missing} \\(branch main\\)"):
+    with pytest.raises(
+        RuntimeError, match=f"Colab set-up failed: .*git.* {missing} \\(branch main\\)"
+    ):
         _run_colab_cell(missing, tmp_path / "book", monkeypatch)
     assert not (tmp_path / "book").exists()

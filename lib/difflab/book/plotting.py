@@ -154,3 +154,14 @@ def per_step(ax, lines, critical: dict, ylabel: str, xlabel: str = "DDIM step t"
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=7)
     return colours
+
+
+def paper_curves(ax, curves: dict, title: str) -> None:
+    """A paper's curves read off its figures (name: (sizes, values)), dashed: RP as squares, GL as
+    triangles, against the training-set size on a log2 axis."""
+    for name, (n, values) in curves.items():
+        marker = "s" if name.startswith("RP") else "^"
+        ax.plot(n, values, marker=marker, ls="--", label=f"paper: {name}")
+    ax.set_xscale("log", base=2)
+    ax.legend(fontsize=7)
+    ax.set(xlabel="training images n", ylabel="RP / GL", title=title)

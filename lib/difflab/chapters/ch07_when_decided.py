@@ -302,6 +302,38 @@ def mean_gains(
     ]
 
 
+def kick_table(
+    denoiser: Denoiser,
+    states: dict,
+    kicked_steps,
+    steps: int,
+    direction: torch.Tensor,
+    eigenvalue: torch.Tensor,
+    times: list[int],
+) -> pd.DataFrame:
+    """Prediction 2's measurement: for each seed's trajectory (states[seed]: x_t at every step)
+    and each kicked step, the mean gain of a kick along `direction` run deterministically and
+    stochastically (mean_gains), beside the Gaussian's closed-form gains for `eigenvalue`."""
+    closed = {eta: kick_gains(eigenvalue, steps, eta)[:, 0] for eta in (0.0, 1.0)}
+    rows = []
+    for seed, x in states.items():
+        ode, sde = (
+            mean_gains(denoiser, x, kicked_steps, steps, direction, eta) for eta in (0.0, 1.0)
+        )
+        rows += [
+            {
+                "seed": seed,
+                "t": times[j],
+                "ODE": o,
+                "stochastic": s,
+                "ODE, Gaussian": closed[0.0][j].item(),
+                "stochastic, Gaussian": closed[1.0][j].item(),
+            }
+            for j, o, s in zip(kicked_steps, ode, sde)
+        ]
+    return pd.DataFrame(rows)
+
+
 def commitment_times(
     empirical, noise: torch.Tensor, steps: int, share: float = 0.5
 ) -> torch.Tensor:
