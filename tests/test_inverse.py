@@ -158,3 +158,24 @@ def test_solve_and_compare_scores_the_first_prior_against_each_other_one(gaussia
     assert margins["projection_seed_rp_min"] == 1 and margins["projection_residual_max"] < 1e-5
     assert margins["projection_baseline_margin_min"] == 0  # the baseline is one of the pair here
     assert margins["dps_inpainting_seed_rp_max"] == 1
+
+
+def test_the_inverse_experiment_solves_every_task_and_solver_at_every_seed(gaussian, fashion8):
+    tasks = {"down-sampling": OPERATORS["super-resolution"]}
+    noise = {0: _noise(20, 0), 1: _noise(20, 1)}
+    priors = {"first": gaussian, "twin": gaussian}
+    solutions, table = inverse.inverse_experiment(priors, tasks, fashion8[0], noise, [0, 1], 10, 5)
+    assert set(solutions) == {
+        ("down-sampling", s, seed) for s in inverse.SOLVERS for seed in (0, 1)
+    }
+    assert len(table) == 4 and set(table["partner"]) == {"twin"} and (table["rp"] == 1).all()
+    _, rows = inverse.solve_and_compare(
+        priors,
+        tasks["down-sampling"],
+        fashion8[0][10:20],
+        noise[1][:10],
+        noise[0][:10],
+        "projection",
+        5,
+    )
+    assert table.query("seed == 1 and solver == 'projection'")["rp"].tolist() == [rows[0]["rp"]]

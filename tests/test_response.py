@@ -109,3 +109,16 @@ def test_bad_knobs_are_named():
         response.x0_weights(-torch.ones(3), 10)
     with pytest.raises(ValueError, match="step=10"):
         response.kicked_change(None, torch.zeros(1, 1, 8, 8), 10, 10, torch.zeros(1, 8, 8))
+
+
+def test_the_kick_table_puts_each_seeds_gains_beside_the_closed_form(gaussian, noise):
+    u = _direction(gaussian, 0)
+    states = sample(gaussian, noise, "ddim", STEPS, return_trajectory=True, cache=False)[1].x
+    times = time_grid(STEPS, 999)
+    lam = gaussian.eigenvalues.flip(0)[:1]
+    table = response.kick_table(gaussian, {0: states, 1: states}, [0, 5], STEPS, u, lam, times)
+    assert (
+        table["seed"].tolist() == [0, 0, 1, 1] and table["t"].tolist() == [times[0], times[5]] * 2
+    )
+    assert np.allclose(table["ODE"][:2], response.mean_gains(gaussian, states, [0, 5], STEPS, u))
+    assert np.allclose(table["ODE"], table["ODE, Gaussian"], rtol=1e-3)

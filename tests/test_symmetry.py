@@ -281,3 +281,17 @@ def test_ou_time_rounds_a_measured_step_and_keeps_nothing_measured_as_nan():
         symmetry.ou_time(float("nan"))
     )
     assert symmetry.ou_time([100, 900]).tolist() == [symmetry.ou_time(100), symmetry.ou_time(900)]
+
+
+def test_clone_table_stacks_each_denoisers_curves_and_reads_their_crossings():
+    points, denoiser, judges = _two_clusters(20)
+    steps = [300, 200]  # after these clusters' critical step (533): short and decided
+    clones = symmetry.clone_table(
+        {"a": denoiser, "b": denoiser}, {"a": [0, 1], "b": [0]}, points, steps, 20, judges
+    )
+    assert len(clones) == 6 and set(clones["denoiser"]) == {"a", "b"}
+    curve = symmetry.clone_curve(denoiser, points, steps, 20, seed=1, judges=judges)
+    rows = clones[(clones["denoiser"] == "a") & (clones["seed"] == 1)]
+    assert rows["side"].tolist() == [row["side"] for row in curve]
+    crossings = symmetry.crossing_steps(clones, "side", 0.75)
+    assert list(crossings.index) == [("a", 0), ("a", 1), ("b", 0)]

@@ -14,6 +14,7 @@ and the quality of samples started late from pure noise.
 import math
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.integrate import cumulative_trapezoid
 from tqdm import tqdm
@@ -283,6 +284,38 @@ def clone_curve(
         {"step": int(t), **clone_agreement(denoiser, images, int(t), n, seed, judges, device)}
         for t in tqdm(steps, desc=f"cloning, seed {seed}")
     ]
+
+
+def clone_table(
+    denoisers: dict,
+    seeds: dict,
+    images: torch.Tensor,
+    steps,
+    n: int,
+    judges: dict,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """clone_curve of each denoiser (by name) at each of its seeds (seeds[name]), one row per
+    denoiser, seed and step."""
+    return pd.DataFrame(
+        [
+            {"denoiser": name, "seed": seed, **row}
+            for name, name_seeds in seeds.items()
+            for seed in name_seeds
+            for row in clone_curve(denoisers[name], images, steps, n, seed, judges, device)
+        ]
+    )
+
+
+def crossing_steps(clones: pd.DataFrame, judge: str, level: float) -> pd.Series:
+    """Per (denoiser, seed) of clone_table's rows, the step at which `judge`'s agreement first
+    crosses `level` (first_crossing)."""
+    return pd.Series(
+        {
+            key: first_crossing(rows["step"], rows[judge], level)
+            for key, rows in clones.groupby(["denoiser", "seed"])
+        }
+    )
 
 
 @torch.no_grad()

@@ -390,6 +390,31 @@ def solve_and_compare(
     return images, rows
 
 
+def inverse_experiment(
+    priors: dict[str, Denoiser],
+    tasks: dict[str, Operator],
+    test_images: torch.Tensor,
+    noise: dict,
+    seeds,
+    n: int,
+    steps: int,
+    device: str = "cpu",
+) -> tuple[dict, pd.DataFrame]:
+    """Every task by every solver at every seed: seed i measures the i-th block of n test images
+    and solves them from its own noises (the next seed's noises are the null). Returns the solutions
+    by (task, solver, seed), and solve_and_compare's rows with the task, solver and seed."""
+    solutions, rows = {}, []
+    for i, seed in enumerate(seeds):
+        truth = test_images[i * n : (i + 1) * n].to(device)
+        other = noise[seeds[(i + 1) % len(seeds)]][:n]
+        for task, solver in [(task, solver) for task in tasks for solver in SOLVERS]:
+            solutions[task, solver, seed], found = solve_and_compare(
+                priors, tasks[task], truth, noise[seed][:n], other, solver, steps
+            )
+            rows += [{"task": task, "solver": solver, "seed": seed, **row} for row in found]
+    return solutions, pd.DataFrame(rows)
+
+
 def inverse_claims(
     table: pd.DataFrame, seed_partner: str, family_partner: str, baseline: str
 ) -> dict[str, float]:
