@@ -162,3 +162,15 @@ def test_the_plan_command_prints_the_cost_of_the_named_models():
         and "hours of 1 x " in lines[-1]
         and "for 2 models" in lines[-1]
     )
+
+
+def test_the_model_table_reads_each_models_card_from_its_manifest():
+    profile = get_profile("ci")
+    configs = dict(list(memorization_sweep(profile).items())[:2])
+    cards = zoo_module.model_table(configs, "cpu")
+    assert list(cards.index) == list(configs)
+    (arch, n), config = next(iter(configs.items()))
+    record = zoo_module.manifest(config, "cpu")
+    assert cards.loc[(arch, n), "images"] == n and cards.loc[(arch, n), "architecture"] == arch
+    assert cards.loc[(arch, n), "epochs"] == round(config.steps * config.batch_size / n)
+    assert cards.loc[(arch, n), "final loss"] == round(record["final_loss"], 4)

@@ -204,6 +204,28 @@ def manifest(config: TrainConfig, device: str | None = None) -> dict:
     return json.loads(manifest_path(config).read_text())
 
 
+def model_table(configs: dict, device: str | None = None) -> pd.DataFrame:
+    """Each model's card, by its key in `configs`, from its config and manifest (the model found or
+    trained first): network, objective, seed, training images (None: the whole set), epochs over
+    them, parameters, final loss and training time."""
+    rows = {}
+    for key, config in configs.items():
+        trained = manifest(config, device)
+        rows[key] = {
+            "architecture": config.arch,
+            "objective": config.objective,
+            "seed": config.seed,
+            "images": config.subset,
+            "epochs": round(config.steps * config.batch_size / config.subset)
+            if config.subset
+            else None,
+            "parameters": f"{trained['parameters']:,}",
+            "final loss": round(trained["final_loss"], 4),
+            "training (s)": round(trained["wall_time_s"]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def profile_config(profile: Profile) -> ClassifierConfig:
     """The classifier of a profile's dataset and resolution, the one `make models` trains for it."""
     return ClassifierConfig(profile.dataset, profile.resolution)
