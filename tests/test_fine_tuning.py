@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from difflab import sample
-from difflab.chapters.ch06_beyond_unconditional import along_fine_tuning, along_images, trend
+from difflab.chapters.ch06_beyond_unconditional import (
+    along_fine_tuning,
+    along_images,
+    fine_tuning_runs,
+    trend,
+    trends,
+)
 from difflab.training import checkpoints, store
 from difflab.training.loop import TrainConfig, train, training_set
 
@@ -118,3 +124,19 @@ def test_along_fine_tuning_scores_each_step_against_each_reference():
         (20, "from scratch"), "median_similarity"
     ] == pytest.approx(1.0)
     assert trend(table, "from scratch") > 0.5 and trend(table, "parent") < -0.5
+
+
+def test_fine_tuning_runs_follow_each_run_at_each_seed_and_trends_read_them(tmp_data):
+    parent = store.get_denoiser(PARENT, "cpu", progress=False, allow_training=True)
+    child = store.get_denoiser(CHILD, "cpu", progress=False, allow_training=True)
+    noise = {0: torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))}
+    samples = {
+        name: {0: sample(model, noise[0], "ddim", 5).cpu()}
+        for name, model in {"parent": parent, "child": child, "scratch": parent}.items()
+    }
+    along = fine_tuning_runs(
+        {"child": CHILD}, samples, {"child": ("parent", "parent")}, "scratch", noise, 5, 0.9
+    )
+    assert set(along["run"]) == {"child"} and set(along["seed"]) == {0}
+    table = trends(along)
+    assert list(table.columns) == ["its parent", "from scratch"] and len(table) == 1

@@ -206,8 +206,8 @@ def manifest(config: TrainConfig, device: str | None = None) -> dict:
 
 def model_table(configs: dict, device: str | None = None) -> pd.DataFrame:
     """Each model's card, by its key in `configs`, from its config and manifest (the model found or
-    trained first): network, objective, seed, training images (None: the whole set), epochs over
-    them, parameters, final loss and training time."""
+    trained first): network, objective, seed, training images (None: the whole set), steps, epochs
+    over the images, parameters, final loss and training time."""
     rows = {}
     for key, config in configs.items():
         trained = manifest(config, device)
@@ -216,6 +216,7 @@ def model_table(configs: dict, device: str | None = None) -> pd.DataFrame:
             "objective": config.objective,
             "seed": config.seed,
             "images": config.subset,
+            "steps": config.steps,
             "epochs": round(config.steps * config.batch_size / config.subset)
             if config.subset
             else None,

@@ -495,3 +495,43 @@ def along_images(
 def class_share(images: torch.Tensor, classifier, label: int) -> float:
     """The share of images that the classifier assigns to `label`."""
     return (classifier.predict(images).argmax(1) == label).double().mean().item()
+
+
+def fine_tuning_runs(
+    configs: dict[str, TrainConfig],
+    samples: dict,
+    runs: dict[str, tuple[str, str]],
+    scratch: str,
+    noise: dict,
+    steps: int,
+    threshold: float,
+    device: str = "cpu",
+) -> pd.DataFrame:
+    """along_fine_tuning of each run (runs[run] = (its parent, the other fine-tuned run)) at every
+    seed of `noise`, against its parent's, the other run's and the `scratch` model's final images
+    (samples[name][seed]), with the run and the seed as columns."""
+    return pd.concat(
+        [
+            along_fine_tuning(
+                along_images(
+                    configs[run], samples[parent][seed], samples[run][seed], z, steps, device
+                ),
+                {
+                    "its parent": samples[parent][seed],
+                    "the other fine-tuned model": samples[other][seed],
+                    "from scratch": samples[scratch][seed],
+                },
+                threshold,
+            ).assign(run=run, seed=seed)
+            for run, (parent, other) in runs.items()
+            for seed, z in noise.items()
+        ]
+    )
+
+
+def trends(along: pd.DataFrame) -> pd.DataFrame:
+    """Per run and seed of fine_tuning_runs' rows, the change (trend) of the median similarity to
+    the parent and to the from-scratch model over fine-tuning."""
+    return along.groupby(["run", "seed"]).apply(
+        lambda t: pd.Series({a: trend(t, a) for a in ("its parent", "from scratch")})
+    )
