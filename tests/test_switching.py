@@ -112,3 +112,13 @@ def test_median_where_is_torchs_median_of_the_chosen_columns_and_nan_without_any
         == [2.0, 2.0]
     )
     assert np.isnan(switching.median_where(values, torch.zeros(4, dtype=torch.bool))).all()
+
+
+def test_early_born_splits_each_pairs_share_by_agreement():
+    times = [900, 500, 100]
+    budget = torch.tensor([[0.5, 0.1], [0.3, 0.2], [0.2, 0.7]], dtype=torch.float64)
+    table = switching.early_born(
+        times, {("p", 0): budget}, {("p", 0): torch.tensor([False, True])}, 500
+    )
+    assert table["noises"].tolist() == ["agree", "disagree"]
+    assert table["median share"].tolist() == pytest.approx([0.8, 0.3])

@@ -146,6 +146,26 @@ def early_share(times: list[int], budget: torch.Tensor, t_from: int) -> torch.Te
     return budget[torch.tensor(times, device=budget.device) >= t_from].sum(0)
 
 
+def early_born(times: list[int], budgets: dict, disagree: dict, t_from: int) -> pd.DataFrame:
+    """Per pair and seed (budgets[pair, seed]: birth_budget; disagree[pair, seed]: the noises on
+    which the pair disagree), the median share of the difference born at t >= t_from, among the
+    agreeing and among the disagreeing noises: one row each."""
+    rows = []
+    for (pair, seed), budget in budgets.items():
+        share = early_share(times, budget, t_from)
+        mask = disagree[pair, seed].cpu()
+        for group, chosen in (("agree", ~mask), ("disagree", mask)):
+            rows.append(
+                {
+                    "pair": pair,
+                    "seed": seed,
+                    "noises": group,
+                    "median share": share[chosen].median().item(),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def replaceable_until(curve: pd.DataFrame, share: float = 0.9) -> int:
     """The smallest switch time t such that switching at t or earlier leaves at least `share` of
     B's images the same (the curve read from t = 999 down)."""
