@@ -24,6 +24,7 @@ DESCRIPTIVE = {
         "study_guess_within_half_max": "range end, reported",
     },
     "02_reproducibility": {
+        "shuffled_above_06_pixels": "reported in an exercise's solution (why the book calibrates)",
         "batch_size": SETTING,
         "first_snapshot": SETTING,
         "n_checks": SETTING,

@@ -167,7 +167,8 @@ def test_page_loads_without_errors_or_outside_requests(page):
 def test_every_image_is_shown(page):
     name, seen = page
     broken = [i["src"] for i in seen["images"] if i["width"] == 0]
-    assert seen["images"] and not broken, f"{name}: images not shown: {broken}"
+    assert seen["images"] or name in APPENDIX_PAGES, f"{name}: no image"
+    assert not broken, f"{name}: images not shown: {broken}"
 
 
 def test_every_equation_is_typeset_by_the_books_mathjax(page):
@@ -187,7 +188,8 @@ def test_every_equation_is_typeset_by_the_books_mathjax(page):
 def test_every_glued_number_is_the_executed_notebooks(page):
     name, seen = page
     numbers, texts = expected_glue(name)
-    assert numbers and all(text.strip() for text in seen["glue"]), f"{name}: an empty glued value"
+    assert numbers or name in APPENDIX_PAGES, f"{name}: no glued number"
+    assert all(text.strip() for text in seen["glue"]), f"{name}: an empty glued value"
     assert [text.strip() for text in seen["glue"]] == numbers
     assert all(text and text in seen["prose"] for text in texts), f"{name}: {texts}"
 
