@@ -17,6 +17,7 @@ from difflab.chapters.ch06_beyond_unconditional import Inpainting, ProjectedDeno
 from difflab.chapters.ch07_when_decided import Nudged
 from difflab.core import devices, parallel
 from difflab.core.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser
+from difflab.core.local import EquivariantLocalScoreMachine, LocalScoreMachine
 from difflab.training import checkpoints, classifier, loop, store
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "difflab"
@@ -65,6 +66,8 @@ def closed_form_denoisers() -> dict:
         "mixture": GaussianMixtureDenoiser(images[:3].flatten(1), 0.1),
         "nudged": Nudged(gaussian, 500, images[0]),
         "projected": ProjectedDenoiser(gaussian, known, known(images[:2])),
+        "local": LocalScoreMachine(images, 3),
+        "equivariant local": EquivariantLocalScoreMachine(images, 3),
     }
 
 

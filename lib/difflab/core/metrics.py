@@ -199,6 +199,12 @@ def similarity_matrix(
     return features(a) @ features(b).T
 
 
+def r_squared(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Kamb and Ganguli's r^2 of a_i and b_i: the squared correlation of the mean-centred images
+    (the square of their centred pixel cosine)."""
+    return pair_similarity(a, b, centred_pixels).pow(2)
+
+
 def relative_gap(estimates: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """||estimate - target|| / ||target|| per image (L2 over its pixels); `estimates` may carry
     leading dimensions, such as the steps of a trajectory, in front of target's batch."""

@@ -1,0 +1,111 @@
+"""The closed-form local denoisers (LS, ELS) against what they must equal exactly."""
+
+import pytest
+import torch
+
+from difflab.core.denoisers import EmpiricalDenoiser
+from difflab.core.local import EquivariantLocalScoreMachine, LocalScoreMachine, patches
+from difflab.core.schedule import noise_to
+
+
+@pytest.fixture(scope="module")
+def train():
+    return torch.rand(12, 1, 6, 6, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+def noised(images, t, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return noise_to(images, t, generator=g).float()
+
+
+@pytest.mark.parametrize("t", [50, 300, 800])
+def test_ls_with_a_patch_covering_the_image_is_the_empirical_denoiser(train, t):
+    x = noised(train[:4], t)
+    steps = torch.full((4,), t)
+    ls = LocalScoreMachine(train, patch_size=11)  # 2 * 6 - 1: the whole image from every pixel
+    assert torch.allclose(ls.x0(x, steps), EmpiricalDenoiser(train).x0(x, steps), atol=1e-5)
+
+
+def test_ls_with_one_training_image_returns_it(train):
+    x = torch.randn(3, 1, 6, 6, generator=torch.Generator().manual_seed(2))
+    for k in (1, 3, 5):
+        out = LocalScoreMachine(train[:1], patch_size=k).x0(x, torch.full((3,), 500))
+        assert torch.allclose(out, train[:1].expand(3, -1, -1, -1), atol=1e-6)
+
+
+def test_els_returns_a_training_image_it_is_given_at_low_noise(train):
+    steps = torch.full((2,), 0)
+    x = train[:2] * EquivariantLocalScoreMachine(train, 3).alphas_cumprod[0].sqrt().float()
+    out = EquivariantLocalScoreMachine(train, patch_size=3).x0(x, steps)
+    assert torch.allclose(out, train[:2], atol=1e-4)
+
+
+def test_els_commutes_with_shifts_of_the_image_and_its_training_set(train):
+    x = noised(train[:3], 400)
+    steps = torch.full((3,), 400)
+    shift = lambda images: images.roll((2, 1), dims=(-2, -1))
+    els = EquivariantLocalScoreMachine(train, patch_size=3, padding="circular")
+    shifted = EquivariantLocalScoreMachine(shift(train), patch_size=3, padding="circular")
+    assert torch.allclose(els.x0(shift(x), steps), shift(els.x0(x, steps)), atol=1e-5)
+    assert torch.allclose(shifted.x0(shift(x), steps), shift(els.x0(x, steps)), atol=1e-5)
+
+
+def test_the_chunked_softmax_equals_one_chunk(train):
+    x, steps = noised(train[:2], 600), torch.full((2,), 600)
+    for machine in (LocalScoreMachine, EquivariantLocalScoreMachine):
+        whole = machine(train, patch_size=3, chunk=10**6).x0(x, steps)
+        assert torch.allclose(machine(train, patch_size=3, chunk=5).x0(x, steps), whole, atol=1e-6)
+
+
+def test_the_patch_size_may_follow_the_step(train):
+    x = noised(train[:2], 100)
+    ls = LocalScoreMachine(train, patch_size=lambda t: 11 if t > 500 else 3)
+    mixed = ls.x0(torch.cat([x, x]), torch.tensor([900, 900, 100, 100]))
+    assert torch.allclose(mixed[:2], LocalScoreMachine(train, 11).x0(x, torch.full((2,), 900)))
+    assert torch.allclose(mixed[2:], LocalScoreMachine(train, 3).x0(x, torch.full((2,), 100)))
+
+
+def test_patches_are_the_pixels_around_each_pixel():
+    image = torch.arange(9.0).view(1, 1, 3, 3)
+    assert patches(image, 3)[0, :, 4].tolist() == list(range(9))  # the centre pixel sees all
+    assert patches(image, 3, "circular")[0, 0, 0].item() == 8.0  # wraps to the far corner
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(patch_size=4), "patch_size=4 is not allowed; allowed: an odd integer >= 1"),
+        (dict(patch_size=0), "patch_size=0 is not allowed"),
+        (dict(patch_size=3, padding="reflect"), "padding='reflect' is unknown"),
+    ],
+)
+def test_bad_settings_name_the_parameter(train, options, message):
+    with pytest.raises(ValueError, match=message):
+        LocalScoreMachine(train, **options)
+
+
+def test_a_patch_schedule_that_returns_an_even_size_is_refused_when_used(train):
+    ls = LocalScoreMachine(train, patch_size=lambda t: 2)
+    with pytest.raises(ValueError, match="patch_size=2 is not allowed"):
+        ls.x0(train[:1], torch.tensor([10]))
+
+
+def test_calibration_finds_the_patch_size_of_a_machine_and_the_whole_image_for_d_star(train):
+    from difflab.core.local import calibrate_patch_sizes
+    from difflab.core.sampling import sample
+
+    noise = torch.randn(6, 1, 6, 6, generator=torch.Generator().manual_seed(3))
+    sizes = (1, 3, 11)
+    for network, expected in ((LocalScoreMachine(train, 3), 3), (EmpiricalDenoiser(train), 11)):
+        _, path = sample(network, noise, "ddim", 4, return_trajectory=True)
+        assert set(calibrate_patch_sizes(train, path, sizes).values()) == {expected}
+
+
+def test_r_squared_is_the_squared_correlation_of_centred_images(train):
+    from difflab.core.metrics import r_squared
+
+    a, b = train[:4], -2 * train[:4] + 0.5  # an affine image of a: correlation -1
+    assert torch.allclose(r_squared(a, b), torch.ones(4, dtype=torch.float64))
+    centred = lambda x: x.flatten(1) - x.flatten(1).mean(1, keepdim=True)
+    r = torch.nn.functional.cosine_similarity(centred(train[:4]), centred(train[4:8]))
+    assert torch.allclose(r_squared(train[:4], train[4:8]).float(), r**2, atol=1e-6)
