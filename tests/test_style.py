@@ -5,6 +5,7 @@ are formatted at 88 columns, what the book's code blocks show without scrolling;
 (one whose input the page shows) is for the reader: it calls no glue function."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,14 +119,16 @@ def test_no_visible_cell_calls_the_glue_functions(md):
     )
 
 
+def solution_code(md: Path) -> list[str]:
+    """The lines of the indented code blocks in the exercises' solutions, without their indent."""
+    blocks = re.findall(r"```\{solution\}.*?\n```", md.read_text(), re.S)
+    return [line[4:] for block in blocks for line in block.splitlines() if line.startswith("    ")]
+
+
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda md: md.stem)
 def test_visible_code_fits_the_code_block(md):
-    wide = [
-        (i, line)
-        for i, source in visible_cells(md)
-        for line in source.splitlines()
-        if len(line) > CHAPTER_COLUMNS
-    ]
+    shown = [line for _, source in visible_cells(md) for line in source.splitlines()]
+    wide = [line for line in shown + solution_code(md) if len(line) > CHAPTER_COLUMNS]
     assert not wide, f"{md.name}: lines wider than {CHAPTER_COLUMNS} columns: {wide}"
 
 
