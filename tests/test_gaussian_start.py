@@ -103,9 +103,9 @@ def test_start_sweep_scores_every_start_with_the_same_seed(fashion8):
     assert table.start.tolist()[:3] == [BASELINE, 300, 600]
 
 
-def test_claim_margins_take_each_claim_at_its_worst_row():
-    rows = {row for claim in CLAIMED.values() for row in claim}
-    table = pd.DataFrame(
+def _scored(rows) -> pd.DataFrame:
+    """A made-up score table: every (sampler, steps) row from both starts, gls better in both scores."""
+    return pd.DataFrame(
         [
             {
                 "sampler": s,
@@ -118,6 +118,11 @@ def test_claim_margins_take_each_claim_at_its_worst_row():
             for start in ("baseline", "gls")
         ]
     )
+
+
+def test_claim_margins_take_each_claim_at_its_worst_row():
+    rows = {row for claim in CLAIMED.values() for row in claim}
+    table = _scored(rows)
     table = table.set_index(["sampler", "steps", "start"]).sort_index()
     table.loc[("PNDM", 5, "gls"), "FID"] = 7.0
     table.loc[("DDPM (η = 1)", 3, "gls"), "label entropy"] = 2.05
@@ -300,19 +305,7 @@ def test_score_table_scores_both_starts_of_each_row_with_its_grid_and_nfe(fashio
 
 def test_table_claims_read_the_papers_comparisons():
     rows = {*table_starts({("PLMS", 3): 600, ("PLMS", 5): 500})}
-    table = pd.DataFrame(
-        [
-            {
-                "sampler": s,
-                "steps": k,
-                "start": start,
-                "FID": 10.0 if start == "baseline" else 5.0,
-                "label entropy": 2.0 if start == "baseline" else 2.2,
-            }
-            for s, k in rows
-            for start in ("baseline", "gls")
-        ]
-    )
+    table = _scored(rows)
     table = table.set_index(["sampler", "steps", "start"]).sort_index()
     table.loc[("PNDM", 3, "gls"), "FID"] = 4.0
     table.loc[(*EQUAL_NFE, "baseline"), "FID"] = 2.0

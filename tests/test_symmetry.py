@@ -1,4 +1,5 @@
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -228,34 +229,25 @@ def test_centre_curvatures_of_a_gaussian_change_sign_at_its_closed_form_step():
     eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(flat.T))
     lam = eigenvalues[-1].item()
     steps = np.arange(200, 800, 5)
-    c = symmetry.centre_curvatures(
-        GaussianDenoiser.fit(points), flat.mean(0), eigenvectors[:, -1], steps, lam, (8,)
-    )
-    assert abs(symmetry.first_crossing(steps, c) - gaussian.step_below(1 / np.sqrt(lam - 1))) <= 5
-    wide = symmetry.centre_curvatures(
+    curvatures = partial(
+        symmetry.centre_curvatures,
         GaussianDenoiser.fit(points),
         flat.mean(0),
         eigenvectors[:, -1],
         steps,
         lam,
         (8,),
-        radius_scale=2.0,
     )
+    c = curvatures()
+    assert abs(symmetry.first_crossing(steps, c) - gaussian.step_below(1 / np.sqrt(lam - 1))) <= 5
+    wide = curvatures(radius_scale=2.0)
     assert np.allclose(
         wide, c, rtol=1e-3, atol=1e-6
     )  # a linear denoiser's drift is linear: any window
     with pytest.raises(
         ValueError, match="radius_scale=0 is not allowed; allowed: a positive number"
     ):
-        symmetry.centre_curvatures(
-            GaussianDenoiser.fit(points),
-            flat.mean(0),
-            eigenvectors[:, -1],
-            steps,
-            lam,
-            (8,),
-            radius_scale=0,
-        )
+        curvatures(radius_scale=0)
 
 
 def test_noise_to_draws_from_the_noised_data():

@@ -22,6 +22,8 @@ against a model trained on that class from scratch, which shares no weights with
 against agreement inherited from the parents).
 """
 
+import itertools
+
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -407,9 +409,9 @@ def inverse_experiment(
     for i, seed in enumerate(seeds):
         truth = test_images[i * n : (i + 1) * n].to(device)
         other = noise[seeds[(i + 1) % len(seeds)]][:n]
-        for task, solver in [(task, solver) for task in tasks for solver in SOLVERS]:
+        for (task, operator), solver in itertools.product(tasks.items(), SOLVERS):
             solutions[task, solver, seed], found = solve_and_compare(
-                priors, tasks[task], truth, noise[seed][:n], other, solver, steps
+                priors, operator, truth, noise[seed][:n], other, solver, steps
             )
             rows += [{"task": task, "solver": solver, "seed": seed, **row} for row in found]
     return solutions, pd.DataFrame(rows)
