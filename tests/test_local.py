@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from difflab.core.denoisers import EmpiricalDenoiser
-from difflab.core.local import EquivariantLocalScoreMachine, LocalScoreMachine, patches
+from difflab.core.local import (
+    EquivariantLocalScoreMachine,
+    LocalScoreMachine,
+    attend,
+    best_patch_sizes,
+    patch_size_scores,
+    patches,
+)
 from difflab.core.schedule import noise_to
 
 
@@ -50,16 +57,40 @@ def test_els_commutes_with_shifts_of_the_image_and_its_training_set(train):
     assert torch.allclose(shifted.x0(shift(x), steps), shift(els.x0(x, steps)), atol=1e-5)
 
 
-def test_the_chunked_softmax_equals_one_chunk(train):
+@pytest.mark.parametrize("candidates", [None, 100])
+def test_blocks_and_chunks_change_nothing(train, candidates):
     x, steps = noised(train[:2], 600), torch.full((2,), 600)
     for machine in (LocalScoreMachine, EquivariantLocalScoreMachine):
-        whole = machine(train, patch_size=3, chunk=10**6).x0(x, steps)
-        assert torch.allclose(machine(train, patch_size=3, chunk=5).x0(x, steps), whole, atol=1e-6)
+        whole = machine(train, 3, candidates=candidates, block=10**7).x0(x, steps)
+        cut = machine(train, 3, candidates=candidates, block=7).x0(x, steps)
+        assert torch.allclose(cut, whole, atol=1e-6)
+
+
+def test_attend_is_one_softmax_over_every_chunk_of_keys():
+    g = torch.Generator().manual_seed(4)
+    q, k, v = (torch.randn(3, n, e, generator=g) for n, e in ((5, 4), (40, 4), (40, 2)))
+    expected = torch.softmax(q @ k.transpose(1, 2), -1) @ v
+    chunks = zip(k.split(7, 1), v.split(7, 1))
+    assert torch.allclose(attend(q, chunks, block=9), expected, atol=1e-6)
+
+
+def test_drawn_candidates_are_a_subset_searched_the_same_way(train):
+    x, steps = noised(train[:2], 300), torch.full((2,), 300)
+    ls = LocalScoreMachine(train, 3, candidates=5, seed=2)
+    assert torch.allclose(ls.x0(x, steps), LocalScoreMachine(train[ls.drawn], 3).x0(x, steps))
+    els = EquivariantLocalScoreMachine(train, 3, candidates=12 * 36, seed=2)
+    assert els.drawn is None  # as many as there are: every patch, in order
+    assert torch.equal(els.x0(x, steps), EquivariantLocalScoreMachine(train, 3).x0(x, steps))
+    one_image = EquivariantLocalScoreMachine(train[:1], 3)
+    drawn_all = EquivariantLocalScoreMachine(train[:1], 3, candidates=35, seed=0)
+    assert len(drawn_all.drawn) == 35 and not torch.equal(
+        drawn_all.x0(x, steps), one_image.x0(x, steps)
+    )
 
 
 def test_the_patch_size_may_follow_the_step(train):
     x = noised(train[:2], 100)
-    ls = LocalScoreMachine(train, patch_size=lambda t: 11 if t > 500 else 3)
+    ls = LocalScoreMachine(train, patch_size={900: 11, 100: 3})
     mixed = ls.x0(torch.cat([x, x]), torch.tensor([900, 900, 100, 100]))
     assert torch.allclose(mixed[:2], LocalScoreMachine(train, 11).x0(x, torch.full((2,), 900)))
     assert torch.allclose(mixed[2:], LocalScoreMachine(train, 3).x0(x, torch.full((2,), 100)))
@@ -77,6 +108,8 @@ def test_patches_are_the_pixels_around_each_pixel():
         (dict(patch_size=4), "patch_size=4 is not allowed; allowed: an odd integer >= 1"),
         (dict(patch_size=0), "patch_size=0 is not allowed"),
         (dict(patch_size=3, padding="reflect"), "padding='reflect' is unknown"),
+        (dict(patch_size=3, candidates=0), "candidates=0 is not allowed; allowed: an integer"),
+        (dict(patch_size=3, block=2.5), "block=2.5 is not allowed"),
     ],
 )
 def test_bad_settings_name_the_parameter(train, options, message):
@@ -84,21 +117,35 @@ def test_bad_settings_name_the_parameter(train, options, message):
         LocalScoreMachine(train, **options)
 
 
-def test_a_patch_schedule_that_returns_an_even_size_is_refused_when_used(train):
-    ls = LocalScoreMachine(train, patch_size=lambda t: 2)
+def test_a_schedule_with_an_even_size_or_without_the_step_is_refused(train):
     with pytest.raises(ValueError, match="patch_size=2 is not allowed"):
-        ls.x0(train[:1], torch.tensor([10]))
+        LocalScoreMachine(train, patch_size={10: 3, 20: 2})
+    with pytest.raises(
+        ValueError, match="t=30 has no patch size; allowed: the steps of patch_size"
+    ):
+        LocalScoreMachine(train, patch_size={10: 3, 20: 5}).x0(train[:1], torch.tensor([30]))
 
 
 def test_calibration_finds_the_patch_size_of_a_machine_and_the_whole_image_for_d_star(train):
-    from difflab.core.local import calibrate_patch_sizes
     from difflab.core.sampling import sample
 
     noise = torch.randn(6, 1, 6, 6, generator=torch.Generator().manual_seed(3))
     sizes = (1, 3, 11)
-    for network, expected in ((LocalScoreMachine(train, 3), 3), (EmpiricalDenoiser(train), 11)):
+    ls = LocalScoreMachine(train, 1)
+    for network, expected in ((ls.scheduled(3), 3), (EmpiricalDenoiser(train), 11)):
         _, path = sample(network, noise, "ddim", 4, return_trajectory=True)
-        assert set(calibrate_patch_sizes(train, path, sizes).values()) == {expected}
+        scores = patch_size_scores(ls, path, sizes)
+        assert list(scores) == path.t and set(best_patch_sizes(scores).values()) == {expected}
+    with pytest.raises(ValueError, match="sizes=4 is not allowed"):
+        patch_size_scores(ls, path, (3, 4))
+
+
+def test_a_scheduled_machine_keeps_its_candidates(train):
+    x, steps = noised(train[:2], 300), torch.full((2,), 300)
+    els = EquivariantLocalScoreMachine(train, 3, candidates=50, seed=1)
+    again = els.scheduled({300: 5})
+    assert torch.equal(again.drawn, els.drawn)
+    assert torch.equal(again.x0(x, steps), els.predict(x, 300, 5))
 
 
 def test_r_squared_is_the_squared_correlation_of_centred_images(train):

@@ -237,6 +237,17 @@ def test_build_cache_keys_on_weights_noise_and_settings(unet, tmp_path, monkeypa
     assert len(list(tmp_path.glob("*.pt"))) == 6
 
 
+def test_build_cache_keys_a_local_machine_on_its_patch_size_schedule(tmp_path, monkeypatch):
+    from difflab.book.sample_cache import key
+    from difflab.core.local import LocalScoreMachine
+
+    train, noise = torch.rand(5, 1, 6, 6), torch.randn(2, 1, 6, 6)
+    ls = LocalScoreMachine(train, {999: 3, 500: 3})
+    assert key(ls, noise) == key(LocalScoreMachine(train, {999: 3, 500: 3}), noise)
+    assert key(ls, noise) != key(ls.scheduled({999: 3, 500: 5}), noise)
+    assert key(ls, noise) != key(LocalScoreMachine(train, 3, candidates=4), noise)
+
+
 def test_build_cache_skips_stochastic_runs_and_survives_a_damaged_file(unet, tmp_path, monkeypatch):
     noise = torch.randn(4, 1, 8, 8)
     sample(NetDenoiser(unet), noise, "ddim", 4, eta=1.0, generator=torch.Generator().manual_seed(0))

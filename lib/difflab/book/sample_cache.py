@@ -28,12 +28,12 @@ def folder() -> Path | None:
 
 
 def key(denoiser: torch.nn.Module, noise: torch.Tensor, **settings) -> str:
-    """A hash of the denoiser (class, public attributes: scalars by value, others such as the ONNX
-    Runtime backend by type; every parameter and buffer), the noise and the sampler's settings:
+    """A hash of the denoiser (class, public attributes: scalars and containers of them, such as a
+    local machine's patch-size schedule, by value; others such as the ONNX Runtime backend by type; every parameter and buffer), the noise and the sampler's settings:
     equal keys give bit-identical samples on one machine."""
     h = hashlib.sha256(repr((type(denoiser).__qualname__, sorted(settings.items()))).encode())
     attributes = {
-        k: v if isinstance(v, (bool, int, float, str)) else type(v).__qualname__
+        k: repr(v) if _plain(v) else type(v).__qualname__
         for k, v in vars(denoiser).items()
         if not k.startswith("_")
     }
@@ -43,6 +43,15 @@ def key(denoiser: torch.nn.Module, noise: torch.Tensor, **settings) -> str:
         h.update(f"{name} {tensor.dtype} {tuple(tensor.shape)}".encode())
         h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()[:32]
+
+
+def _plain(value) -> bool:
+    """A scalar, or a tuple, list or dict of plain values: its repr says all it holds."""
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return True
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return isinstance(value, (tuple, list)) and all(map(_plain, value))
 
 
 def load(name: str) -> dict | None:
