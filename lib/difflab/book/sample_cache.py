@@ -29,8 +29,9 @@ def folder() -> Path | None:
 
 def key(denoiser: torch.nn.Module, noise: torch.Tensor, **settings) -> str:
     """A hash of the denoiser (class, public attributes: scalars and containers of them, such as a
-    local machine's patch-size schedule, by value; others such as the ONNX Runtime backend by type; every parameter and buffer), the noise and the sampler's settings:
-    equal keys give bit-identical samples on one machine."""
+    local machine's patch-size schedule, by value; others such as the ONNX Runtime backend by
+    type; every parameter and buffer), the noise and the sampler's settings: equal keys give
+    bit-identical samples on one machine."""
     h = hashlib.sha256(repr((type(denoiser).__qualname__, sorted(settings.items()))).encode())
     attributes = {
         k: repr(v) if _plain(v) else type(v).__qualname__
