@@ -17,7 +17,11 @@ from difflab.chapters.ch06_beyond_unconditional import Inpainting, ProjectedDeno
 from difflab.chapters.ch07_when_decided import Nudged
 from difflab.core import devices, parallel
 from difflab.core.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser
-from difflab.core.local import EquivariantLocalScoreMachine, LocalScoreMachine
+from difflab.core.local import (
+    BorderedLocalScoreMachine,
+    EquivariantLocalScoreMachine,
+    LocalScoreMachine,
+)
 from difflab.training import checkpoints, classifier, loop, store
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "difflab"
@@ -68,6 +72,7 @@ def closed_form_denoisers() -> dict:
         "projected": ProjectedDenoiser(gaussian, known, known(images[:2])),
         "local": LocalScoreMachine(images, 3),
         "equivariant local": EquivariantLocalScoreMachine(images, 3),
+        "bordered local": BorderedLocalScoreMachine(images, 3),
     }
 
 

@@ -5,6 +5,7 @@ import torch
 
 from difflab.core.denoisers import EmpiricalDenoiser
 from difflab.core.local import (
+    BorderedLocalScoreMachine,
     EquivariantLocalScoreMachine,
     LocalScoreMachine,
     attend,
@@ -13,6 +14,9 @@ from difflab.core.local import (
     patches,
 )
 from difflab.core.schedule import noise_to
+
+
+MACHINES = [LocalScoreMachine, EquivariantLocalScoreMachine, BorderedLocalScoreMachine]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,11 @@ def test_ls_with_a_patch_covering_the_image_is_the_empirical_denoiser(train, t):
     x = noised(train[:4], t)
     steps = torch.full((4,), t)
     ls = LocalScoreMachine(train, patch_size=11)  # 2 * 6 - 1: the whole image from every pixel
-    assert torch.allclose(ls.x0(x, steps), EmpiricalDenoiser(train).x0(x, steps), atol=1e-5)
+    expected = EmpiricalDenoiser(train).x0(x, steps)
+    assert torch.allclose(ls.x0(x, steps), expected, atol=1e-5)  # the shortcut it then takes
+    ab = ls.alphas_cumprod[t]
+    local = ls._local(x, 11, ab.sqrt().item(), (1 - ab).item())  # pixel by pixel
+    assert torch.allclose(local, expected, atol=1e-5)
 
 
 def test_ls_with_one_training_image_returns_it(train):
@@ -57,13 +65,12 @@ def test_els_commutes_with_shifts_of_the_image_and_its_training_set(train):
     assert torch.allclose(shifted.x0(shift(x), steps), shift(els.x0(x, steps)), atol=1e-5)
 
 
-@pytest.mark.parametrize("candidates", [None, 100])
-def test_blocks_and_chunks_change_nothing(train, candidates):
+@pytest.mark.parametrize("machine", MACHINES)
+@pytest.mark.parametrize("k", [3, 11])
+def test_blocks_and_chunks_change_nothing(train, machine, k):
     x, steps = noised(train[:2], 600), torch.full((2,), 600)
-    for machine in (LocalScoreMachine, EquivariantLocalScoreMachine):
-        whole = machine(train, 3, candidates=candidates, block=10**7).x0(x, steps)
-        cut = machine(train, 3, candidates=candidates, block=7).x0(x, steps)
-        assert torch.allclose(cut, whole, atol=1e-6)
+    whole = machine(train, k, block=10**7).x0(x, steps)
+    assert torch.allclose(machine(train, k, block=7).x0(x, steps), whole, atol=1e-6)
 
 
 def test_attend_is_one_softmax_over_every_chunk_of_keys():
@@ -74,18 +81,45 @@ def test_attend_is_one_softmax_over_every_chunk_of_keys():
     assert torch.allclose(attend(q, chunks, block=9), expected, atol=1e-6)
 
 
-def test_drawn_candidates_are_a_subset_searched_the_same_way(train):
+@pytest.mark.parametrize("machine", MACHINES)
+def test_drawn_candidates_are_a_subset_of_images_searched_the_same_way(train, machine):
     x, steps = noised(train[:2], 300), torch.full((2,), 300)
-    ls = LocalScoreMachine(train, 3, candidates=5, seed=2)
-    assert torch.allclose(ls.x0(x, steps), LocalScoreMachine(train[ls.drawn], 3).x0(x, steps))
-    els = EquivariantLocalScoreMachine(train, 3, candidates=12 * 36, seed=2)
-    assert els.drawn is None  # as many as there are: every patch, in order
-    assert torch.equal(els.x0(x, steps), EquivariantLocalScoreMachine(train, 3).x0(x, steps))
-    one_image = EquivariantLocalScoreMachine(train[:1], 3)
-    drawn_all = EquivariantLocalScoreMachine(train[:1], 3, candidates=35, seed=0)
-    assert len(drawn_all.drawn) == 35 and not torch.equal(
-        drawn_all.x0(x, steps), one_image.x0(x, steps)
+    drawn = machine(train, 3, candidates=5, seed=2)
+    assert len(drawn.drawn) == 5 and torch.equal(drawn.searched(), train[drawn.drawn])
+    expected = machine(train[drawn.drawn], 3).x0(x, steps)
+    assert torch.allclose(drawn.x0(x, steps), expected, atol=1e-6)
+    assert machine(train, 3, candidates=12).drawn is None  # as many as there are: all, in order
+
+
+def test_bbels_is_ls_once_every_pixel_is_near_a_border_and_els_with_one_pixel_patches(train):
+    x, steps = noised(train[:3], 500), torch.full((3,), 500)
+    bordered = BorderedLocalScoreMachine(train, 7)  # 6 x 6: reach 3, no inner pixel
+    assert torch.allclose(
+        bordered.x0(x, steps), LocalScoreMachine(train, 7).x0(x, steps), atol=1e-5
     )
+    one = BorderedLocalScoreMachine(train, 1).x0(x, steps)
+    assert torch.allclose(one, EquivariantLocalScoreMachine(train, 1).x0(x, steps), atol=1e-6)
+
+
+def test_bbels_inner_pixels_search_every_inner_patch_and_corners_their_own(train):
+    x, steps = noised(train[:2], 200), torch.full((2,), 200)
+    bordered = BorderedLocalScoreMachine(train, 3)
+    out = bordered.x0(x, steps)
+    # an inner pixel's candidates: every 3 x 3 patch whose centre is an inner pixel
+    ab = bordered.alphas_cumprod[200]
+    a, s2 = ab.sqrt().item(), (1 - ab).item()
+    px = patches(x, 3)[:, :, 2 * 6 + 3]  # pixel (2, 3)
+    z = patches(train, 3).view(12, 9, 6, 6)[:, :, 1:-1, 1:-1].permute(0, 2, 3, 1).reshape(-1, 9)
+    y = train[:, 0, 1:-1, 1:-1].reshape(-1)
+    w = torch.softmax(-((px[:, None] - a * z[None]) ** 2).sum(-1) / (2 * s2), 1)
+    assert torch.allclose(out[:, 0, 2, 3], w @ y, atol=1e-5)
+    corner = LocalScoreMachine(train, 3).x0(x, steps)[:, :, 0, 0]
+    assert torch.allclose(out[:, :, 0, 0], corner, atol=1e-6)
+
+
+def test_bbels_refuses_circular_borders(train):
+    with pytest.raises(ValueError, match="padding='circular' is not allowed for bbELS"):
+        BorderedLocalScoreMachine(train, 3, padding="circular")
 
 
 def test_the_patch_size_may_follow_the_step(train):
@@ -142,7 +176,7 @@ def test_calibration_finds_the_patch_size_of_a_machine_and_the_whole_image_for_d
 
 def test_a_scheduled_machine_keeps_its_candidates(train):
     x, steps = noised(train[:2], 300), torch.full((2,), 300)
-    els = EquivariantLocalScoreMachine(train, 3, candidates=50, seed=1)
+    els = EquivariantLocalScoreMachine(train, 3, candidates=5, seed=1)
     again = els.scheduled({300: 5})
     assert torch.equal(again.drawn, els.drawn)
     assert torch.equal(again.x0(x, steps), els.predict(x, 300, 5))

@@ -14,19 +14,22 @@ image at every position q,
 
 so it commutes with shifts of the image. Borders: `padding="zeros"` treats the image as zero outside,
 the state and the training images alike (a patch that covers the whole image from every pixel,
-k >= 2 max(H, W) - 1, then gives every pixel the same weights, and LS is the empirical denoiser D*;
-a border patch of the state matches best the training patches from the same border, a soft form of
-the paper's border-aware bbELS); `padding="circular"` wraps it around (ELS is then exactly
-shift-equivariant). The patch size k may depend on the step: `patch_size` is an odd integer or a
-mapping from the DDPM step t to one (what `best_patch_sizes` returns).
+k >= 2 max(H, W) - 1, then gives every pixel the same weights, and LS is the empirical denoiser D*);
+`padding="circular"` wraps it around (ELS is then exactly shift-equivariant). The paper's machine
+is bbELS, the boundary-broken ELS: a pixel within k // 2 of a border is compared only with the
+patches at the same distance from that border (a corner pixel with the patches at that corner), an
+inner pixel with every inner patch; with a whole-image patch it is LS. The patch size k may depend
+on the step: `patch_size` is an odd integer or a mapping from the DDPM step t to one (what
+`best_patch_sizes` returns).
 
 Both are attention: the state's patches are the queries, the candidates' patches the keys, their
 centre pixels the values, and the logit above is one matrix product once the key carries its
-squared norm (`attend`). `candidates` draws a subset to search (LS: training images; ELS: (image,
-position) pairs), the way down to a CPU's budget: chapter 8 measures what it costs.
+squared norm (`attend`). `candidates` draws the training images to search (all of their patches),
+the way down to a CPU's budget, as the paper's code limits its images: chapter 8 measures what it
+costs.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -54,16 +57,25 @@ def attend(queries: torch.Tensor, chunks, block: int = 2**20) -> torch.Tensor:
     (groups, rows, e); chunks of keys (groups, m, e) and values (groups, m, c); out (groups, rows,
     c). Each block of logits holds about `block` numbers (it stays in cache) and the chunks merge
     through their log-sum-exp, so the result is the one softmax however the keys are cut."""
-    lse = out = None
+    return _attend(queries, chunks, block)[1]
+
+
+def _attend(queries, chunks, block):
+    """attend's (log-sum-exp, mean): what `merge` needs to join it with other keys."""
+    merged = None
     for keys, values in chunks:
-        part_lse, part = _attend_chunk(queries, keys, values, block)
-        if out is None:
-            lse, out = part_lse, part
-            continue
-        merged = torch.logaddexp(lse, part_lse)
-        out = out * (lse - merged).exp() + part * (part_lse - merged).exp()
-        lse = merged
-    return out
+        merged = merge(merged, _attend_chunk(queries, keys, values, block))
+    return merged
+
+
+def merge(first, second):
+    """Two softmax means over disjoint sets of keys, (log-sum-exp, mean) each, as the one over both
+    (`first` may be None: nothing yet)."""
+    if first is None:
+        return second
+    (lse, out), (part_lse, part) = first, second
+    both = torch.logaddexp(lse, part_lse)
+    return both, out * (lse - both).exp() + part * (part_lse - both).exp()
 
 
 def _attend_chunk(queries, keys, values, block):
@@ -87,9 +99,9 @@ def _attend_chunk(queries, keys, values, block):
 
 
 class LocalDenoiser(Denoiser):
-    """What LS and ELS share: the training images, the patch size at each step, the borders, the
-    drawn candidates, and the logits as one matrix product (the module's docstring). A subclass
-    says how the state's patches query (`_queries`, `_unqueries`) and what the keys are (`_keys`)."""
+    """What the machines share: the training images, the patch size at each step, the borders,
+    the drawn candidates, and the logits as one matrix product (the module's docstring). A
+    subclass says how the state's patches meet the candidates' (`_local`)."""
 
     dtypes = (torch.float32,)
 
@@ -119,8 +131,7 @@ class LocalDenoiser(Denoiser):
             _check_patch(k)
         super().__init__(alphas_cumprod, train.shape[1:])
         self.register_buffer("images", train.float(), persistent=False)
-        drawn = _draw(self._population(train.shape), candidates, seed)
-        self.register_buffer("drawn", drawn, persistent=False)
+        self.register_buffer("drawn", _draw(len(train), candidates, seed), persistent=False)
         self.patch_size = dict(patch_size) if isinstance(patch_size, Mapping) else patch_size
         self.padding, self.candidates, self.seed, self.block = padding, candidates, seed, block
 
@@ -147,6 +158,10 @@ class LocalDenoiser(Denoiser):
             self.block,
         )
 
+    def searched(self) -> torch.Tensor:
+        """The training images the machine searches: the drawn ones, or all."""
+        return self.images if self.drawn is None else self.images[self.drawn]
+
     def x0(self, x, t):
         out = torch.empty_like(x)
         for step in t.unique():
@@ -160,13 +175,38 @@ class LocalDenoiser(Denoiser):
         _check_patch(k)
         a = self.alphas_cumprod[t].sqrt().item()
         s2 = (1 - self.alphas_cumprod[t]).item()
-        px = patches(x, k, self.padding)  # (batch, d, pixels)
-        queries = F.pad(self._queries(px), (0, 1), value=1.0) * (a / s2)
-        keys = (
-            (torch.cat([z, -a / 2 * z.pow(2).sum(-1, keepdim=True)], -1), centre)
-            for z, centre in self._keys(k)
-        )
-        return self._unqueries(attend(queries, keys, self.block), x.shape)
+        if self.padding == "zeros" and k >= 2 * max(x.shape[-2:]) - 1 and self._whole_is_d_star:
+            # the patch covers the image from every pixel: one weight per image, D*'s
+            return _posterior_mean(x.flatten(1)[None], self._images(), a, s2, self.block).view_as(x)
+        return self._local(x, k, a, s2)
+
+    def _images(self):
+        """Chunks of searched images, flattened: (1, n, pixels) keys and values."""
+        for part in self.searched().split(_per_chunk(self.block, self.images[0].numel())):
+            yield part.flatten(1)[None], part.flatten(1)[None]
+
+    def _patches(self, k: int):
+        """Chunks of searched images: their k x k patch at every pixel (n, d, pixels) and their
+        pixel there (n, channels, pixels)."""
+        images = self.searched()
+        for part in images.split(_per_chunk(self.block, images[0].numel() * k * k)):
+            yield patches(part, k, self.padding), part.flatten(2)
+
+
+def _posterior_mean(queries, chunks, a: float, s2: float, block: int) -> torch.Tensor:
+    """The weighted mean of the values with w = softmax(-||query - a key||^2 / (2 s^2))."""
+    return _posterior(queries, chunks, a, s2, block)[1]
+
+
+def _posterior(queries, chunks, a, s2, block):
+    """_posterior_mean's (log-sum-exp, mean): attend, once the query carries a 1 and the key its
+    squared norm, all scaled by a / s^2 (the ||query||^2 that every key shares left out)."""
+    queries = F.pad(queries, (0, 1), value=1.0) * (a / s2)
+    keys = (
+        (torch.cat([z, -a / 2 * z.pow(2).sum(-1, keepdim=True)], -1), values)
+        for z, values in chunks
+    )
+    return _attend(queries, keys, block)
 
 
 def _check_count(name: str, value) -> None:
@@ -192,75 +232,78 @@ class LocalScoreMachine(LocalDenoiser):
     pixel only (the formula in the module's docstring). `candidates`: the training images searched
     (drawn with `seed`; all when None)."""
 
-    @staticmethod
-    def _population(shape) -> int:
-        return shape[0]
+    _whole_is_d_star = True
 
-    @staticmethod
-    def _queries(px):  # one group per pixel: (pixels, batch, d)
-        return px.permute(2, 0, 1)
-
-    @staticmethod
-    def _unqueries(out, shape):  # (pixels, batch, channels) -> (batch, channels, h, w)
-        return out.permute(1, 2, 0).reshape(shape)
-
-    def _keys(self, k: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Chunks of training images: their patch at every pixel (pixels, n, d) and their pixel
-        there (pixels, n, channels)."""
-        images = self.images if self.drawn is None else self.images[self.drawn]
-        for part in images.split(_per_chunk(self.block, images[0].numel() * k * k)):
-            yield patches(part, k, self.padding).permute(2, 0, 1), part.flatten(2).permute(2, 0, 1)
+    def _local(self, x, k, a, s2):
+        px = patches(x, k, self.padding).permute(2, 0, 1)  # one group per pixel: (pixels, b, d)
+        chunks = ((z.permute(2, 0, 1), y.permute(2, 0, 1)) for z, y in self._patches(k))
+        out = _posterior_mean(px, chunks, a, s2, self.block)  # (pixels, batch, channels)
+        return out.permute(1, 2, 0).reshape(x.shape)
 
 
 class EquivariantLocalScoreMachine(LocalDenoiser):
     """ELS: each pixel's posterior mean over every patch of every training image at every position
-    (the formula in the module's docstring): translation equivariant. `candidates`: the (image,
-    position) pairs searched, drawn with `seed` (all when None)."""
+    (the formula in the module's docstring): translation equivariant. `candidates`: the training
+    images whose patches are searched (drawn with `seed`; all when None)."""
 
-    @staticmethod
-    def _population(shape) -> int:
-        return shape[0] * shape[2] * shape[3]
+    _whole_is_d_star = False  # every shift of every image stays a candidate
 
-    @staticmethod
-    def _queries(px):  # one group of every pixel of every image: (1, batch * pixels, d)
-        return px.transpose(1, 2).reshape(1, -1, px.shape[1])
+    def _local(self, x, k, a, s2):
+        b, c, h, w = x.shape
+        px = patches(x, k, self.padding).transpose(1, 2).reshape(1, b * h * w, -1)
+        chunks = (
+            (z.transpose(1, 2).reshape(1, -1, z.shape[1]), y.transpose(1, 2).reshape(1, -1, c))
+            for z, y in self._patches(k)
+        )
+        out = _posterior_mean(px, chunks, a, s2, self.block)  # (1, batch * pixels, channels)
+        return out.view(b, h * w, c).transpose(1, 2).reshape(x.shape)
 
-    @staticmethod
-    def _unqueries(out, shape):  # (1, batch * pixels, channels) -> (batch, channels, h, w)
-        b, c, h, w = shape
-        return out.view(b, h * w, c).transpose(1, 2).reshape(shape)
 
-    def _keys(self, k: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Chunks of candidate patches (1, m, d) and their centre pixels (1, m, channels)."""
-        if self.drawn is None:
-            for part in self.images.split(_per_chunk(self.block, self.images[0].numel() * k * k)):
-                z = patches(part, k, self.padding).transpose(1, 2).flatten(0, 1)
-                yield z[None], part.flatten(2).transpose(1, 2).flatten(0, 1)[None]
-            return
-        for where in self.drawn.split(_per_chunk(self.block, self.images.shape[1] * k * k)):
-            z, centre = self._patches_at(where, k)
-            yield z[None], centre[None]
+class BorderedLocalScoreMachine(LocalDenoiser):
+    """bbELS, the paper's machine: ELS inside the image, LS-like at its borders. A pixel within
+    k // 2 of a border is compared only with the patches at the same distance from that border
+    (a corner pixel with the patches at its own position), an inner pixel with every inner patch,
+    so the machine knows where the border is, as a zero-padded convolution does. With k >= 2 H - 1
+    every pixel is a border pixel and the machine is LS, and so D*. Zero padding only."""
 
-    def _patches_at(self, where: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The k x k patches (m, d) around flat (image, pixel) indices and their centres (m, c),
-        with the machine's borders."""
-        _, c, h, w = self.images.shape
-        image, pixel = where // (h * w), where % (h * w)
-        offsets = torch.arange(k, device=where.device) - k // 2
-        rows = (pixel // w)[:, None, None] + offsets[None, :, None]
-        cols = (pixel % w)[:, None, None] + offsets[None, None, :]
-        if self.padding == "circular":
-            inside = None
-            rows, cols = rows % h, cols % w
-        else:
-            inside = ((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w))[:, None]
-            rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
-        z = self.images[image[:, None, None, None], torch.arange(c)[None, :, None, None],
-                        rows[:, None], cols[:, None]]  # fmt: skip
-        if inside is not None:
-            z = z * inside
-        centre = self.images[image, :, pixel // w, pixel % w]
-        return z.flatten(1), centre
+    _whole_is_d_star = True
+
+    def __init__(self, train, patch_size, padding="zeros", *args, **options):
+        if padding != "zeros":
+            raise ValueError(f"padding={padding!r} is not allowed for bbELS; allowed: 'zeros'")
+        super().__init__(train, patch_size, padding, *args, **options)
+
+    def _local(self, x, k, a, s2):
+        b, c, h, w = x.shape
+        px = patches(x, k).view(b, -1, h, w)
+        regions = [
+            (rows, cols)
+            for rows in _border_classes(h, k // 2)
+            for cols in _border_classes(w, k // 2)
+        ]
+        found = dict.fromkeys(range(len(regions)))
+        for z, y in self._patches(k):
+            z, y = z.view(len(z), -1, h, w), y.view(len(y), c, h, w)
+            for i, (rows, cols) in enumerate(regions):
+                queries = (
+                    px[:, :, rows][:, :, :, cols].permute(0, 2, 3, 1).reshape(1, -1, px.shape[1])
+                )
+                keys = z[:, :, rows][:, :, :, cols].permute(0, 2, 3, 1).reshape(1, -1, z.shape[1])
+                values = y[:, :, rows][:, :, :, cols].permute(0, 2, 3, 1).reshape(1, -1, c)
+                part = _posterior(queries, [(keys, values)], a, s2, self.block)
+                found[i] = merge(found[i], part)
+        out = x.new_empty(b, h, w, c)
+        for (rows, cols), (_, mean) in zip(regions, found.values()):
+            out[:, rows[:, None], cols[None, :]] = mean.view(b, len(rows), len(cols), c)
+        return out.permute(0, 3, 1, 2)
+
+
+def _border_classes(n: int, r: int) -> list[torch.Tensor]:
+    """The rows (or columns) of an n-long side that share their candidates under bbELS with a
+    reach of r = k // 2: each of the first and last r alone, and the inner ones together."""
+    inner = [i for i in range(n) if r <= i < n - r]
+    alone = [[i] for i in range(n) if not r <= i < n - r]
+    return [torch.tensor(rows) for rows in alone + ([inner] if inner else [])]
 
 
 @torch.no_grad()
