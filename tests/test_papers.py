@@ -46,6 +46,12 @@ def test_headlines_write_the_intro_column_from_the_numbers_above():
     )
 
 
+def test_headlines_give_kamb_and_ganguli_s_r_squared():
+    local = papers.headlines("08_local_machines")
+    assert local["paper_els_r2"].startswith("median r^2 0.94 (Fashion-MNIST), 0.94-0.96 over 4")
+    assert local["paper_els_r2_attention"] == 0.77
+
+
 def test_headlines_name_the_chapters_they_know():
     with pytest.raises(
         ValueError, match="chapter='06_nothing' is not allowed; allowed: 01_deterministic_map"

@@ -278,32 +278,62 @@ class BorderedLocalScoreMachine(LocalDenoiser):
         px = patches(x, k).view(b, -1, h, w)
         regions = [
             (rows, cols)
-            for rows in _border_classes(h, k // 2)
-            for cols in _border_classes(w, k // 2)
+            for rows in _border_sides(h, k // 2)
+            for cols in _border_sides(w, k // 2)
+            if len(rows[0]) and len(cols[0])
         ]
         found = dict.fromkeys(range(len(regions)))
         for z, y in self._patches(k):
             z, y = z.view(len(z), -1, h, w), y.view(len(y), c, h, w)
             for i, (rows, cols) in enumerate(regions):
-                queries = (
-                    px[:, :, rows][:, :, :, cols].permute(0, 2, 3, 1).reshape(1, -1, px.shape[1])
-                )
-                keys = z[:, :, rows][:, :, :, cols].permute(0, 2, 3, 1).reshape(1, -1, z.shape[1])
-                values = y[:, :, rows][:, :, :, cols].permute(0, 2, 3, 1).reshape(1, -1, c)
-                part = _posterior(queries, [(keys, values)], a, s2, self.block)
+                chunk = [(_region(z, rows, cols), _region(y, rows, cols))]
+                part = _posterior(_region(px, rows, cols), chunk, a, s2, self.block)
                 found[i] = merge(found[i], part)
-        out = x.new_empty(b, h, w, c)
+        out = x.new_empty(x.shape)
         for (rows, cols), (_, mean) in zip(regions, found.values()):
-            out[:, rows[:, None], cols[None, :]] = mean.view(b, len(rows), len(cols), c)
-        return out.permute(0, 3, 1, 2)
+            out[:, :, rows[0][:, None], cols[0][None, :]] = _unregion(mean, b, rows, cols)
+        return out
 
 
-def _border_classes(n: int, r: int) -> list[torch.Tensor]:
-    """The rows (or columns) of an n-long side that share their candidates under bbELS with a
-    reach of r = k // 2: each of the first and last r alone, and the inner ones together."""
+def _border_sides(n: int, r: int) -> list[tuple[torch.Tensor, bool]]:
+    """The two kinds of rows (or columns) of an n-long side under bbELS with a reach r = k // 2:
+    the first and last r, each of which searches only its own row (True: alone), and the inner
+    ones, which search each other's (False)."""
     inner = [i for i in range(n) if r <= i < n - r]
-    alone = [[i] for i in range(n) if not r <= i < n - r]
-    return [torch.tensor(rows) for rows in alone + ([inner] if inner else [])]
+    alone = [i for i in range(n) if not r <= i < n - r]
+    return [
+        (torch.tensor(alone, dtype=torch.long), True),
+        (torch.tensor(inner, dtype=torch.long), False),
+    ]
+
+
+def _region(t: torch.Tensor, rows, cols) -> torch.Tensor:
+    """The pixels of t (m, d, h, w) in a region, as attend's (groups, m * pooled pixels, d): one
+    group per row or column that is alone, the others pooled with the m images."""
+    (r, row_alone), (c, col_alone) = rows, cols
+    sub = t[:, :, r][:, :, :, c]  # (m, d, len(r), len(c))
+    m, d, nr, nc = sub.shape
+    if row_alone and col_alone:
+        return sub.permute(2, 3, 0, 1).reshape(nr * nc, m, d)
+    if row_alone:
+        return sub.permute(2, 0, 3, 1).reshape(nr, m * nc, d)
+    if col_alone:
+        return sub.permute(3, 0, 2, 1).reshape(nc, m * nr, d)
+    return sub.permute(0, 2, 3, 1).reshape(1, m * nr * nc, d)
+
+
+def _unregion(out: torch.Tensor, b: int, rows, cols) -> torch.Tensor:
+    """_region's inverse for attend's output (groups, b * pooled pixels, channels): (b, channels,
+    len(rows), len(cols))."""
+    (r, row_alone), (c, col_alone) = rows, cols
+    nr, nc, ch = len(r), len(c), out.shape[-1]
+    if row_alone and col_alone:
+        return out.view(nr, nc, b, ch).permute(2, 3, 0, 1)
+    if row_alone:
+        return out.view(nr, b, nc, ch).permute(1, 3, 0, 2)
+    if col_alone:
+        return out.view(nc, b, nr, ch).permute(1, 3, 2, 0)
+    return out.view(b, nr, nc, ch).permute(0, 3, 1, 2)
 
 
 @torch.no_grad()
