@@ -15,7 +15,6 @@ from difflab.core.local import (
 )
 from difflab.core.schedule import noise_to
 
-
 MACHINES = [LocalScoreMachine, EquivariantLocalScoreMachine, BorderedLocalScoreMachine]
 
 

@@ -182,19 +182,20 @@ def one_seed(images: dict, seed) -> dict:
 
 def rp_table(
     networks: dict[str, dict], predictors: dict[str, dict[str, dict]], seeds, rate: float = 0.01
-) -> tuple[pd.DataFrame, metrics.Agreement]:
-    """The book's RP of each predictor with each network, at the one threshold that a share `rate`
-    of all their shuffled pairs (different noises, every network and predictor) exceed."""
-    same, null = {}, []
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The book's RP of each predictor with each network, at each network's threshold: the
+    similarity that a share `rate` of the shuffled pairs (different noises) of all its predictors
+    exceed. Per network, since a memorizing network's few images make its null far higher."""
+    rp, thresholds = {}, {}
     for name, images in networks.items():
+        same, null = {}, []
         for predictor, predicted in predictors[name].items():
-            same[name, predictor] = torch.cat(
-                [metrics.pair_similarity(predicted[s], images[s]) for s in seeds]
-            )
-            null += [metrics.shuffled_similarity(predicted[s], images[s], s) for s in seeds]
-    pooled = metrics.agreement(torch.cat(list(same.values())), torch.cat(null), rate)
-    rp = {key: (values > pooled.threshold).double().mean().item() for key, values in same.items()}
-    return pd.Series(rp).unstack(), pooled
+            pairs = [(predicted[s], images[s]) for s in seeds]
+            same[predictor] = torch.cat([metrics.pair_similarity(a, b) for a, b in pairs])
+            null += [metrics.shuffled_similarity(a, b, s) for s, (a, b) in zip(seeds, pairs)]
+        thresholds[name] = metrics.null_threshold(torch.cat(null), rate)
+        rp[name] = {p: (v > thresholds[name]).double().mean().item() for p, v in same.items()}
+    return pd.DataFrame(rp).T, pd.Series(thresholds)
 
 
 def locality(sizes: dict[int, int]) -> tuple[float, float]:
@@ -248,39 +249,46 @@ def checks(margins: dict, by_seed: pd.DataFrame) -> pd.DataFrame:
 
 
 def glue_margins(margins: dict, by_seed: pd.DataFrame) -> dict:
-    """margin_KEY (all noises), margin_KEY_seed_min, margin_KEY_seed_max and held_KEY."""
+    """margin_KEY (all noises) and margin_KEY_seed_min (the worst seed) of each prediction."""
     glued = {}
     for key, value in margins.items():
-        glued |= {
-            f"margin_{key}": value,
-            f"margin_{key}_seed_min": by_seed.loc[key].min(),
-            f"margin_{key}_seed_max": by_seed.loc[key].max(),
-            f"held_{key}": "held" if value > 0 else "failed",
-        }
+        glued |= {f"margin_{key}": value, f"margin_{key}_seed_min": by_seed.loc[key].min()}
     return glued
 
 
-def glue_table(table, rp, pooled, twin: float, convolutional, attention: str, ends) -> dict:
-    """The r^2 and RP numbers the text quotes: ranges over the convolutional networks, the DiT's,
-    the ResNet's, and the sweep's ends."""
-    conv = table.loc[list(convolutional)]
-    glued = {"r2_twin": twin, "rp_threshold": pooled.threshold, "rp_fpr_percent": 1}
-    for column, short in [("bbELS", "bbels"), ("LS", "ls"), ("Gaussian", "gaussian"),
-                          ("D*", "dstar"), ("other networks", "peers")]:  # fmt: skip
+def glue_table(table, rp, thresholds, twin: float, convolutional, attention: str, ends) -> dict:
+    """The r^2 and RP numbers the text quotes: ranges over the convolutional networks, single
+    networks' values, how far the better machine stays below the peers, and which network the
+    peers agree with least and bbELS predicts worst."""
+    conv, unet = table.loc[list(convolutional)], convolutional[0]
+    ranges = {"bbELS": "bbels", "LS": "ls", "Gaussian": "gaussian", "D*": "dstar",
+              "other networks": "peers"}  # fmt: skip
+    glued = {"r2_twin": twin, "rp_threshold_unet": thresholds[unet], "rp_fpr_percent": 1}
+    for column, short in ranges.items():
         glued |= {
             f"r2_{short}_conv_min": conv[column].min(),
             f"r2_{short}_conv_max": conv[column].max(),
-            f"r2_{short}_unet": table.loc[convolutional[0], column],
-            f"r2_{short}_dit": table.loc[attention, column],
-            f"r2_{short}_resnet": table.loc["ResNet", column],
-            f"r2_{short}_smallest": table.loc[ends[0], column],
-            f"r2_{short}_largest": table.loc[ends[1], column],
         }
     glued |= {
-        "rp_bbels_unet": rp.loc[convolutional[0], "bbELS"],
-        "rp_bbels_conv_min": rp.loc[list(convolutional), "bbELS"].min(),
+        "r2_bbels_unet": table.loc[unet, "bbELS"],
+        "r2_ls_unet": table.loc[unet, "LS"],
+        "r2_bbels_dit": table.loc[attention, "bbELS"],
+        "r2_bbels_resnet": table.loc["ResNet", "bbELS"],
+        "r2_peers_resnet": table.loc["ResNet", "other networks"],
+        "r2_dstar_smallest": table.loc[ends[0], "D*"],
+        "r2_dstar_largest": table.loc[ends[1], "D*"],
+        "r2_bbels_largest": table.loc[ends[1], "bbELS"],
+        "rp_bbels_unet": rp.loc[unet, "bbELS"],
+        "rp_ls_unet": rp.loc[unet, "LS"],
+        "rp_gaussian_unet": rp.loc[unet, "Gaussian"],
     }
-    return glued
+    trained = [*convolutional, attention]
+    machines = table.loc[trained, ["LS", "bbELS"]].max(axis=1)
+    return glued | {
+        "peers_over_machines_min": (table.loc[trained, "other networks"] - machines).min(),
+        "least_agreed": table.loc[trained, "other networks"].idxmin(),
+        "worst_predicted": table.loc[trained, "bbELS"].idxmin(),
+    }
 
 
 def schedule_map(schedules: dict, sizes):
