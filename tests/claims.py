@@ -246,6 +246,7 @@ DESCRIPTIVE = {
         "memo_same_599_large_min": "observed, not predicted: reported",
     },
     "08_local_machines": {
+        "n_train": SETTING,
         "searched_calibration": SETTING,
         "searched_bbels": SETTING,
         "searched_ls": SETTING,
