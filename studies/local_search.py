@@ -13,20 +13,18 @@ data/studies/local_search.json.
 
 import time
 
-import torch
 from tqdm import tqdm
 
 import difflab
 from difflab.book.studies import write_study
 from difflab.book.zoo import reproducibility_models
 from difflab.chapters import ch08_local_machines as ch08
-from difflab.core import metrics
 
 NETWORKS = ("U-Net S", "ResNet", "DiT")
 SEEDS, NOISES, CALIBRATION_SEED = (0, 1), 8, 3
 CALIBRATION = (64, 256, 1024)  # images searched while calibrating (bbELS)
 SEARCHED = {"bbELS": (64, 256, 1024, 4096), "LS": (256, 1024, 4096, 16384, None)}
-CHAPTER = ch08.Search(calibration=64, bbels=256, ls=1024)
+CHAPTER = ch08.CPU_SEARCH  # the counts chapter 8 uses on a CPU
 
 
 def main() -> None:
@@ -45,8 +43,8 @@ def main() -> None:
             s: difflab.sample(machine.scheduled(schedule), x, "ddim", steps)
             for s, x in noise.items()
         }
-        r2 = torch.cat([metrics.r_squared(made[s], images[s]) for s in SEEDS])
-        return {"r2_median": r2.median().item(), "seconds": time.perf_counter() - tic}
+        r2 = ch08.median_r_squared(made, images)
+        return {"r2_median": r2, "seconds": time.perf_counter() - tic}
 
     for name in tqdm(NETWORKS, desc="networks"):
         network = difflab.get_denoiser(configs[name])
@@ -76,7 +74,11 @@ def main() -> None:
             "seeds": list(SEEDS),
             "noises_per_seed": NOISES,
             "calibration_seed": CALIBRATION_SEED,
-            "chapter": {"calibration": 64, "bbELS": 256, "LS": 1024},
+            "chapter": {
+                "calibration": CHAPTER.calibration,
+                "bbELS": CHAPTER.bbels,
+                "LS": CHAPTER.ls,
+            },
             "train_images": len(train),
             "schedules": [
                 {"network": n, "calibration": c, "sizes": list(s.values())}

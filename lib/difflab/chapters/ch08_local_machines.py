@@ -356,8 +356,7 @@ def search_plot(study: dict, search: Search):
 def study_glue(study: dict) -> dict:
     """What the study says of the chapter's counts: the largest r^2 gained by searching the most
     images measured, per machine, and the largest change from calibrating with more images."""
-    rows, chapter = pd.DataFrame(study["rows"]), study["chapter"]
-    at = rows[rows["calibration"] == chapter["calibration"]]
+    rows, at, chapter = pd.DataFrame(study["rows"]), search_rows(study), study["chapter"]
     glued = {"study_noises": len(study["seeds"]) * study["noises_per_seed"]}
     for machine, short in (("bbELS", "bbels"), ("LS", "ls")):
         mine = at[at["machine"] == machine]
