@@ -89,3 +89,21 @@ def test_prediction_margins_are_positive_where_a_prediction_holds():
     assert frame["held"].all() and (frame["worst seed"] < frame["all noises"]).all()
     glued = ch08.glue_margins(margins, by_seed)
     assert glued["margin_shrinks"] == 28 and glued["margin_shrinks_seed_min"] == 27
+
+
+def test_margins_by_seed_are_the_margins_of_each_seed_alone(train):
+    ends = ["small", "large"]
+    names = ["U-Net S", "twin", "DiT", *ends]
+    nets = {n: {s: train[4 * s : 4 * s + 4] + 0.1 * i for s in (0, 1)} for i, n in enumerate(names)}
+    shifted = lambda images, d: {s: x.roll(d, -1) for s, x in images.items()}
+    predictors = {
+        n: {m: shifted(nets[n], d) for m, d in zip(ch08.CLOSED_FORMS, (1, 2, 3, 4))} for n in names
+    }
+    schedules = {"U-Net S": dict(enumerate([31, 31, 31, 3, 3, 3]))}
+    conv = ["U-Net S", "twin"]
+    by_seed = ch08.margins_by_seed(nets, predictors, schedules, [0, 1], "twin", conv, "DiT", ends)
+    one = {n: {0: nets[n][0]} for n in names}
+    table = ch08.r_squared_table(one, ch08.one_seed(predictors, 0))
+    twin = ch08.median_r_squared(one["twin"], one["U-Net S"])
+    expected = ch08.prediction_margins(table, schedules, twin, conv, "DiT", ends)
+    assert list(by_seed.columns) == [0, 1] and by_seed[0].to_dict() == pytest.approx(expected)

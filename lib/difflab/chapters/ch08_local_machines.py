@@ -241,6 +241,29 @@ def prediction_margins(
     }
 
 
+def margins_by_seed(
+    networks: dict,
+    predictors: dict,
+    schedules: dict,
+    seeds,
+    twin: str,
+    convolutional,
+    attention,
+    ends,
+) -> pd.DataFrame:
+    """prediction_margins measured on each seed's noises alone (one column per seed); `twin`
+    names the standard U-Net's seed twin among `networks`."""
+    by_seed = {}
+    for seed in seeds:
+        nets = one_seed(networks, seed)
+        twin_r2 = median_r_squared(nets[twin], nets[convolutional[0]])
+        table = r_squared_table(nets, one_seed(predictors, seed))
+        by_seed[seed] = prediction_margins(
+            table, schedules, twin_r2, convolutional, attention, ends
+        )
+    return pd.DataFrame(by_seed)
+
+
 def checks(margins: dict, by_seed: pd.DataFrame) -> pd.DataFrame:
     """The predictions' table: each deciding difference on all noises and at the worst seed."""
     frame = pd.DataFrame({"all noises": margins, "worst seed": by_seed.min(axis=1)})
