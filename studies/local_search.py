@@ -50,8 +50,8 @@ def main() -> None:
         network = difflab.get_denoiser(configs[name])
         images = {s: difflab.sample(network, x, "ddim", steps) for s, x in noise.items()}
         for count in CALIBRATION:
-            scores = ch08.calibrate(network, train, calibration_noise, steps, count, sizes)
-            schedules[name, count] = ch08.schedule(scores)
+            calibration = ch08.calibrate(network, train, calibration_noise, steps, count, sizes)
+            schedules[name, count] = ch08.schedule(calibration)
             machine = ch08.MACHINES["bbELS"](train, 3, candidates=CHAPTER.bbels)
             rows.append(
                 {"network": name, "machine": "bbELS", "searched": CHAPTER.bbels,

@@ -5,6 +5,7 @@ probability 0.99 (scipy.stats.binom), the tolerance used here."""
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 
 from difflab.core import intervals
@@ -115,6 +116,22 @@ def test_a_statistic_of_several_arrays_resamples_them_together():
     assert 0.1 < interval.low < 0.2 < interval.high < 0.3
 
 
+def test_indices_resample_data_of_any_shape_together():
+    """bootstrap_indices: the same resampled noises index every row of a table."""
+    rng = np.random.default_rng(6)
+    table = rng.standard_normal((3, 24)) + np.array([[0.0], [0.5], [1.0]])
+    spread = lambda i: np.median(table[2][i], axis=-1) - np.median(table[0][i], axis=-1)
+    by_index = intervals.bootstrap_indices(spread, 24)
+    by_rows = intervals.difference(table[2], table[0])
+    assert by_index[:3] == pytest.approx(by_rows[:3])
+
+
+def test_the_lower_median_is_torchs():
+    values = np.random.default_rng(8).standard_normal(24)
+    assert intervals.lower_median(values) == torch.tensor(values).median().item()
+    assert intervals.lower_median(values) != np.median(values)
+
+
 def test_format_reads_as_a_number_and_its_interval():
     interval = intervals.Interval(0.9213, 0.871, 0.9449, 24, "noises", "percentile bootstrap")
     assert f"{interval}" == str(interval) == "0.92 [0.87, 0.94]"
@@ -136,6 +153,8 @@ def test_units_to_decide_scale_with_the_interval_squared():
     assert intervals.units_to_decide(straddling) == 96  # half-width 0.2 at a distance of 0.1
     decided = intervals.Interval(0.3, 0.1, 0.5, 24, "noises", "test")
     assert intervals.units_to_decide(decided) == 24
+    lopsided = intervals.Interval(-0.1, -0.2, 0.3, 24, "noises", "test")  # reaches 0.4 up
+    assert intervals.units_to_decide(lopsided) == 384
     assert intervals.units_to_decide(intervals.Interval(0, -1, 1, 24, "noises", "test")) is None
 
 

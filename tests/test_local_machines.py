@@ -1,11 +1,12 @@
 """Chapter 8's experiment functions (difflab.chapters.ch08_local_machines) on made-up data."""
 
-import pandas as pd
+import numpy as np
 import pytest
 import torch
 
 from difflab.book.profiles import get_profile
 from difflab.chapters import ch08_local_machines as ch08
+from difflab.core import intervals, metrics
 from difflab.core.denoisers import EmpiricalDenoiser
 from difflab.core.local import LocalScoreMachine
 
@@ -27,9 +28,19 @@ def test_the_search_is_every_image_at_the_paper_scale_only():
 
 def test_calibrating_against_d_star_picks_the_whole_image(train):
     noise = torch.randn(4, 1, 6, 6, generator=torch.Generator().manual_seed(1))
-    scores = ch08.calibrate(EmpiricalDenoiser(train), train, noise, 4, None, (3, 11))
-    assert list(scores.columns) == [3, 11] and len(scores) == 4
-    assert set(ch08.schedule(scores).values()) == {11}
+    calibration = ch08.calibrate(EmpiricalDenoiser(train), train, noise, 4, None, (3, 11))
+    assert calibration.agreements.shape == (4, 2, 4)  # steps, sizes, trajectories
+    assert list(calibration.table().columns) == [3, 11] and len(calibration.table()) == 4
+    assert set(ch08.schedule(calibration).values()) == {11}
+
+
+def test_a_calibration_resamples_its_trajectories():
+    """Sizes 3 and 5 at two steps; trajectory 0 alone prefers 5 at the second step, the others 3."""
+    agreements = np.array([[[0.9, 0.9, 0.9], [0.1, 0.1, 0.1]], [[0.2, 0.6, 0.6], [0.8, 0.1, 0.1]]])
+    calibration = ch08.Calibration((999, 499), (3, 5), agreements)
+    assert calibration.best_sizes().tolist() == [3, 3]
+    assert calibration.best_sizes(np.array([[0, 0, 0], [1, 2, 0]])).tolist() == [[3, 3], [5, 3]]
+    assert calibration.table().loc[499].tolist() == [0.6, 0.1]
 
 
 def test_machine_and_closed_form_images_follow_the_schedule(train):
@@ -48,62 +59,95 @@ def test_machine_and_closed_form_images_follow_the_schedule(train):
 
 def test_tables_score_each_predictor_against_its_network(train):
     net = {0: train[:4], 1: train[4:8]}
-    predictors = {"net": {"itself": net, "negated": {s: -x for s, x in net.items()}}}
-    table = ch08.r_squared_table({"net": net}, predictors)
-    assert table.loc["net", "itself"] == pytest.approx(1) and table.loc["net", "negated"] == 1
     other = {s: x.roll(1, -1) for s, x in net.items()}
-    peers = ch08.peer_r_squared({"net": net, "other": other}, {"net": ["other"]})
-    assert peers["net"] == pytest.approx(ch08.median_r_squared(other, net))
-    picked = ch08.one_seed(predictors, 1)
-    assert list(picked["net"]["itself"]) == [1] and picked["net"]["itself"][1] is net[1]
+    predictors = {"net": {"itself": net, "negated": {s: -x for s, x in net.items()}}}
+    r2 = ch08.RSquared.of({"net": net}, predictors, {"net": ["other"]}, {"other": other})
+    assert r2.columns == ["itself", "negated", "other networks"] and r2.n == 8
+    assert r2.seeds[1].tolist() == [4, 5, 6, 7]
+    table = r2.table()
+    assert table.loc["net", "itself"].estimate == pytest.approx(1)
+    assert table.loc["net", "negated"].estimate == 1
+    assert table.loc["net", "other networks"].estimate == ch08.median_r_squared(other, net)
+    own = torch.cat([metrics.r_squared(other[s], net[s]) for s in (0, 1)]).median().item()
+    assert ch08.median_r_squared(other, net) == own  # torch's median: the lower middle value
     rp, thresholds = ch08.rp_table({"net": net}, {"net": {"itself": net}}, [0, 1])
-    assert rp.loc["net", "itself"] == 1.0 and thresholds["net"] < 1
+    assert rp.loc["net", "itself"].estimate == 1.0 and thresholds["net"] < 1
+    assert 0.6 < rp.loc["net", "itself"].low < 0.7  # Wilson's interval of 8 out of 8
+
+
+NETWORKS = ["U-Net S", "twin", "ResNet", "DiT", "small", "large"]
+ROLES = ch08.Roles(("U-Net S", "ResNet"), "twin", "DiT", ("small", "large"))
+
+
+def made_up_r_squared(shift: float = 0.0) -> ch08.RSquared:
+    """Per-noise r^2 of two seeds of 2 noises whose lower medians are the given values."""
+    medians = {
+        "U-Net S": {"LS": 0.85, "bbELS": 0.90, "Gaussian": 0.8, "D*": 0.7, "twin": 0.95},
+        "ResNet": {"LS": 0.80, "bbELS": 0.85, "Gaussian": 0.8, "D*": 0.7},
+        "DiT": {"LS": 0.70, "bbELS": 0.75, "Gaussian": 0.7, "D*": 0.7},
+        "small": {"LS": 0.9, "bbELS": 0.8, "Gaussian": 0.5, "D*": 0.99},
+        "large": {"LS": 0.8, "bbELS": 0.9, "Gaussian": 0.7, "D*": 0.8},
+    }  # seed 0: the value and 0.02 above it; seed 1: `shift` below both
+    values = {
+        name: {c: np.array([v, v + 0.02, v - shift, v + 0.02 - shift]) for c, v in row.items()}
+        for name, row in medians.items()
+    }
+    peers = {name: ["twin"] if name == "U-Net S" else [] for name in medians}
+    return ch08.RSquared(values, peers, {0: np.arange(2), 1: np.arange(2, 4)})
+
+
+SHRINKING = {"U-Net S": ch08.Calibration(tuple(range(6)), (3, 31), np.zeros((6, 2, 3)))}
+SHRINKING["U-Net S"].agreements[:3, 1] = 1  # the whole image for the first half of the steps
 
 
 def test_locality_compares_the_first_and_last_thirds_of_the_steps():
     assert ch08.locality(dict(enumerate([31, 31, 31, 15, 9, 9, 3, 3, 5]))) == (31, 11 / 3)
+    assert ch08.shrink_margin(SHRINKING) == 28
 
 
 def test_prediction_margins_are_positive_where_a_prediction_holds():
-    table = pd.DataFrame(
-        {
-            "LS": [0.85, 0.80, 0.70, 0.9, 0.8],
-            "bbELS": [0.90, 0.85, 0.75, 0.8, 0.9],
-            "Gaussian": [0.8, 0.8, 0.7, 0.5, 0.7],
-            "D*": [0.7, 0.7, 0.7, 0.99, 0.8],
-        },
-        index=["U-Net S", "ResNet", "DiT", "small", "large"],
-    )
-    schedules = {"U-Net S": dict(enumerate([31, 31, 31, 3, 3, 3]))}
-    margins = ch08.prediction_margins(
-        table, schedules, 0.95, ["U-Net S", "ResNet"], "DiT", ["small", "large"]
-    )
+    margins = ch08.prediction_margins(made_up_r_squared(), SHRINKING, ROLES)
     assert set(margins) == set(ch08.PREDICTIONS)
     assert margins["shrinks"] == 28 and margins["over_gaussian"] == pytest.approx(0.05)
-    assert margins["dit_below"] == pytest.approx(0.10) and margins["below_twin"] == pytest.approx(
-        0.05
-    )
+    assert margins["dit_below"] == pytest.approx(0.10)
+    assert margins["below_twin"] == pytest.approx(0.05)
     assert margins["dstar_smallest"] == pytest.approx(0.19)
-    by_seed = pd.DataFrame({0: margins, 1: {k: v - 1 for k, v in margins.items()}})
+
+
+def test_each_margin_has_its_interval_and_the_checks_read_verdicts_off_it():
+    r2 = made_up_r_squared(shift=0.3)  # seed 1 far below seed 0: wide intervals, but every
+    # difference between two columns of a network moves with it (bbELS - LS is 0.05 throughout)
+    margins = ch08.margin_intervals(r2, SHRINKING, ROLES)
+    by_seed = ch08.margins_by_seed(r2, SHRINKING, ROLES)
+    point = ch08.prediction_margins(r2, SHRINKING, ROLES)
+    assert {k: m.estimate for k, m in margins.items()} == pytest.approx(point)
+    assert margins["shrinks"] == (28, 28, 28, 3, "calibration trajectories", "percentile bootstrap")
+    assert margins["at_least_08"].low < 0 < margins["at_least_08"].high  # 0.9 or 0.6 at a seed
     frame = ch08.checks(margins, by_seed)
-    assert frame["held"].all() and (frame["worst seed"] < frame["all noises"]).all()
+    verdicts = frame.set_index(frame.index.map({v: k for k, v in ch08.PREDICTIONS.items()}))
+    assert verdicts.loc["shrinks", "verdict"] == verdicts.loc["over_ls", "verdict"] == "held"
+    assert verdicts.loc["at_least_08", "verdict"] == "undecided"
+    assert verdicts.loc["at_least_08", "point verdict"] == "failed"  # the lower median: 0.6 - 0.8
+    count, unit = verdicts.loc["at_least_08", "would be decided by"].split(" ", 1)
+    assert (
+        int(count) > 4
+        and unit == "noises"
+        and ch08.to_decide(margins["shrinks"]) == "3 calibration trajectories"
+    )
+    tie = intervals.Interval(-1e-10, -1e-10, 0.1, 24, "noises", "test")
+    assert ch08.to_decide(tie) == "over 2,400 noises"
     glued = ch08.glue_margins(margins, by_seed)
-    assert glued["margin_shrinks"] == 28 and glued["margin_shrinks_seed_min"] == 27
+    assert glued["margin_shrinks"] == 28 and glued["verdict_at_least_08"] == "undecided"
+    assert glued["margin_at_least_08_low"] == margins["at_least_08"].low
 
 
-def test_margins_by_seed_are_the_margins_of_each_seed_alone(train):
-    ends = ["small", "large"]
-    names = ["U-Net S", "twin", "DiT", *ends]
-    nets = {n: {s: train[4 * s : 4 * s + 4] + 0.1 * i for s in (0, 1)} for i, n in enumerate(names)}
-    shifted = lambda images, d: {s: x.roll(d, -1) for s, x in images.items()}
-    predictors = {
-        n: {m: shifted(nets[n], d) for m, d in zip(ch08.CLOSED_FORMS, (1, 2, 3, 4))} for n in names
-    }
-    schedules = {"U-Net S": dict(enumerate([31, 31, 31, 3, 3, 3]))}
-    conv = ["U-Net S", "twin"]
-    by_seed = ch08.margins_by_seed(nets, predictors, schedules, [0, 1], "twin", conv, "DiT", ends)
-    one = {n: {0: nets[n][0]} for n in names}
-    table = ch08.r_squared_table(one, ch08.one_seed(predictors, 0))
-    twin = ch08.median_r_squared(one["twin"], one["U-Net S"])
-    expected = ch08.prediction_margins(table, schedules, twin, conv, "DiT", ends)
-    assert list(by_seed.columns) == [0, 1] and by_seed[0].to_dict() == pytest.approx(expected)
+def test_margins_by_seed_are_the_margins_of_each_seed_alone():
+    r2 = made_up_r_squared(shift=0.1)
+    by_seed = ch08.margins_by_seed(r2, SHRINKING, ROLES)
+    alone = ch08.RSquared(
+        {n: {c: v[2:] for c, v in row.items()} for n, row in r2.values.items()},
+        r2.peers,
+        {1: np.arange(2)},
+    )
+    expected = ch08.prediction_margins(alone, SHRINKING, ROLES)
+    assert list(by_seed.columns) == [0, 1] and by_seed[1].to_dict() == pytest.approx(expected)

@@ -32,6 +32,12 @@ def recorded(name: str):
     return _recorded[name]
 
 
+def with_interval(name: str, interval) -> dict:
+    """An Interval (difflab.core.intervals) as the three numbers a text quotes: `name` (the
+    estimate), `name_low` and `name_high` (its 95% interval), for record_all."""
+    return {name: interval.estimate, f"{name}_low": interval.low, f"{name}_high": interval.high}
+
+
 def record_all(values: dict) -> None:
     """record() each of `values`, name by name: one call per result."""
     for name, value in values.items():

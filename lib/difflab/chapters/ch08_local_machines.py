@@ -3,23 +3,25 @@ calibrated against each network along its own trajectory, and how well each clos
 each network's images from the same noises (the paper's r^2 and the book's RP)."""
 
 from dataclasses import dataclass
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
+from difflab.book.glue import with_interval
 from difflab.book.profiles import Profile
 from difflab.book.sample_cache import sample
+from difflab.book.tables import error_bars, estimates
 from difflab.book.zoo import get_denoiser, memorization_sweep, reproducibility_models
-from difflab.core import metrics
+from difflab.core import intervals, metrics
 from difflab.core.data import load_images
 from difflab.core.denoisers import Denoiser, EmpiricalDenoiser, GaussianDenoiser
 from difflab.core.local import (
     BorderedLocalScoreMachine,
     LocalScoreMachine,
-    best_patch_sizes,
-    patch_size_scores,
+    patch_size_agreements,
 )
 from difflab.training.loop import training_images
 
@@ -73,6 +75,31 @@ def networks(profile: Profile, device) -> tuple[dict, dict, dict]:
     return nets, trains, peers
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """How well bbELS with each patch size agrees with a network along the network's own DDIM
+    trajectories: the centred cosine of each trajectory's clean-image estimates, shape (steps,
+    sizes, trajectories). The trajectories are the calibration's random unit: `indices` picks
+    some of them (all by default, or a batch of resamples, shape (resamples, trajectories))."""
+
+    steps: tuple[int, ...]
+    sizes: tuple[int, ...]
+    agreements: np.ndarray
+
+    def scores(self, indices=slice(None)) -> np.ndarray:
+        """The median agreement over the chosen trajectories: (steps, sizes[, resamples])."""
+        chosen = self.agreements[..., indices]
+        return intervals.lower_median(chosen, axis=-1)
+
+    def table(self) -> pd.DataFrame:
+        """The median agreements (rows: steps t, columns: sizes k)."""
+        return pd.DataFrame(self.scores(), index=self.steps, columns=self.sizes).rename_axis("t")
+
+    def best_sizes(self, indices=slice(None)) -> np.ndarray:
+        """Kamb and Ganguli's rule: at each step the size that agrees best (steps[, resamples])."""
+        return np.asarray(self.sizes)[self.scores(indices).argmax(axis=1)]
+
+
 @torch.no_grad()
 def calibrate(
     network: Denoiser,
@@ -81,17 +108,19 @@ def calibrate(
     steps: int,
     candidates: int | None,
     sizes,
-) -> pd.DataFrame:
+) -> Calibration:
     """Along the network's own DDIM trajectories from `noise`, how well bbELS with each patch size
-    agrees with the network (rows: steps t, columns: sizes; the median centred cosine)."""
+    agrees with the network (a Calibration)."""
     _, path = sample(network, noise, "ddim", steps, return_trajectory=True)
     machine = BorderedLocalScoreMachine(train, sizes[0], candidates=candidates).to(noise.device)
-    return pd.DataFrame(patch_size_scores(machine, path, sizes)).T.rename_axis("t")
+    agreements = patch_size_agreements(machine, path, sizes)
+    cosines = [[row[k].cpu().numpy() for k in sizes] for row in agreements.values()]
+    return Calibration(tuple(agreements), tuple(sizes), np.array(cosines))
 
 
-def schedule(scores: pd.DataFrame) -> dict[int, int]:
-    """The calibrated patch size at each step (best_patch_sizes of a `calibrate` frame)."""
-    return best_patch_sizes({t: row.to_dict() for t, row in scores.iterrows()})
+def schedule(calibration: Calibration) -> dict[int, int]:
+    """The calibrated patch size at each step, {t: k}."""
+    return dict(zip(calibration.steps, calibration.best_sizes().tolist()))
 
 
 @torch.no_grad()
@@ -140,52 +169,84 @@ def closed_form_images(train: torch.Tensor, noise: dict, steps: int) -> dict[str
     }
 
 
+def r_squared_values(a: dict, b: dict) -> np.ndarray:
+    """The r^2 of a[seed] with b[seed], noise by noise, over every seed of b in order."""
+    return torch.cat([metrics.r_squared(a[seed], b[seed]) for seed in b]).numpy()
+
+
 def median_r_squared(a: dict, b: dict) -> float:
     """The median r^2 of a[seed] with b[seed] over every noise of every seed of b."""
-    return torch.cat([metrics.r_squared(a[seed], b[seed]) for seed in b]).median().item()
+    return float(intervals.lower_median(r_squared_values(a, b)))
 
 
-def r_squared_table(
-    networks: dict[str, dict], predictors: dict[str, dict[str, dict]]
-) -> pd.DataFrame:
-    """The median r^2 of each predictor's images with each network's (rows: networks; columns:
-    predictors): networks[name][seed] are a network's images, predictors[name][predictor][seed]
-    the images that predict them."""
-    return pd.DataFrame(
-        {
-            name: {
-                p: median_r_squared(images, networks[name])
-                for p, images in predictors[name].items()
-            }
+@dataclass(frozen=True)
+class RSquared:
+    """The r^2 of each closed form's images, and of each peer network's, with each network's,
+    noise by noise: the chapter's table and its intervals are medians of these. values[network]
+    [column] holds one r^2 per noise, the seeds' noises in order (seeds[seed]: their indices);
+    the columns of peers[network] are the networks it is compared with, the others its closed
+    forms. A median takes the noises `indices` (all, one seed's, or a batch of resamples)."""
+
+    values: dict[str, dict[str, np.ndarray]]
+    peers: dict[str, list[str]]
+    seeds: dict[int, np.ndarray]
+
+    PEERS = "other networks"
+
+    @classmethod
+    def of(cls, networks: dict, predictors: dict, peers: dict, everyone: dict) -> "RSquared":
+        """From images: networks[name][seed] a network's, predictors[name][predictor][seed] the
+        closed forms' that predict them, everyone[peer][seed] those of its peers[name]."""
+        values = {
+            name: {p: r_squared_values(images, networks[name]) for p, images in predictors[name].items()}
+            | {peer: r_squared_values(everyone[peer], networks[name]) for peer in peers[name]}
             for name in networks
-        }
-    ).T
+        }  # fmt: skip
+        first = next(iter(networks.values()))
+        edges = np.cumsum([0, *(len(images) for images in first.values())])
+        seeds = {seed: np.arange(a, b) for seed, a, b in zip(first, edges, edges[1:])}
+        return cls(values, {name: list(peers[name]) for name in networks}, seeds)
 
+    @property
+    def n(self) -> int:
+        """The number of noises."""
+        return sum(len(block) for block in self.seeds.values())
 
-def peer_r_squared(networks: dict[str, dict], peers: dict[str, list[str]]) -> pd.Series:
-    """How well the networks predict each other: for each network, the median over its peers of
-    the median r^2 of their images with its own."""
-    return pd.Series(
-        {
-            name: float(np.median([median_r_squared(networks[p], networks[name]) for p in others]))
-            for name, others in peers.items()
-        }
-    )
+    @property
+    def columns(self) -> list[str]:
+        """The closed forms, then the peers' column."""
+        name, values = next(iter(self.values.items()))
+        return [c for c in values if c not in self.peers[name]] + [self.PEERS]
 
+    def median(self, network: str, column: str, indices=slice(None)):
+        """A column's median r^2 over the chosen noises; for the peers, the median over the peers
+        of each one's median."""
+        if column == self.PEERS:
+            peers = [self.median(network, peer, indices) for peer in self.peers[network]]
+            return np.median(peers, axis=0)
+        return intervals.lower_median(self.values[network][column][indices])
 
-def one_seed(images: dict, seed) -> dict:
-    """The images of one seed, nested as before: {name: {seed: images}} or deeper."""
-    if seed in images:
-        return {seed: images[seed]}
-    return {name: one_seed(inner, seed) for name, inner in images.items()}
+    def table(self) -> pd.DataFrame:
+        """The medians (rows: networks; columns: the closed forms and the peers), each an Interval
+        over the noises."""
+        return pd.DataFrame(
+            {
+                name: {
+                    c: intervals.bootstrap_indices(partial(self.median, name, c), self.n)
+                    for c in self.columns
+                }
+                for name in self.values
+            }
+        ).T
 
 
 def rp_table(
     networks: dict[str, dict], predictors: dict[str, dict[str, dict]], seeds, rate: float = 0.01
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """The book's RP of each predictor with each network, at each network's threshold: the
-    similarity that a share `rate` of the shuffled pairs (different noises) of all its predictors
-    exceed. Per network, since a memorizing network's few images make its null far higher."""
+    """The book's RP of each predictor with each network (an Interval: Wilson's, over the noises),
+    at each network's threshold: the similarity that a share `rate` of the shuffled pairs
+    (different noises) of all its predictors exceed. Per network, since a memorizing network's few
+    images make its null far higher."""
     rp, thresholds = {}, {}
     for name, images in networks.items():
         same, null = {}, []
@@ -194,15 +255,26 @@ def rp_table(
             same[predictor] = torch.cat([metrics.pair_similarity(a, b) for a, b in pairs])
             null += [metrics.shuffled_similarity(a, b, s) for s, (a, b) in zip(seeds, pairs)]
         thresholds[name] = metrics.null_threshold(torch.cat(null), rate)
-        rp[name] = {p: (v > thresholds[name]).double().mean().item() for p, v in same.items()}
+        rp[name] = {
+            p: intervals.proportion((v > thresholds[name]).numpy()) for p, v in same.items()
+        }
     return pd.DataFrame(rp).T, pd.Series(thresholds)
 
 
-def locality(sizes: dict[int, int]) -> tuple[float, float]:
-    """The mean calibrated patch size over the first third of the steps and over the last third."""
-    values = list(sizes.values())
+def locality(sizes) -> tuple:
+    """The mean calibrated patch size over the first third of the steps and over the last third,
+    of a schedule {t: k} or of an array of sizes (steps[, resamples])."""
+    values = np.asarray(list(sizes.values()) if isinstance(sizes, dict) else sizes, dtype=float)
     third = len(values) // 3
-    return float(np.mean(values[:third])), float(np.mean(values[-third:]))
+    return values[:third].mean(axis=0), values[-third:].mean(axis=0)
+
+
+def shrink_margin(calibrations: dict[str, Calibration], indices=slice(None)):
+    """Prediction 1's deciding difference: the smallest drop, over the networks, of the calibrated
+    patch size from the first third of the steps to the last, calibrated on the trajectories
+    `indices`."""
+    drops = [np.subtract(*locality(c.best_sizes(indices))) for c in calibrations.values()]
+    return np.min(drops, axis=0)
 
 
 PREDICTIONS = {
@@ -218,99 +290,157 @@ PREDICTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Roles:
+    """Which network plays which part in the predictions: the convolutional networks (the standard
+    U-Net first), its seed twin, the network with attention, and chapter 3's sweep at its
+    (smallest, largest) training set."""
+
+    convolutional: tuple[str, ...]
+    twin: str
+    attention: str
+    ends: tuple[str, str]
+
+
 def prediction_margins(
-    table: pd.DataFrame, schedules: dict, twin: float, convolutional, attention: str, ends
+    r2: RSquared, calibrations: dict, roles: Roles, indices=slice(None)
 ) -> dict[str, float]:
     """The difference that decides each of the chapter's predictions (PREDICTIONS; positive: it
-    held), from an r^2 table (r_squared_table), the calibrated sizes, the standard U-Net's r^2 with
-    its seed twin (`twin`), the names of the convolutional networks (the standard U-Net first) and
-    of the attention one, and chapter 3's sweep at its (smallest, largest) training set."""
-    conv = table.loc[list(convolutional)]
-    smallest, largest = (table.loc[name] for name in ends)
-    standard = table.loc[convolutional[0], "bbELS"]
+    held), from the medians over the noises `indices` (all, a seed's, or a batch of resamples);
+    prediction 1's from the calibrations, on all their trajectories."""
+    m = lambda name, column: r2.median(name, column, indices)
+    conv = lambda column: np.array([m(name, column) for name in roles.convolutional])
+    smallest, largest = roles.ends
+    standard = m(roles.convolutional[0], "bbELS")
     return {
-        "shrinks": min(first - last for first, last in map(locality, schedules.values())),
-        "over_gaussian": (conv["bbELS"] - conv["Gaussian"]).min(),
-        "over_dstar": (conv["bbELS"] - conv["D*"]).min(),
-        "over_ls": (conv["bbELS"] - conv["LS"]).min(),
-        "dit_below": conv["bbELS"].min() - table.loc[attention, "bbELS"],
-        "dstar_smallest": smallest["D*"] - smallest["bbELS"],
-        "bbels_largest": largest["bbELS"] - largest["D*"],
+        "shrinks": shrink_margin(calibrations),
+        "over_gaussian": (conv("bbELS") - conv("Gaussian")).min(axis=0),
+        "over_dstar": (conv("bbELS") - conv("D*")).min(axis=0),
+        "over_ls": (conv("bbELS") - conv("LS")).min(axis=0),
+        "dit_below": conv("bbELS").min(axis=0) - m(roles.attention, "bbELS"),
+        "dstar_smallest": m(smallest, "D*") - m(smallest, "bbELS"),
+        "bbels_largest": m(largest, "bbELS") - m(largest, "D*"),
         "at_least_08": standard - 0.8,
-        "below_twin": twin - standard,
+        "below_twin": m(roles.convolutional[0], roles.twin) - standard,
     }
 
 
-def margins_by_seed(
-    networks: dict,
-    predictors: dict,
-    schedules: dict,
-    seeds,
-    twin: str,
-    convolutional,
-    attention,
-    ends,
-) -> pd.DataFrame:
-    """prediction_margins measured on each seed's noises alone (one column per seed); `twin`
-    names the standard U-Net's seed twin among `networks`."""
-    by_seed = {}
-    for seed in seeds:
-        nets = one_seed(networks, seed)
-        twin_r2 = median_r_squared(nets[twin], nets[convolutional[0]])
-        table = r_squared_table(nets, one_seed(predictors, seed))
-        by_seed[seed] = prediction_margins(
-            table, schedules, twin_r2, convolutional, attention, ends
-        )
-    return pd.DataFrame(by_seed)
+def margin_intervals(
+    r2: RSquared, calibrations: dict, roles: Roles
+) -> dict[str, intervals.Interval]:
+    """Each prediction's deciding difference with its interval: over the noises, resampled alike
+    for every network and closed form; prediction 1's over the calibration trajectories."""
+    paths = next(iter(calibrations.values())).agreements.shape[-1]
+    shrinks = partial(shrink_margin, calibrations)
+    found = {"shrinks": intervals.bootstrap_indices(shrinks, paths, "calibration trajectories")}
+    decide = lambda key: lambda i: prediction_margins(r2, calibrations, roles, i)[key]
+    return found | {
+        key: intervals.bootstrap_indices(decide(key), r2.n)
+        for key in PREDICTIONS
+        if key not in found
+    }
 
 
-def checks(margins: dict, by_seed: pd.DataFrame) -> pd.DataFrame:
-    """The predictions' table: each deciding difference on all noises and at the worst seed."""
-    frame = pd.DataFrame({"all noises": margins, "worst seed": by_seed.min(axis=1)})
-    frame["held"] = frame["all noises"] > 0
-    return frame.rename(index=PREDICTIONS)
+def margins_by_seed(r2: RSquared, calibrations: dict, roles: Roles) -> pd.DataFrame:
+    """prediction_margins measured on each seed's noises alone (one column per seed)."""
+    return pd.DataFrame(
+        {
+            seed: prediction_margins(r2, calibrations, roles, block)
+            for seed, block in r2.seeds.items()
+        }
+    )
 
 
-def glue_margins(margins: dict, by_seed: pd.DataFrame) -> dict:
-    """margin_KEY (all noises) and margin_KEY_seed_min (the worst seed) of each prediction."""
+def to_decide(interval: intervals.Interval) -> str:
+    """How many units would decide an undecided verdict at the measured spread, in words."""
+    count = intervals.units_to_decide(interval)
+    if count is None or count > 100 * interval.n:
+        return f"over {100 * interval.n:,} {interval.unit}"
+    return f"{count:,} {interval.unit}"
+
+
+def checks(margins: dict[str, intervals.Interval], by_seed: pd.DataFrame) -> pd.DataFrame:
+    """The predictions' table: each deciding difference with its interval, at the worst seed, the
+    verdict the point estimate gave and the verdict of the interval, and for an undecided one the
+    number of units (noises, or calibration trajectories) that would decide it."""
+    rows = {}
+    for key, interval in margins.items():
+        verdict = intervals.verdict(interval)
+        rows[PREDICTIONS[key]] = {
+            "difference [95% interval]": f"{interval:.3f}",
+            "worst seed": f"{by_seed.loc[key].min():.3f}",
+            "point verdict": "held" if interval.estimate > 0 else "failed",
+            "verdict": verdict,
+            "would be decided by": to_decide(interval) if verdict == "undecided" else "",
+        }
+    return pd.DataFrame(rows).T
+
+
+def glue_margins(margins: dict[str, intervals.Interval], by_seed: pd.DataFrame) -> dict:
+    """margin_KEY with its interval (all noises), margin_KEY_seed_min (the worst seed) and
+    verdict_KEY of each prediction."""
     glued = {}
-    for key, value in margins.items():
-        glued |= {f"margin_{key}": value, f"margin_{key}_seed_min": by_seed.loc[key].min()}
+    for key, interval in margins.items():
+        glued |= with_interval(f"margin_{key}", interval) | {
+            f"margin_{key}_seed_min": by_seed.loc[key].min(),
+            f"verdict_{key}": intervals.verdict(interval),
+        }
     return glued
 
 
-def glue_table(table, rp, thresholds, twin: float, convolutional, attention: str, ends) -> dict:
+def peers_over_machines(r2: RSquared, trained, indices=slice(None)):
+    """How far the better machine stays below the other networks, at worst over `trained`."""
+    return np.min(
+        [
+            r2.median(n, r2.PEERS, indices)
+            - np.maximum(r2.median(n, "LS", indices), r2.median(n, "bbELS", indices))
+            for n in trained
+        ],
+        axis=0,
+    )
+
+
+def glue_table(
+    table: pd.DataFrame, rp: pd.DataFrame, thresholds, r2: RSquared, roles: Roles
+) -> dict:
     """The r^2 and RP numbers the text quotes: ranges over the convolutional networks, single
-    networks' values, how far the better machine stays below the peers, and which network the
-    peers agree with least and bbELS predicts worst."""
-    conv, unet = table.loc[list(convolutional)], convolutional[0]
+    networks' values with their intervals, how far the better machine stays below the peers, and
+    which network the peers agree with least and bbELS predicts worst."""
+    medians = estimates(table)
+    conv, unet, (smallest, largest) = (
+        medians.loc[list(roles.convolutional)],
+        roles.convolutional[0],
+        roles.ends,
+    )
     ranges = {"bbELS": "bbels", "LS": "ls", "Gaussian": "gaussian", "D*": "dstar",
               "other networks": "peers"}  # fmt: skip
-    glued = {"r2_twin": twin, "rp_threshold_unet": thresholds[unet], "rp_fpr_percent": 1}
+    glued = {"rp_threshold_unet": thresholds[unet], "rp_fpr_percent": 1}
     for column, short in ranges.items():
         glued |= {
             f"r2_{short}_conv_min": conv[column].min(),
             f"r2_{short}_conv_max": conv[column].max(),
         }
-    glued |= {
+    cells = {
         "r2_bbels_unet": table.loc[unet, "bbELS"],
         "r2_ls_unet": table.loc[unet, "LS"],
-        "r2_bbels_dit": table.loc[attention, "bbELS"],
+        "r2_bbels_dit": table.loc[roles.attention, "bbELS"],
         "r2_bbels_resnet": table.loc["ResNet", "bbELS"],
         "r2_peers_resnet": table.loc["ResNet", "other networks"],
-        "r2_dstar_smallest": table.loc[ends[0], "D*"],
-        "r2_dstar_largest": table.loc[ends[1], "D*"],
-        "r2_bbels_largest": table.loc[ends[1], "bbELS"],
+        "r2_dstar_smallest": table.loc[smallest, "D*"],
+        "r2_dstar_largest": table.loc[largest, "D*"],
+        "r2_bbels_largest": table.loc[largest, "bbELS"],
         "rp_bbels_unet": rp.loc[unet, "bbELS"],
         "rp_ls_unet": rp.loc[unet, "LS"],
         "rp_gaussian_unet": rp.loc[unet, "Gaussian"],
+        "r2_twin": intervals.bootstrap_indices(partial(r2.median, unet, roles.twin), r2.n),
     }
-    trained = [*convolutional, attention]
-    machines = table.loc[trained, ["LS", "bbELS"]].max(axis=1)
+    trained = [*roles.convolutional, roles.attention]
+    gap = intervals.bootstrap_indices(partial(peers_over_machines, r2, trained), r2.n)
+    for name, interval in (cells | {"peers_over_machines_min": gap}).items():
+        glued |= with_interval(name, interval)
     return glued | {
-        "peers_over_machines_min": (table.loc[trained, "other networks"] - machines).min(),
-        "least_agreed": table.loc[trained, "other networks"].idxmin(),
-        "worst_predicted": table.loc[trained, "bbELS"].idxmin(),
+        "least_agreed": medians.loc[trained, "other networks"].idxmin(),
+        "worst_predicted": medians.loc[trained, "bbELS"].idxmin(),
     }
 
 
@@ -341,13 +471,16 @@ def agreement_map(scores: pd.DataFrame):
 
 
 def r_squared_plot(table: pd.DataFrame):
-    """Each predictor's median r^2 with each network (markers) and the peers' (bars)."""
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1))
+    """Each predictor's median r^2 with each network (markers) and the peers' (bars), each with its
+    95% interval over the noises (a table of Intervals, RSquared.table)."""
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(table) + 1))
     rows = np.arange(len(table))
-    ax.barh(rows, table["other networks"], color="0.85", label="other networks")
-    for column, marker in zip(CLOSED_FORMS, "osD^"):
-        ax.scatter(table[column], rows, marker=marker, label=column, zorder=3)
-    ax.set(yticks=rows, yticklabels=table.index, xlabel="median r^2", xlim=(0.4, 1.0))
+    centre, error = error_bars(table["other networks"])
+    ax.barh(rows, centre, xerr=error, color="0.85", ecolor="0.6", label="other networks")
+    for offset, column, marker in zip((-0.27, -0.09, 0.09, 0.27), CLOSED_FORMS, "osD^"):
+        centre, error = error_bars(table[column])
+        ax.errorbar(centre, rows + offset, xerr=error, fmt=marker, label=column, zorder=3)
+    ax.set(yticks=rows, yticklabels=table.index, xlabel="median $r^2$", xlim=(0.4, 1.0))
     ax.invert_yaxis()
     ax.legend(fontsize=8, loc="lower left")
     return fig

@@ -99,6 +99,22 @@ def bootstrap(statistic: Callable, *samples, unit: str = "noises", seed: int = 0
     return Interval(estimate, float(low), float(high), len(arrays[0]), unit, "percentile bootstrap")
 
 
+def bootstrap_indices(statistic: Callable, n: int, unit: str = "noises", seed: int = 0) -> Interval:
+    """The percentile-bootstrap 95% interval of `statistic(indices)`, a statistic that indexes its
+    own data (any number of arrays, of any shape) by the units' indices: 0, ..., n - 1 for the
+    estimate, and a batch of resampled indices, shape (resamples, n), for the interval. For a
+    statistic of many paired quantities at once (the smallest difference over networks of medians
+    over noises), written with numpy reductions over the last axis."""
+    return bootstrap(
+        lambda indices, axis: statistic(indices.astype(int)), np.arange(n), unit=unit, seed=seed
+    )
+
+
+def lower_median(values, axis=-1):
+    """The median as torch computes it: the lower of the two middle values of an even count."""
+    return np.quantile(values, 0.5, axis=axis, method="lower")
+
+
 def median(values, unit: str = "noises", seed: int = 0) -> Interval:
     """The median of one value per noise, with its bootstrap interval."""
     return bootstrap(np.median, values, unit=unit, seed=seed)
@@ -150,10 +166,11 @@ def verdict(interval: Interval, bound: float = 0.0) -> str:
 
 def units_to_decide(interval: Interval, bound: float = 0.0) -> int | None:
     """How many units (noises, seeds) would move the interval off `bound`, if the estimate stayed
-    and the interval narrowed as one over the square root of the count; None where the estimate
-    sits on the bound (no count decides it)."""
-    gap = abs(interval.estimate - bound)
+    and the interval narrowed as one over the square root of the count: the interval's reach from
+    the estimate toward the bound must shrink below their distance. None where the estimate sits on
+    the bound (no count decides it)."""
+    gap = interval.estimate - bound
     if gap == 0:
         return None
-    half = (interval.high - interval.low) / 2
-    return max(interval.n, math.ceil(interval.n * (half / gap) ** 2))
+    reach = interval.estimate - interval.low if gap > 0 else interval.high - interval.estimate
+    return max(interval.n, math.ceil(interval.n * (reach / abs(gap)) ** 2))

@@ -337,16 +337,25 @@ def _unregion(out: torch.Tensor, b: int, rows, cols) -> torch.Tensor:
 
 
 @torch.no_grad()
-def patch_size_scores(machine: LocalDenoiser, path, sizes) -> dict[int, dict[int, float]]:
-    """Along a network's own trajectory (`path`, a sampling.Trajectory: its states and its
+def patch_size_agreements(
+    machine: LocalDenoiser, path, sizes
+) -> dict[int, dict[int, torch.Tensor]]:
+    """Along a network's own trajectories (`path`, a sampling.Trajectory: its states and its
     clean-image predictions), how well the machine with each patch size in `sizes` agrees with the
-    network from the same states: the median over the trajectory's images of the centred cosine,
-    {t: {k: agreement}}."""
+    network from the same states: the centred cosine of each trajectory's image, {t: {k: cosines}}."""
     for k in sizes:
         _check_patch(k, "sizes")
     return {
-        t: {k: metrics.pair_similarity(machine.predict(x, t, k), x0).median().item() for k in sizes}
+        t: {k: metrics.pair_similarity(machine.predict(x, t, k), x0) for k in sizes}
         for x, x0, t in zip(path.x, path.x0, path.t)
+    }
+
+
+def patch_size_scores(machine: LocalDenoiser, path, sizes) -> dict[int, dict[int, float]]:
+    """patch_size_agreements' median over the trajectories, {t: {k: agreement}}."""
+    return {
+        t: {k: cosines.median().item() for k, cosines in row.items()}
+        for t, row in patch_size_agreements(machine, path, sizes).items()
     }
 
 

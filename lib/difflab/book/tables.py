@@ -1,0 +1,26 @@
+"""Tables whose cells are numbers with their 95% intervals (difflab.core.intervals.Interval): the
+estimates alone, for arithmetic, and the cells as a reader reads them, `0.92 [0.87, 0.94]`; and the
+error bars of a figure drawn from the same intervals."""
+
+import numpy as np
+import pandas as pd
+
+from difflab.core.intervals import Interval
+
+
+def estimates(frame: pd.DataFrame) -> pd.DataFrame:
+    """The estimates of a table of Intervals (floats; any other cell as it is)."""
+    return frame.map(lambda cell: cell.estimate if isinstance(cell, Interval) else cell)
+
+
+def with_intervals(frame: pd.DataFrame, spec: str = ".2f") -> pd.DataFrame:
+    """A table of Intervals as text, each cell `estimate [low, high]` in the format `spec`."""
+    return frame.map(lambda cell: format(cell, spec) if isinstance(cell, Interval) else cell)
+
+
+def error_bars(cells) -> tuple[np.ndarray, np.ndarray]:
+    """The estimates of some Intervals and their distances to the interval's ends, (2, n): what
+    matplotlib's errorbar takes as `xerr` or `yerr`."""
+    cells = list(cells)
+    centre = np.array([c.estimate for c in cells])
+    return centre, np.array([centre - [c.low for c in cells], [c.high for c in cells] - centre])
