@@ -126,6 +126,21 @@ def test_indices_resample_data_of_any_shape_together():
     assert by_index[:3] == pytest.approx(by_rows[:3])
 
 
+def test_paired_tables_resample_every_entry_at_the_same_noises():
+    """A curve (steps x noises) and a 0/1 hit per noise, resampled together."""
+    rng = np.random.default_rng(9)
+    curve, hits = rng.standard_normal((5, 30)), rng.random(30) < 0.5
+    statistic = lambda t: t["curve"].mean(-1).max(0) - t["hits"].mean(-1)
+    interval = intervals.paired(statistic, {"curve": curve, "hits": hits})
+    assert interval.estimate == pytest.approx(curve.mean(-1).max() - hits.mean())
+    by_index = intervals.bootstrap_indices(
+        lambda i: curve[:, i].mean(-1).max(0) - hits[i].mean(-1), 30
+    )
+    assert interval == by_index
+    with pytest.raises(ValueError, match=r"values have \[29, 30\] noises"):
+        intervals.paired(statistic, {"curve": curve, "hits": hits[:29]})
+
+
 def test_the_lower_median_is_torchs():
     values = np.random.default_rng(8).standard_normal(24)
     assert intervals.lower_median(values) == torch.tensor(values).median().item()

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from difflab.book.profiles import get_profile
+from difflab.book.tables import to_decide
 from difflab.chapters import ch08_local_machines as ch08
 from difflab.core import intervals, metrics
 from difflab.core.denoisers import EmpiricalDenoiser
@@ -132,10 +133,10 @@ def test_each_margin_has_its_interval_and_the_checks_read_verdicts_off_it():
     assert (
         int(count) > 4
         and unit == "noises"
-        and ch08.to_decide(margins["shrinks"]) == "3 calibration trajectories"
+        and to_decide(margins["shrinks"]) == "3 calibration trajectories"
     )
     tie = intervals.Interval(-1e-10, -1e-10, 0.1, 24, "noises", "test")
-    assert ch08.to_decide(tie) == "over 2,400 noises"
+    assert to_decide(tie) == "over 2,400 noises"
     glued = ch08.glue_margins(margins, by_seed)
     assert glued["margin_shrinks"] == 28 and glued["verdict_at_least_08"] == "undecided"
     assert glued["margin_at_least_08_low"] == margins["at_least_08"].low

@@ -1,10 +1,12 @@
 """Tables whose cells are numbers with their 95% intervals (difflab.core.intervals.Interval): the
-estimates alone, for arithmetic, and the cells as a reader reads them, `0.92 [0.87, 0.94]`; and the
-error bars of a figure drawn from the same intervals."""
+estimates alone, for arithmetic, and the cells as a reader reads them, `0.92 [0.87, 0.94]`; the
+rows of a predictions' table (a verdict read off each interval); and the error bars of a figure
+drawn from the same intervals."""
 
 import numpy as np
 import pandas as pd
 
+from difflab.core import intervals
 from difflab.core.intervals import Interval
 
 
@@ -24,3 +26,28 @@ def error_bars(cells) -> tuple[np.ndarray, np.ndarray]:
     cells = list(cells)
     centre = np.array([c.estimate for c in cells])
     return centre, np.array([centre - [c.low for c in cells], [c.high for c in cells] - centre])
+
+
+def to_decide(interval: Interval, bound: float = 0.0) -> str:
+    """How many units would decide an undecided verdict at the measured spread, in words."""
+    count = intervals.units_to_decide(interval, bound)
+    if count is None or count > 100 * interval.n:
+        return f"over {100 * interval.n:,} {interval.unit}"
+    return f"{count:,} {interval.unit}"
+
+
+def verdict_row(
+    interval: Interval, point_verdict: str, spec: str = ".3f", beside: dict | None = None
+) -> dict[str, str]:
+    """A prediction's row: its deciding difference (positive: as predicted) with its interval, any
+    columns `beside` it, the verdict its point value gave before intervals, the verdict of the
+    interval (held, failed, undecided) and, for an undecided one, the count of units that would
+    decide it."""
+    verdict = intervals.verdict(interval)
+    return {
+        "difference [95% interval]": format(interval, spec),
+        **(beside or {}),
+        "point verdict": point_verdict,
+        "verdict": verdict,
+        "would be decided by": to_decide(interval) if verdict == "undecided" else "",
+    }

@@ -13,7 +13,7 @@ import torch
 from difflab.book.glue import with_interval
 from difflab.book.profiles import Profile
 from difflab.book.sample_cache import sample
-from difflab.book.tables import error_bars, estimates
+from difflab.book.tables import error_bars, estimates, verdict_row
 from difflab.book.zoo import get_denoiser, memorization_sweep, reproducibility_models
 from difflab.core import intervals, metrics
 from difflab.core.data import load_images
@@ -351,28 +351,16 @@ def margins_by_seed(r2: RSquared, calibrations: dict, roles: Roles) -> pd.DataFr
     )
 
 
-def to_decide(interval: intervals.Interval) -> str:
-    """How many units would decide an undecided verdict at the measured spread, in words."""
-    count = intervals.units_to_decide(interval)
-    if count is None or count > 100 * interval.n:
-        return f"over {100 * interval.n:,} {interval.unit}"
-    return f"{count:,} {interval.unit}"
-
-
 def checks(margins: dict[str, intervals.Interval], by_seed: pd.DataFrame) -> pd.DataFrame:
-    """The predictions' table: each deciding difference with its interval, at the worst seed, the
-    verdict the point estimate gave and the verdict of the interval, and for an undecided one the
-    number of units (noises, or calibration trajectories) that would decide it."""
-    rows = {}
-    for key, interval in margins.items():
-        verdict = intervals.verdict(interval)
-        rows[PREDICTIONS[key]] = {
-            "difference [95% interval]": f"{interval:.3f}",
-            "worst seed": f"{by_seed.loc[key].min():.3f}",
-            "point verdict": "held" if interval.estimate > 0 else "failed",
-            "verdict": verdict,
-            "would be decided by": to_decide(interval) if verdict == "undecided" else "",
-        }
+    """The predictions' table (tables.verdict_row), with each difference at the worst seed."""
+    rows = {
+        PREDICTIONS[key]: verdict_row(
+            interval,
+            "held" if interval.estimate > 0 else "failed",
+            beside={"worst seed": f"{by_seed.loc[key].min():.3f}"},
+        )
+        for key, interval in margins.items()
+    }
     return pd.DataFrame(rows).T
 
 

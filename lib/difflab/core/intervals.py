@@ -22,7 +22,8 @@ Each returns an Interval (estimate, low, high, n, unit, method) that formats as 
 
 import inspect
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -107,6 +108,39 @@ def bootstrap_indices(statistic: Callable, n: int, unit: str = "noises", seed: i
     over noises), written with numpy reductions over the last axis."""
     return bootstrap(
         lambda indices, axis: statistic(indices.astype(int)), np.arange(n), unit=unit, seed=seed
+    )
+
+
+class _Resampled(Mapping):
+    """A table of per-noise arrays seen at some noises: table[key] is values[key][..., indices]."""
+
+    def __init__(self, values: Mapping, indices):
+        self.values, self.indices = values, indices
+
+    def __getitem__(self, key):
+        return np.asarray(self.values[key])[..., self.indices]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self):
+        return len(self.values)
+
+
+def paired(statistic: Callable, values: Mapping, unit: str = "noises", seed: int = 0) -> Interval:
+    """The bootstrap interval of `statistic(table)`, where `table[key]` holds values[key] at the
+    resampled noises: each entry of `values` is an array whose last axis runs over the same noises
+    (a model's similarities, a 0/1 hit per noise, a step-by-noise curve), and every entry is
+    resampled at the same noises. Write the statistic with numpy reductions over the last axis:
+    `lambda t: np.minimum(t["a"].mean(-1), t["b"].mean(-1)) - 0.5`."""
+    lengths = {np.shape(v)[-1] for v in values.values()}
+    if len(lengths) != 1:
+        raise ValueError(
+            f"values have {sorted(lengths)} noises along their last axes; allowed: one count, "
+            "the same noises in each"
+        )
+    return bootstrap_indices(
+        lambda indices: statistic(_Resampled(values, indices)), lengths.pop(), unit, seed
     )
 
 
