@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -10,15 +11,21 @@ from difflab.chapters.ch05_late_initialization import (
     BASELINE,
     CLAIMED,
     EQUAL_NFE,
+    PREDICTIONS,
     best_starts,
+    checks,
     claim_margins,
+    entropy_intervals,
     fid_ratio,
     fid_reference,
     fit_check,
     generate,
+    improvement_intervals,
     losing_starts,
     paper_start,
     score_table,
+    seed_margins,
+    seed_tables,
     start_sweep,
     sweep_curve,
     sweep_ratios,
@@ -321,3 +328,72 @@ def test_table_claims_read_the_papers_comparisons():
         fid_ratio(table, CLAIMED["fid"]) == claims["fid_ratio_max"]
         and fid_ratio(table, [("PNDM", 3)]) == 0.4
     )
+
+
+def _seeded_tables() -> dict[int, pd.DataFrame]:
+    """Made-up final tables of three seeds: seed s's FIDs are seed 1's times 1 + (s - 1) / 100."""
+    rows = {*table_starts({("PLMS", k): 500 for k in (3, 5, 10)})}
+    first = _scored(rows).set_index(["sampler", "steps", "start"]).sort_index()
+    first.loc[("DDIM", 10, "gls"), "FID"] = 8.0  # DDIM gains least at 10 steps
+    tables = {}
+    for seed in (1, 2, 3):
+        table = first.copy()
+        table["FID"] *= 1 + (seed - 1) / 100
+        table.loc[("DDIM", 3, "gls"), "FID"] = 5.0 - seed / 10  # the improvement grows with seed
+        tables[seed] = table
+    return tables
+
+
+def test_seed_tables_read_the_study_rows_back():
+    tables = _seeded_tables()
+    rows = [
+        {"seed": s, "table": t.reset_index().to_dict(orient="records")} for s, t in tables.items()
+    ]
+    read = seed_tables(rows)
+    assert list(read) == [1, 2, 3] and read[2].equals(tables[2])
+
+
+def test_improvements_carry_their_interval_over_the_seeds():
+    found = improvement_intervals(_seeded_tables())
+    ddim3 = found["DDIM", 3]
+    assert ddim3.n == 3 and ddim3.unit == "seeds"
+    assert ddim3.estimate == pytest.approx(
+        np.mean([10 * (1 + (s - 1) / 100) / (5 - s / 10) for s in (1, 2, 3)])
+    )
+    assert ddim3.low < ddim3.estimate < ddim3.high
+    assert found["PNDM", 5] == (
+        2.0,
+        2.0,
+        2.0,
+        3,
+        "seeds",
+        "Student t",
+    )  # the same ratio at every seed
+    entropy = entropy_intervals(_seeded_tables())
+    assert entropy.loc[("DDIM", 3), "gls"].estimate == pytest.approx(2.2)
+
+
+def test_seed_margins_decide_each_prediction_per_seed():
+    tables = _seeded_tables()
+    fits = [{"seed": s, "sw_ratio_early_max": 1.2, "sw_ratio_400": 1.9 + s / 10} for s in range(3)]
+    sweeps = [
+        {"seed": s, "sampler": sampler, "steps": k, "best_start": start}
+        for s in range(2)
+        for sampler, start in (("DDIM", 400), ("PLMS", 500 + 100 * s))
+        for k in (3, 5)
+    ]
+    critical = {"points formula": 621, "speciation": 563}
+    margins = seed_margins(tables, 2.3, 0.6, fits, sweeps, critical)
+    assert set(margins) == set(PREDICTIONS)
+    assert margins["fid_ratio"][1] == pytest.approx(0.8 - 0.5)
+    assert margins["ddim10_least"][1] == pytest.approx(2 - 1.25)
+    moved = {s: 1 - (5 - s / 10) / 4.9 for s in (2, 3)}  # DDIM 3 gls moves most
+    assert margins["seed_moves"].to_dict() == pytest.approx({s: 0.2 - m for s, m in moved.items()})
+    assert margins["leave_400"].tolist() == pytest.approx([-0.1, 0.0, 0.1])
+    assert margins["ddim_start"].tolist() == [221, 221]
+    assert margins["plms_start"].tolist() == [37, 121]  # 500 - 463; 721 - 600
+    frame = checks(margins)
+    assert frame.loc[PREDICTIONS["leave_400"], "point verdict"] == "failed"
+    assert frame.loc[PREDICTIONS["leave_400"], "verdict"] == "undecided"
+    assert frame.loc[PREDICTIONS["fid_ratio"], "verdict"] == "held"
+    assert frame.loc[PREDICTIONS["seed_moves"], "seeds"] == "2"

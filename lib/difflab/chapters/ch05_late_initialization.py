@@ -9,6 +9,7 @@ so the data's covariance is decomposed once and serves every t.
 
 import time
 
+import numpy as np
 import ot
 import pandas as pd
 import torch
@@ -16,6 +17,8 @@ from tqdm import tqdm
 
 from difflab.book import papers
 from difflab.book.sample_cache import sample
+from difflab.book.tables import verdict_row
+from difflab.core import intervals
 from difflab.core.gaussian import DataMoments
 from difflab.core.quality import label_entropy
 from difflab.core.sampling import evaluations
@@ -360,3 +363,112 @@ def sweep_ratios(sweep: pd.DataFrame, best: dict) -> dict[tuple[str, int], float
         late, baseline = sweep_curve(sweep, sampler, steps)
         ratios[sampler, steps] = late[t_s] / baseline
     return ratios
+
+
+def seed_tables(rows: list[dict]) -> dict[int, pd.DataFrame]:
+    """The final table's FID and labels' entropy per seed, from late_start_table_seeds' rows,
+    indexed like score_table (sampler, steps, start)."""
+    return {
+        row["seed"]: pd.DataFrame(row["table"]).set_index(["sampler", "steps", "start"])
+        for row in rows
+    }
+
+
+def improvements(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Each (sampler, steps) row's improvement, baseline FID over gls FID, per seed (columns)."""
+    return pd.DataFrame(
+        {
+            seed: table["FID"].xs("baseline", level="start") / table["FID"].xs("gls", level="start")
+            for seed, table in tables.items()
+        }
+    )
+
+
+def improvement_intervals(tables: dict[int, pd.DataFrame]) -> pd.Series:
+    """Each row's improvement with its interval over the seeds (Student t)."""
+    return improvements(tables).apply(intervals.over_seeds, axis=1)
+
+
+def entropy_intervals(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Each row's labels' entropy from each start, with its interval over the seeds."""
+    entropy = pd.DataFrame({seed: table["label entropy"] for seed, table in tables.items()})
+    return entropy.apply(intervals.over_seeds, axis=1).unstack("start")
+
+
+# The chapter's pre-registered predictions (1-7, written before the table ran) and the bounds its
+# studies wrote before they ran, each decided per seed by a difference that is positive where it held.
+PREDICTIONS = {
+    "fid_ratio": "1. gls at most 0.8 of the standard start's FID",
+    "entropy": "2. labels nearer the training set's entropy",
+    "gls3_beats_base5": "3. gls with 3 steps beats the standard 5",
+    "pndm_not": "3. ... but not for PNDM",
+    "pndm3": "4. PNDM's improvement at 3 steps in 1.5-10",
+    "equal_nfe": "5. DDIM beats PNDM at 12 evaluations",
+    "ddim10_least": "6. DDIM gains least at 10 steps",
+    "seed_moves": "7. another seed moves FID less than (1 - r) / 2",
+    "floor_early": "fit: on the floor at steps 600-900 (ratio <= 1.5)",
+    "leave_400": "fit: off the floor by step 400 (ratio >= 2)",
+    "ddim_start": "sweep: DDIM's best starts at or after the critical steps",
+    "plms_start": "sweep: PLMS's best starts within a step of them",
+}
+
+
+def seed_margins(
+    tables: dict[int, pd.DataFrame],
+    train_entropy: float,
+    ratio_bound: float,
+    fits: list[dict],
+    sweeps: list[dict],
+    critical: dict,
+) -> dict[str, pd.Series]:
+    """Each prediction's deciding difference per seed of its study: predictions 1-6 from the final
+    table's seeds, 7 from each seed's largest change of claim 1's FIDs against seed 1 (the chapter's)
+    beside (1 - r) / 2 (r = `ratio_bound`, the chapter's largest ratio of claim 1), the fit's bounds
+    from prose_claims' fits and the sweep's from start_sweep_seeds' sweeps; `critical`: chapter 4's
+    critical steps, the sweep's band being one grid step (100) around them."""
+    claims = pd.DataFrame({s: table_claims(t, train_entropy) for s, t in tables.items()}).T
+    gains = improvements(tables).loc["DDIM"]
+    first = tables[min(tables)]["FID"]
+    rows = [(s, k, start) for s, k in CLAIMED["fid"] for start in ("gls", "baseline")]
+    change = pd.Series(
+        {
+            s: (t["FID"][rows] / first[rows] - 1).abs().max()
+            for s, t in tables.items()
+            if s != min(tables)
+        }
+    )
+    fits, sweeps = pd.DataFrame(fits).set_index("seed"), pd.DataFrame(sweeps)
+    low, high = min(critical.values()) - 100, max(critical.values()) + 100
+    plms = sweeps[sweeps.sampler == "PLMS"].groupby("seed").best_start
+    return {
+        "fid_ratio": 0.8 - claims["fid_ratio_max"],
+        "entropy": claims["entropy_gap_margin"],
+        "gls3_beats_base5": 1 - claims["gls3_over_base5_max"],
+        "pndm_not": claims["pndm_gls3_over_base5"] - 1,
+        "pndm3": np.minimum(claims["pndm3_improvement"] - 1.5, 10 - claims["pndm3_improvement"]),
+        "equal_nfe": 1 - claims[["equal_nfe_gls", "equal_nfe_baseline"]].max(axis=1),
+        "ddim10_least": gains.loc[[3, 5]].min() - gains.loc[10],
+        "seed_moves": (1 - ratio_bound) / 2 - change,
+        "floor_early": 1.5 - fits["sw_ratio_early_max"],
+        "leave_400": fits["sw_ratio_400"] - 2,
+        "ddim_start": max(critical.values())
+        - sweeps[sweeps.sampler != "PLMS"].groupby("seed").best_start.max(),
+        "plms_start": np.minimum(plms.min() - low, high - plms.max()),
+    }
+
+
+def checks(margins: dict[str, pd.Series]) -> pd.DataFrame:
+    """The predictions' table (tables.verdict_row): each deciding difference's mean over its
+    study's seeds with its interval, its worst seed and the seeds' count; the point verdict is the
+    one the chapter gave before intervals, at every seed."""
+    rows = {}
+    for key, values in margins.items():
+        interval = intervals.over_seeds(values)
+        worst = values.min()
+        rows[PREDICTIONS[key]] = verdict_row(
+            interval,
+            "held" if worst > 0 else "failed",
+            ".3g",
+            beside={"worst seed": f"{worst:.3g}", "seeds": f"{len(values)}"},
+        )
+    return pd.DataFrame(rows).T
