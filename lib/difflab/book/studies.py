@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from difflab.core import intervals
 from difflab.core.paths import data_dir
 from difflab.training.checkpoints import load_json, save_json
 
@@ -74,3 +75,12 @@ def over_seeds(measure, counts, seeds) -> list[dict]:
                 {"n": n, "seed": seed, **measure(n, seed), "seconds": time.perf_counter() - tic}
             )
     return rows
+
+
+def seed_interval(name: str, key: str, section: str = "rows", **where):
+    """The mean of `key` over the rows of the study's `section` that match `where` (one per seed
+    or block), with its Student-t interval over them (difflab.core.intervals.over_seeds)."""
+    values = [
+        row[key] for row in read_study(name)[section] if all(row[k] == v for k, v in where.items())
+    ]
+    return intervals.over_seeds(values)

@@ -23,14 +23,19 @@ against agreement inherited from the parents).
 """
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
 from difflab.book.sample_cache import sample
+from difflab.book.tables import error_bars, verdict_row
 from difflab.book.zoo import get_snapshot
-from difflab.core import metrics
+from difflab.core import intervals, metrics
 from difflab.core.denoisers import Denoiser
 from difflab.core.models import CLASSES
 from difflab.core.sampling import make_sampler
@@ -62,11 +67,16 @@ def same_label_derangement(labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return partner
 
 
-def within_class_retrieval(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor) -> float:
-    """The share of i for which b_i is the most similar to a_i of the b with a_i's label."""
+def within_class_hits(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """For each i, whether b_i is the most similar to a_i of the b with a_i's label."""
     similarity = metrics.similarity_matrix(a, b)
     similarity[labels[:, None] != labels[None, :]] = -float("inf")
-    return (similarity.argmax(1) == torch.arange(len(a))).double().mean().item()
+    return (similarity.argmax(1) == torch.arange(len(a))).numpy()
+
+
+def within_class_retrieval(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of i for which b_i is the most similar to a_i of the b with a_i's label."""
+    return float(within_class_hits(a, b, labels).mean())
 
 
 def label_agreement(
@@ -77,12 +87,19 @@ def label_agreement(
     false_positive_rate: float = 0.01,
 ) -> dict[str, float]:
     """The Agreement of two models' images from the same noises and labels, same-label pairs of
-    different noises as the null, and their within-class retrieval."""
+    different noises as the null, and their within-class retrieval; and, noise by noise (PER_NOISE),
+    the similarities, whether each passes the threshold, and whether each is retrieved."""
     same = metrics.pair_similarity(a, b)
     null = metrics.pair_similarity(a, b[same_label_derangement(labels, seed)])
+    found = metrics.agreement(same, null, false_positive_rate)
+    retrieved = within_class_hits(a, b, labels)
     return {
-        **metrics.agreement(same, null, false_positive_rate)._asdict(),
-        "retrieval": within_class_retrieval(a, b, labels),
+        **found._asdict(),
+        "retrieval": float(retrieved.mean()),
+        "similarity": same.numpy(),
+        "null": null.numpy(),
+        "hits": (same > found.threshold).numpy(),
+        "retrieved": retrieved,
     }
 
 
@@ -133,10 +150,12 @@ def label_accuracy(samples: dict, labels: torch.Tensor, classifier) -> pd.DataFr
                 "model": name,
                 "guidance": w,
                 "seed": seed,
-                "accuracy": (classifier.predict(images).argmax(1) == labels).double().mean().item(),
+                "accuracy": float(correct.mean()),
+                "correct": correct,
             }
             for (name, w), by_seed in samples.items()
             for seed, images in by_seed.items()
+            for correct in [(classifier.predict(images).argmax(1).cpu() == labels.cpu()).numpy()]
         ]
     )
 
@@ -350,12 +369,18 @@ def solution_agreement(
     """Do two models solve the same measurements alike, beyond what the measurement forces?
     Scored on what it leaves open (centred pixel cosine of operator.unseen): `first` and `second`
     from the same noises, `second_other_noise` from other noises for the same measurements, the
-    null. Returns their Agreement and the median similarity of `first` to the true images."""
+    null. Returns their Agreement and the median similarity of `first` to the true images, and,
+    noise by noise, the similarities of the pair and of `first` to the truth and the pair's hits."""
     similarity = lambda a, b: metrics.pair_similarity(operator.unseen(a), operator.unseen(b))
-    found = metrics.agreement(
-        similarity(first, second), similarity(first, second_other_noise), false_positive_rate
-    )
-    return {**found._asdict(), "truth_median": similarity(first, truth).median().item()}
+    same, to_truth = similarity(first, second), similarity(first, truth)
+    found = metrics.agreement(same, similarity(first, second_other_noise), false_positive_rate)
+    return {
+        **found._asdict(),
+        "truth_median": to_truth.median().item(),
+        "similarity": same.cpu().numpy(),
+        "truth_similarity": to_truth.cpu().numpy(),
+        "hits": (same > found.threshold).cpu().numpy(),
+    }
 
 
 def solve_and_compare(
@@ -387,6 +412,7 @@ def solve_and_compare(
                 ),
                 "median residual": errors.median().item(),
                 "largest residual": errors.max().item(),
+                "residuals": errors.cpu().numpy(),
             }
         )
     return images, rows
@@ -463,6 +489,7 @@ def along_fine_tuning(
                     "against": name,
                     "median_similarity": similarity.median().item(),
                     "rp": (similarity > threshold).double().mean().item(),
+                    "similarity": similarity.numpy(),
                 }
             )
     return pd.DataFrame(rows)
@@ -494,9 +521,22 @@ def along_images(
     }
 
 
+def class_hits(images: torch.Tensor, classifier, label: int) -> np.ndarray:
+    """For each image, whether the classifier assigns it to `label`."""
+    return (classifier.predict(images).argmax(1) == label).cpu().numpy()
+
+
+def class_hits_joined(samples: dict, names, seeds, classifier, label: int) -> dict:
+    """class_hits of each named model's images (samples[name][seed]), the seeds joined in order."""
+    return {
+        name: np.concatenate([class_hits(samples[name][s], classifier, label) for s in seeds])
+        for name in names
+    }
+
+
 def class_share(images: torch.Tensor, classifier, label: int) -> float:
     """The share of images that the classifier assigns to `label`."""
-    return (classifier.predict(images).argmax(1) == label).double().mean().item()
+    return float(class_hits(images, classifier, label).mean())
 
 
 def fine_tuning_runs(
@@ -537,3 +577,225 @@ def trends(along: pd.DataFrame) -> pd.DataFrame:
     return along.groupby(["run", "seed"]).apply(
         lambda t: pd.Series({a: trend(t, a) for a in ("its parent", "from scratch")})
     )
+
+
+def joined(rows: pd.DataFrame, by: list[str], column: str) -> dict[tuple, np.ndarray]:
+    """A per-noise column of a table (one array per row: one seed's noises), the seeds joined in
+    their order, for each group of the columns `by`: {group: array}."""
+    return {
+        key: np.concatenate(list(group.sort_values("seed")[column]))
+        for key, group in rows.groupby(by, sort=False)
+    }
+
+
+def pooled(rows: pd.DataFrame, by: list[str], scores: dict) -> pd.DataFrame:
+    """Each group's scores over all the seeds' noises, each an Interval: scores[name] = (a
+    per-noise column, the function of difflab.core.intervals that takes it: proportion for hits,
+    median for similarities)."""
+    frame = pd.DataFrame(
+        {
+            name: {key: interval(values) for key, values in joined(rows, by, column).items()}
+            for name, (column, interval) in scores.items()
+        }
+    )
+    return frame.rename_axis(by)
+
+
+def pair_hits(samples: dict, pairs, seeds, threshold: float) -> dict[tuple, np.ndarray]:
+    """For each pair of models, whether their images from each noise are more similar than
+    `threshold`, the seeds' noises joined in order."""
+    return {
+        (a, b): np.concatenate(
+            [
+                (metrics.pair_similarity(samples[a][s], samples[b][s]) > threshold).numpy()
+                for s in seeds
+            ]
+        )
+        for a, b in pairs
+    }
+
+
+# What the chapter's tables show of each group of rows, over all the seeds' noises (pooled)
+CLASS_SCORES = {
+    "RP": ("hits", intervals.proportion),
+    "retrieval": ("retrieved", intervals.proportion),
+    "median similarity": ("similarity", intervals.median),
+    "null median": ("null", intervals.median),
+}
+INVERSE_SCORES = {
+    "RP": ("hits", intervals.proportion),
+    "median similarity": ("similarity", intervals.median),
+    "similarity to the truth": ("truth_similarity", intervals.median),
+    "median residual": ("residuals", intervals.median),
+}
+
+
+def trend_plot(along: pd.DataFrame):
+    """Along each fine-tuning run, the median same-noise similarity of its images to each reference
+    over all the seeds' noises, with its 95% interval (bootstrap over the noises)."""
+    scores = pooled(along, ["run", "against", "step"], {"median": ("similarity", intervals.median)})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
+    for ax, (run, curves) in zip(axes, scores["median"].groupby(level="run")):
+        for against, curve in curves.groupby(level="against"):
+            centre, error = error_bars(curve)
+            steps = curve.index.get_level_values("step")
+            ax.errorbar(steps, centre, yerr=error, marker="o", capsize=3, label=against)
+        ax.set(title=run, xlabel="fine-tuning step", ylabel="median similarity")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
+PREDICTIONS = {
+    "seed_pair": "1. the two runs: RP >= 0.5 and retrieval >= 0.8",
+    "family_w0": "1. U-Net and DiT: RP >= 0.3 without guidance",
+    "family_w2": "1. ... and with guidance",
+    "accuracy": "2. guided label accuracy >= 0.9, every model",
+    "guidance_gain": "2. ... and above the unguided",
+    "projection_seed": "3. projection: the two runs' RP >= 0.7 / 0.85",
+    "projection_family": "3. projection: U-Net and DiT RP >= 0.6",
+    "projection_baseline": "3. projection: the Gaussian prior below both",
+    "projection_truth": "3. projection: nearer each other than the truth",
+    "dps_residual": "3. DPS: median residual 5-20%",
+    "dps_inpainting": "3. DPS, inpainting: RP below 0.05",
+    "tuned_pair": "4. the fine-tuned models: RP >= 0.5",
+    "tuned_scratch": "4. each with the one from scratch: RP >= 0.2",
+    "toward_scratch": "4. along fine-tuning: toward the one from scratch",
+    "from_parent": "4. ... and away from its parent",
+    "sneakers": "4. at least 90% of their samples sneakers",
+}
+RP_BOUNDS = {"inpainting": 0.7, "down-sampling": 0.85}  # prediction 3, the two runs' RP
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Who plays which part in the predictions: the conditional pairs (the two runs first) and
+    models, the priors of the inverse problems (the second run, the DiT, the Gaussian), the
+    fine-tuned models' pairs (with each other first) and runs."""
+
+    seed_pair: str
+    family_pairs: tuple[str, ...]
+    conditional: tuple[str, ...]
+    seed_partner: str
+    family_partner: str
+    baseline: str
+    tuned_pairs: tuple[tuple[str, str], ...]
+    runs: tuple[str, ...]
+
+
+def per_noise_tables(
+    class_table, accuracy, inverse_table, tuned_hits: dict, sneaker_hits: dict, along
+) -> dict[str, dict]:
+    """Every per-noise array the predictions read, by experiment (each experiment's arrays share
+    their noises: the conditional models', the inverse problems' measurements, the fine-tuned
+    models') and keyed by what it holds."""
+    last = along["step"].max()
+    inverse = lambda column: joined(inverse_table, ["task", "solver", "partner"], column)
+    return {
+        "conditional": {
+            **{("hits", *k): v for k, v in joined(class_table, ["pair", "guidance"], "hits").items()},
+            **{("retrieved", *k): v for k, v in joined(class_table, ["pair", "guidance"], "retrieved").items()},
+            **{("correct", *k): v for k, v in joined(accuracy, ["model", "guidance"], "correct").items()},
+        },
+        "inverse": {
+            (column, *k): v
+            for column in ("hits", "similarity", "truth_similarity", "residuals")
+            for k, v in inverse(column).items()
+        },
+        "fine-tuning": {
+            **{("tuned", *pair): v for pair, v in tuned_hits.items()},
+            **{("sneaker", name): v for name, v in sneaker_hits.items()},
+            **{
+                ("along", run, against, "end" if step == last else "start"): v
+                for (run, against, step), v in joined(along, ["run", "against", "step"], "similarity").items()
+                if step in (0, last)
+            },
+        },
+    }  # fmt: skip
+
+
+def margins(parts: Parts, tasks, guidances) -> dict[str, tuple[str, Callable]]:
+    """Each prediction's experiment and deciding difference (positive: as predicted), a function of
+    that experiment's table of per-noise arrays (per_noise_tables, or a resample of it at some
+    noises): rates are means of hits, the similarities' statistics medians."""
+    mean = lambda t, key: t[key].mean(-1)
+    median = lambda t, key: np.median(t[key], -1)
+    worst = lambda values: np.min(np.stack(list(values)), axis=0)
+    w0, w2 = min(guidances), max(guidances)
+    projection = lambda column, task, partner: (column, task, "projection", partner)
+    networks = (parts.seed_partner, parts.family_partner)
+    return {
+        "seed_pair": ("conditional", lambda t: worst(
+            np.minimum(mean(t, ("hits", parts.seed_pair, w)) - 0.5, mean(t, ("retrieved", parts.seed_pair, w)) - 0.8)
+            for w in guidances
+        )),
+        "family_w0": ("conditional", lambda t: worst(mean(t, ("hits", p, w0)) - 0.3 for p in parts.family_pairs)),
+        "family_w2": ("conditional", lambda t: worst(mean(t, ("hits", p, w2)) - 0.3 for p in parts.family_pairs)),
+        "accuracy": ("conditional", lambda t: worst(mean(t, ("correct", m, w2)) - 0.9 for m in parts.conditional)),
+        "guidance_gain": ("conditional", lambda t: worst(
+            mean(t, ("correct", m, w2)) - mean(t, ("correct", m, w0)) for m in parts.conditional
+        )),
+        "projection_seed": ("inverse", lambda t: worst(
+            mean(t, projection("hits", task, parts.seed_partner)) - RP_BOUNDS[task] for task in tasks
+        )),
+        "projection_family": ("inverse", lambda t: worst(
+            mean(t, projection("hits", task, parts.family_partner)) - 0.6 for task in tasks
+        )),
+        "projection_baseline": ("inverse", lambda t: worst(
+            worst(mean(t, projection("hits", task, p)) for p in networks)
+            - mean(t, projection("hits", task, parts.baseline))
+            for task in tasks
+        )),
+        "projection_truth": ("inverse", lambda t: worst(
+            median(t, projection("similarity", task, p)) - median(t, projection("truth_similarity", task, p))
+            for task in tasks
+            for p in networks
+        )),
+        "dps_residual": ("inverse", lambda t: worst(
+            np.minimum(r - 0.05, 0.2 - r)
+            for task in tasks
+            for r in [median(t, ("residuals", task, "dps", parts.seed_partner))]
+        )),
+        "dps_inpainting": ("inverse", lambda t: 0.05 - mean(t, ("hits", "inpainting", "dps", parts.seed_partner))),
+        "tuned_pair": ("fine-tuning", lambda t: mean(t, ("tuned", *parts.tuned_pairs[0])) - 0.5),
+        "tuned_scratch": ("fine-tuning", lambda t: worst(
+            mean(t, ("tuned", *pair)) - 0.2 for pair in parts.tuned_pairs[1:]
+        )),
+        "toward_scratch": ("fine-tuning", lambda t: worst(
+            median(t, ("along", run, "from scratch", "end")) - median(t, ("along", run, "from scratch", "start"))
+            for run in parts.runs
+        )),
+        "from_parent": ("fine-tuning", lambda t: worst(
+            median(t, ("along", run, "its parent", "start")) - median(t, ("along", run, "its parent", "end"))
+            for run in parts.runs
+        )),
+        "sneakers": ("fine-tuning", lambda t: worst(mean(t, ("sneaker", run)) - 0.9 for run in parts.runs)),
+    }  # fmt: skip
+
+
+def margin_intervals(tables: dict, parts: Parts, tasks, guidances, n_seeds: int) -> dict:
+    """Each prediction's deciding difference over all the seeds' noises of its experiment, with
+    its bootstrap interval, and that difference at each of the `n_seeds` seeds alone (each array
+    cut into as many equal parts):
+    {key: (interval, per-seed values)}."""
+    found = {}
+    for key, (part, margin) in margins(parts, tasks, guidances).items():
+        table = tables[part]
+        halves = [
+            margin({k: v.reshape(n_seeds, -1)[i] for k, v in table.items()}) for i in range(n_seeds)
+        ]
+        found[key] = (intervals.paired(margin, table), halves)
+    return found
+
+
+def checks(found: dict) -> pd.DataFrame:
+    """The predictions' table (tables.verdict_row) from margin_intervals: the point verdict is the
+    one the chapter gave before intervals, at every seed."""
+    rows = {
+        PREDICTIONS[key]: verdict_row(
+            interval,
+            "held" if min(halves) > 0 else "failed",
+            beside={"worst seed": f"{min(halves):.3f}"},
+        )
+        for key, (interval, halves) in found.items()
+    }
+    return pd.DataFrame(rows).T
