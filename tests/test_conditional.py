@@ -1,6 +1,7 @@
 """Class-conditional networks (issue 15, part 1's machinery): training with the null label,
 sampling with labels and classifier-free guidance, and clear errors for what does not fit."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -191,3 +192,96 @@ def test_claim_values_take_the_worst_seed_of_each_claim():
     assert values["class_null_median_w0"] == 0.7 and values[
         "class_null_median_w2"
     ] == pytest.approx(0.9)
+
+
+def test_per_noise_columns_join_over_the_seeds_and_pool_into_intervals():
+    from difflab.chapters.ch06_beyond_unconditional import joined, pooled
+    from difflab.core import intervals
+
+    rows = pd.DataFrame(
+        [
+            {"pair": "A vs B", "guidance": 0.0, "seed": 1, "hits": np.array([True, True])},
+            {"pair": "A vs B", "guidance": 0.0, "seed": 0, "hits": np.array([False, True])},
+            {"pair": "A vs C", "guidance": 0.0, "seed": 0, "hits": np.array([False, False])},
+        ]
+    )
+    by = ["pair", "guidance"]
+    assert joined(rows, by, "hits")["A vs B", 0.0].tolist() == [False, True, True, True]
+    table = pooled(rows, by, {"RP": ("hits", intervals.proportion)})
+    assert table.loc[("A vs B", 0.0), "RP"] == intervals.proportion(np.array([0, 1, 1, 1]))
+    assert table.loc[("A vs C", 0.0), "RP"].estimate == 0 and table.index.names == by
+
+
+def _made_up_tables(shift: float = 0.0) -> dict:
+    """Per-noise arrays for every key the predictions read, 2 seeds of 4 noises (8 measurements):
+    rates of 0.75 where a bound is 0.5 or lower, similarities 0.9 against 0.5 to the truth."""
+    hit = np.array([1, 1, 1, 0] * 2, bool)
+    flat = lambda value: np.full(8, value)
+    pairs, models = ["A vs B", "A vs C", "B vs C"], ["A", "B", "C"]
+    conditional = {
+        **{(k, p, w): hit for k in ("hits", "retrieved") for p in pairs for w in (0.0, 2.0)},
+        **{("correct", m, w): np.ones(8, bool) if w else hit for m in models for w in (0.0, 2.0)},
+    }
+    conditional[("retrieved", "A vs B", 2.0)] = np.ones(8, bool)
+    inverse = {}
+    for task in ("inpainting", "down-sampling"):
+        for partner in ("B", "DiT", "Gaussian"):
+            rate = np.ones(8, bool) if partner == "B" else hit if partner == "DiT" else ~hit
+            inverse |= {
+                ("hits", task, "projection", partner): rate,
+                ("similarity", task, "projection", partner): flat(0.9),
+                ("truth_similarity", task, "projection", partner): flat(0.5 + shift),
+            }
+        inverse |= {
+            ("hits", task, "dps", "B"): np.zeros(8, bool),
+            ("residuals", task, "dps", "B"): flat(0.1),
+        }
+    runs = ["F", "G"]
+    tuning = {
+        ("tuned", "F", "G"): hit,
+        ("tuned", "F", "S"): hit,
+        ("tuned", "G", "S"): hit,
+        **{("sneaker", r): np.ones(8, bool) for r in runs},
+        **{("along", r, "from scratch", "start"): flat(0.5) for r in runs},
+        **{("along", r, "from scratch", "end"): flat(0.8) for r in runs},
+        **{("along", r, "its parent", "start"): flat(1.0) for r in runs},
+        **{("along", r, "its parent", "end"): flat(0.6) for r in runs},
+    }
+    return {"conditional": conditional, "inverse": inverse, "fine-tuning": tuning}
+
+
+def test_each_prediction_is_decided_by_its_margins_interval():
+    from difflab.chapters.ch06_beyond_unconditional import (
+        PREDICTIONS,
+        Parts,
+        checks,
+        margin_intervals,
+    )
+
+    parts = Parts("A vs B", ("A vs C", "B vs C"), ("A", "B", "C"), "B", "DiT", "Gaussian",
+                  (("F", "G"), ("F", "S"), ("G", "S")), ("F", "G"))  # fmt: skip
+    tasks = ("inpainting", "down-sampling")
+    found = margin_intervals(_made_up_tables(), parts, tasks, (0.0, 2.0), 2)
+    estimate = {key: interval.estimate for key, (interval, _) in found.items()}
+    assert estimate["seed_pair"] == pytest.approx(-0.05)  # retrieval 0.75 at w = 0, bound 0.8
+    assert estimate["family_w0"] == pytest.approx(0.45) and estimate["accuracy"] == pytest.approx(
+        0.1
+    )
+    assert estimate["guidance_gain"] == pytest.approx(0.25)
+    assert estimate["projection_seed"] == pytest.approx(0.15)  # down-sampling: 1 - 0.85
+    assert estimate["projection_baseline"] == pytest.approx(0.5)  # DiT 0.75, Gaussian 0.25
+    assert estimate["projection_truth"] == pytest.approx(0.4)
+    assert estimate["dps_residual"] == pytest.approx(0.05) and estimate[
+        "dps_inpainting"
+    ] == pytest.approx(0.05)
+    assert estimate["toward_scratch"] == pytest.approx(0.3)
+    assert estimate["from_parent"] == pytest.approx(0.4) and estimate["sneakers"] == pytest.approx(
+        0.1
+    )
+    assert found["seed_pair"][1] == pytest.approx([-0.05, -0.05])  # each seed alone
+    frame = checks(found)
+    assert list(frame.index) == list(PREDICTIONS.values())
+    assert frame.loc[PREDICTIONS["accuracy"], "verdict"] == "held"
+    assert frame.loc[PREDICTIONS["seed_pair"], "point verdict"] == "failed"
+    closer = margin_intervals(_made_up_tables(shift=0.4), parts, tasks, (0.0, 2.0), 2)
+    assert closer["projection_truth"][0].estimate == pytest.approx(0.0)
