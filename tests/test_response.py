@@ -116,7 +116,9 @@ def test_the_kick_table_puts_each_seeds_gains_beside_the_closed_form(gaussian, n
     states = sample(gaussian, noise, "ddim", STEPS, return_trajectory=True, cache=False)[1].x
     times = time_grid(STEPS, 999)
     lam = gaussian.eigenvalues.flip(0)[:1]
-    table = response.kick_table(gaussian, {0: states, 1: states}, [0, 5], STEPS, u, lam, times)
+    gains = response.kicks_by_noise(gaussian, {0: states, 1: states}, [0, 5], STEPS, u)
+    assert gains[1, 1.0, 5].shape == (len(noise),)
+    table = response.kick_table(gains, lam, STEPS, times)
     assert (
         table["seed"].tolist() == [0, 0, 1, 1] and table["t"].tolist() == [times[0], times[5]] * 2
     )

@@ -140,15 +140,26 @@ def score_panel(ax, summary, scores: dict, title: str, shaded: dict | None = Non
     ax.legend(fontsize=8)
 
 
-def per_step(ax, lines, critical: dict, ylabel: str, xlabel: str = "DDIM step t", **style) -> dict:
+def per_step(
+    ax,
+    lines,
+    critical: dict,
+    ylabel: str,
+    xlabel: str = "DDIM step t",
+    bands: dict | None = None,
+    **style,
+) -> dict:
     """Curves over the sampler's steps, t falling to the right, with the band between chapter 4's
     predicted critical steps shaded: `lines` holds (label, t, values), one colour per label (labelled
-    once, so several seeds share it). Returns each label's colour."""
+    once, so several seeds share it), and `bands` each label's 95% interval, (low, high) along its
+    t, shaded in its colour. Returns each label's colour."""
     colours = {}
     for label, t, values in lines:
         first = label not in colours
         colours.setdefault(label, f"C{len(colours)}")
         ax.plot(t, values, color=colours[label], label=label if first else None, **style)
+        if first and bands and label in bands:
+            ax.fill_between(t, *bands[label], color=colours[label], alpha=0.2, lw=0)
     ax.axvspan(min(critical.values()), max(critical.values()), color="0.85")
     ax.invert_xaxis()
     ax.set(xlabel=xlabel, ylabel=ylabel)

@@ -51,3 +51,39 @@ def verdict_row(
         "verdict": verdict,
         "would be decided by": to_decide(interval) if verdict == "undecided" else "",
     }
+
+
+def seed_block(table: dict, seed: int, n_seeds: int) -> dict:
+    """A table of per-noise arrays (their last axis: the seeds' noises, in equal blocks, in order)
+    cut to one seed's block."""
+    size = np.shape(next(iter(table.values())))[-1] // n_seeds
+    return {key: np.asarray(v)[..., seed * size : (seed + 1) * size] for key, v in table.items()}
+
+
+def decided(margin, table: dict, n_seeds: int) -> tuple[Interval, list[float]]:
+    """A prediction's deciding difference, a function of a table of per-noise arrays (all the
+    seeds' noises in equal blocks along their last axis): over all the noises with its bootstrap
+    interval (intervals.paired), and at each seed alone (seed_block)."""
+    per_seed = [float(margin(seed_block(table, i, n_seeds))) for i in range(n_seeds)]
+    return intervals.paired(margin, table), per_seed
+
+
+def predictions_table(found: dict[str, tuple[Interval, list[float]]]) -> pd.DataFrame:
+    """The predictions' table from `decided` results by label (verdict_row): the point verdict is
+    the one the chapter gave before intervals, which asked every seed to hold."""
+    rows = {
+        label: verdict_row(
+            interval,
+            "held" if min(per_seed) > 0 else "failed",
+            beside={"worst seed": f"{min(per_seed):.3g}"},
+        )
+        for label, (interval, per_seed) in found.items()
+    }
+    return pd.DataFrame(rows).T
+
+
+def row_bands(values, interval) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's estimate and 95% interval, for a band along a curve: `values` (rows, noises),
+    `interval` a function of difflab.core.intervals (median, proportion) applied row by row."""
+    found = [interval(row) for row in np.asarray(values)]
+    return tuple(np.array([getattr(c, end) for c in found]) for end in ("estimate", "low", "high"))

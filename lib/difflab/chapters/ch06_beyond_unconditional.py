@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from difflab.book.sample_cache import sample
-from difflab.book.tables import error_bars, verdict_row
+from difflab.book.tables import decided, error_bars, predictions_table
 from difflab.book.zoo import get_snapshot
 from difflab.core import intervals, metrics
 from difflab.core.denoisers import Denoiser
@@ -774,28 +774,14 @@ def margins(parts: Parts, tasks, guidances) -> dict[str, tuple[str, Callable]]:
 
 def margin_intervals(tables: dict, parts: Parts, tasks, guidances, n_seeds: int) -> dict:
     """Each prediction's deciding difference over all the seeds' noises of its experiment, with
-    its bootstrap interval, and that difference at each of the `n_seeds` seeds alone (each array
-    cut into as many equal parts):
-    {key: (interval, per-seed values)}."""
-    found = {}
-    for key, (part, margin) in margins(parts, tasks, guidances).items():
-        table = tables[part]
-        halves = [
-            margin({k: v.reshape(n_seeds, -1)[i] for k, v in table.items()}) for i in range(n_seeds)
-        ]
-        found[key] = (intervals.paired(margin, table), halves)
-    return found
+    its bootstrap interval, and at each of the `n_seeds` seeds alone (tables.decided): {key:
+    (interval, per-seed values)}."""
+    return {
+        key: decided(margin, tables[part], n_seeds)
+        for key, (part, margin) in margins(parts, tasks, guidances).items()
+    }
 
 
 def checks(found: dict) -> pd.DataFrame:
-    """The predictions' table (tables.verdict_row) from margin_intervals: the point verdict is the
-    one the chapter gave before intervals, at every seed."""
-    rows = {
-        PREDICTIONS[key]: verdict_row(
-            interval,
-            "held" if min(halves) > 0 else "failed",
-            beside={"worst seed": f"{min(halves):.3f}"},
-        )
-        for key, (interval, halves) in found.items()
-    }
-    return pd.DataFrame(rows).T
+    """The predictions' table (tables.predictions_table) from margin_intervals."""
+    return predictions_table({PREDICTIONS[key]: result for key, result in found.items()})

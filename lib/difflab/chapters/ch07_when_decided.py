@@ -23,9 +23,11 @@ and a change delta of the x_0 prediction at step j reaches the end as W_jk delta
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import rankdata
 
 from difflab.book.sample_cache import sample
-from difflab.core import metrics
+from difflab.book.tables import decided, predictions_table, row_bands
+from difflab.core import intervals, metrics
 from difflab.core.denoisers import Denoiser
 from difflab.core.sampling import check_settings, time_grid
 from difflab.core.schedule import T, alphas_cumprod
@@ -94,14 +96,20 @@ def median_where(values: torch.Tensor, chosen: torch.Tensor) -> np.ndarray:
     return values[:, chosen].median(1).values.cpu().numpy()
 
 
+def own_similarity(switched_images: torch.Tensor) -> torch.Tensor:
+    """For each switch time t_j and noise, the centred pixel cosine of S_j with S_0 (B's own image),
+    shape (steps, batch)."""
+    return torch.stack(
+        [metrics.pair_similarity(s, switched_images[0]) for s in switched_images[1:]]
+    )
+
+
 def switching_curve(
     times: list[int], switched_images: torch.Tensor, threshold: float
 ) -> pd.DataFrame:
     """For each switch time t_j: the share of noises whose S_j is still the same image as S_0
     (centred pixel cosine above `threshold`) and the median of that cosine."""
-    same = torch.stack(
-        [metrics.pair_similarity(s, switched_images[0]) for s in switched_images[1:]]
-    )
+    same = own_similarity(switched_images)
     return pd.DataFrame(
         {
             "t": times,
@@ -304,6 +312,24 @@ def weight_check(
     return pd.DataFrame(rows)
 
 
+def noise_gains(
+    denoiser: Denoiser,
+    states: torch.Tensor,
+    kicked_steps,
+    steps: int,
+    direction: torch.Tensor,
+    eta: float = 0.0,
+) -> list[np.ndarray]:
+    """Per noise, the final move along `direction` per unit kick (kicked_change), at each of
+    `kicked_steps`; `states` are the trajectory's x_t at every step."""
+    return [
+        along(kicked_change(denoiser, states[j], j, steps, direction, eta=eta), direction)
+        .cpu()
+        .numpy()
+        for j in kicked_steps
+    ]
+
+
 def mean_gains(
     denoiser: Denoiser,
     states: torch.Tensor,
@@ -312,45 +338,42 @@ def mean_gains(
     direction: torch.Tensor,
     eta: float = 0.0,
 ) -> list[float]:
-    """The mean over noises of the final move along `direction` per unit kick (kicked_change), at each
-    of `kicked_steps`; `states` are the trajectory's x_t at every step."""
+    """The mean over noises of noise_gains, at each of `kicked_steps`."""
     return [
-        along(kicked_change(denoiser, states[j], j, steps, direction, eta=eta), direction)
-        .mean()
-        .item()
-        for j in kicked_steps
+        float(g.mean()) for g in noise_gains(denoiser, states, kicked_steps, steps, direction, eta)
     ]
 
 
-def kick_table(
-    denoiser: Denoiser,
-    states: dict,
-    kicked_steps,
-    steps: int,
-    direction: torch.Tensor,
-    eigenvalue: torch.Tensor,
-    times: list[int],
-) -> pd.DataFrame:
-    """Prediction 2's measurement: for each seed's trajectory (states[seed]: x_t at every step)
-    and each kicked step, the mean gain of a kick along `direction` run deterministically and
-    stochastically (mean_gains), beside the Gaussian's closed-form gains for `eigenvalue`."""
+def kicks_by_noise(
+    denoiser: Denoiser, states: dict, kicked_steps, steps: int, direction: torch.Tensor
+) -> dict[tuple[int, float, int], np.ndarray]:
+    """Prediction 2's measurement: for each seed's trajectory (states[seed]: x_t at every step),
+    each kicked step j and each eta (0: the ODE; 1: stochastic), the per-noise gain of a kick along
+    `direction` (noise_gains): {(seed, eta, j): gains}."""
+    return {
+        (seed, eta, j): gains
+        for seed, x in states.items()
+        for eta in (0.0, 1.0)
+        for j, gains in zip(kicked_steps, noise_gains(denoiser, x, kicked_steps, steps, direction, eta))
+    }  # fmt: skip
+
+
+def kick_table(gains: dict, eigenvalue: torch.Tensor, steps: int, times: list[int]) -> pd.DataFrame:
+    """For each seed and kicked step of kicks_by_noise's gains, their mean run deterministically and
+    stochastically, beside the Gaussian's closed-form gains for `eigenvalue`."""
     closed = {eta: kick_gains(eigenvalue, steps, eta)[:, 0] for eta in (0.0, 1.0)}
-    rows = []
-    for seed, x in states.items():
-        ode, sde = (
-            mean_gains(denoiser, x, kicked_steps, steps, direction, eta) for eta in (0.0, 1.0)
-        )
-        rows += [
-            {
-                "seed": seed,
-                "t": times[j],
-                "ODE": o,
-                "stochastic": s,
-                "ODE, Gaussian": closed[0.0][j].item(),
-                "stochastic, Gaussian": closed[1.0][j].item(),
-            }
-            for j, o, s in zip(kicked_steps, ode, sde)
-        ]
+    rows = [
+        {
+            "seed": seed,
+            "t": times[j],
+            "ODE": float(values.mean()),
+            "stochastic": float(gains[seed, 1.0, j].mean()),
+            "ODE, Gaussian": closed[0.0][j].item(),
+            "stochastic, Gaussian": closed[1.0][j].item(),
+        }
+        for (seed, eta, j), values in gains.items()
+        if eta == 0.0
+    ]
     return pd.DataFrame(rows)
 
 
@@ -364,6 +387,35 @@ def commitment_times(
     return torch.where(reached.any(0), first_time(path.t, reached), 0)
 
 
+def decision_arrays(
+    times: list[int],
+    switched_images: torch.Tensor,
+    empirical,
+    noise: torch.Tensor,
+    threshold: float,
+) -> dict[str, np.ndarray]:
+    """For two widths trained on one set, switched from one to the other (`switched`), per noise:
+    whether they make the same image (above `threshold`), when half of their difference is born,
+    and when the set's empirical denoiser commits to one training image."""
+    same = metrics.pair_similarity(switched_images[0], switched_images[-1]) > threshold
+    return {
+        "same": same.cpu().numpy(),
+        "half born": born_by(times, birth_budget(switched_images)).cpu().numpy(),
+        "optimal commits": commitment_times(empirical, noise, len(times)).cpu().numpy(),
+    }
+
+
+def decision_summary(arrays: dict[str, np.ndarray]) -> dict:
+    """decision_arrays' RP and the median times (torch's median, one of the grid's times, glued
+    as integers)."""
+    lower = lambda values: int(intervals.lower_median(values))
+    return {
+        "rp": float(arrays["same"].mean()),
+        "half born": lower(arrays["half born"]),
+        "optimal commits": lower(arrays["optimal commits"]),
+    }
+
+
 def decision_times(
     times: list[int],
     switched_images: torch.Tensor,
@@ -374,9 +426,190 @@ def decision_times(
     """For two widths trained on one set, switched from one to the other (`switched`): their
     RP, when half of their difference is born (median over noises), and when the set's empirical
     denoiser commits to one training image (median over noises)."""
+    return decision_summary(decision_arrays(times, switched_images, empirical, noise, threshold))
+
+
+def joined(by_seed: dict) -> np.ndarray:
+    """Per-seed arrays whose last axis runs over each seed's noises, joined along it in seed order."""
+    return np.concatenate(
+        [v.cpu().numpy() if torch.is_tensor(v) else np.asarray(v) for v in by_seed.values()], -1
+    )
+
+
+def per_noise_table(
+    times: list[int],
+    threshold: float,
+    kicks: dict,
+    gains: dict,
+    commitments: dict,
+    disagree: dict,
+    switched: dict,
+    budgets: dict,
+    bands: dict,
+    ancestry: dict,
+    shared: dict,
+    sensitivity: dict,
+    distance: dict,
+    decisions: dict,
+    near_gaussian: dict,
+) -> dict:
+    """Every per-noise array the predictions read, the seeds' noises joined in order: kicks[seed,
+    eta, j] (kicks_by_noise); gains[model, seed] (prediction_gain); commitments and disagree[pair,
+    seed]; switched[pair, seed] (switched images) and budgets (birth_budget); bands[pair, seed]
+    (band_births); ancestry[model, seed] (the Gaussian switched to the model); shared[run, seed]
+    (whether the U-Net and the DiT make the same image from the noise, "own", and from the
+    Gaussian's state, "shared"); sensitivity and distance[seed]; decisions[n, seed]
+    (decision_arrays); near_gaussian[seed] (the v / EDM pair's birth_budget)."""
+    by = lambda source, *head: {s: v for k, v in source.items() if k[:-1] == head for s in [k[-1]]}
+    pairs = {pair for pair, _ in switched}
+    same, ancestral = same_as_own(switched, threshold), same_as_own(ancestry, threshold)
     return {
-        "rp": metrics.rp_score(switched_images[0], switched_images[-1], threshold),
-        # medians of grid times (torch's median is one of the values): times, glued as integers
-        "half born": int(born_by(times, birth_budget(switched_images)).median()),
-        "optimal commits": int(commitment_times(empirical, noise, len(times)).median()),
-    }
+        **{("kick", eta, times[j]): joined({s: v for (s, e, jj), v in kicks.items() if (e, jj) == (eta, j)})
+           for (_, eta, j) in kicks},
+        **{("knows", m): joined(by(gains, m)) for m, _ in gains},
+        **{("commitment", p): joined(by(commitments, p)) for p in pairs},
+        **{("disagree", p): joined(by(disagree, p)) for p in pairs},
+        **{("same", p): joined(by(same, p)) for p in pairs},
+        **{("early share", p): joined({s: early_share(times, b, 599) for s, b in by(budgets, p).items()})
+           for p in pairs},
+        **{("bands", p): joined(by(bands, p)) for p in pairs},
+        **{("ancestor", m): joined(by(ancestral, m)) for m, _ in ancestry},
+        **{("shared", run): joined(by(shared, run)) for run, _ in shared},
+        "sensitivity": joined(sensitivity),
+        "distance": joined(distance),
+        **{(key, n): joined({s: d[key] for s, d in by(decisions, n).items()})
+           for n, _ in decisions for key in ("half born", "optimal commits")},
+        ("early share", "near Gaussian"): joined(
+            {s: early_share(times, b, 599) for s, b in near_gaussian.items()}
+        ),
+    }  # fmt: skip
+
+
+PREDICTIONS = {
+    "kick_ode": "2. the U-Net's ODE gain within 30% of the closed form",
+    "kick_sde_999": "2. its stochastic gain below a quarter of it at t = 999",
+    "kick_sde_719": "2. ... and at every t >= 719",
+    "knows_early": "3. its prediction knows no more than the Gaussian's",
+    "knows_peak": "3. the gain peaks after the critical steps",
+    "commit_runs": "4. committed to the partner at t >= 599: two runs",
+    "commit_dit": "4. ... U-Net vs DiT",
+    "switch_runs": "5. switching at t >= 639 keeps 95%: two runs",
+    "switch_dit": "5. ... U-Net vs DiT",
+    "early_runs": "6. at most 20% born at t >= 599: two runs",
+    "early_dit": "6. ... U-Net vs DiT",
+    "cascade": "7. the top bands are born first",
+    "opening": "7. no band before its opening time",
+    "ancestor": "8. the Gaussian replaces each model to t = 759",
+    "shared": "8. the Gaussian's state lowers RP by <= 0.02",
+    "sensitivity": "9. sensitivity goes with disagreement",
+    "memo_half": "10. born earlier at the smallest set",
+    "memo_commit": "10. D* of the smallest set commits by t = 400",
+    "near_gaussian": "11. v / EDM: under 20% born early, below two runs",
+}
+
+
+def _lower_median_where(values, mask):
+    """The lower median over the last axis of the values where `mask` holds (NaN elsewhere)."""
+    chosen = np.where(mask, values, np.nan)
+    return np.nanquantile(chosen, 0.5, axis=-1, method="lower")
+
+
+def _spearman(x, y):
+    """Spearman's correlation over the last axis (rows of resamples at once)."""
+    rx, ry = (rankdata(v, axis=-1) for v in (x, y))
+    rx, ry = (r - r.mean(-1, keepdims=True) for r in (rx, ry))
+    return (rx * ry).sum(-1) / np.sqrt((rx**2).sum(-1) * (ry**2).sum(-1))
+
+
+def margins(times: list[int], closed_ode: dict, openings: dict, pairs, models, ends) -> dict:
+    """Each prediction's deciding difference (positive: as predicted), a function of a table of
+    per-noise arrays (per_noise_table, or its resample at some noises). closed_ode[t]: the
+    Gaussian's closed-form ODE gain at a kicked t; openings[band]: its opening time; pairs: (the two
+    runs, the U-Net and the DiT); models: those the Gaussian replaces; ends: chapter 3's sweep's
+    (smallest, largest) training set."""
+    t = np.asarray(times)
+    median = lambda x: intervals.lower_median(x, axis=-1)
+    worst = lambda values: np.min(np.stack(list(values)), axis=0)
+    ode = lambda tab, s: tab["kick", 0.0, s].mean(-1)
+    ratio = lambda tab, s: tab["kick", 1.0, s].mean(-1) / ode(tab, s)
+    knows = lambda tab, m, rows: median(tab["knows", m][rows]).max(0)
+    commit = lambda tab, p: (
+        0.5 - _lower_median_where(tab["commitment", p][t >= 599], tab["disagree", p]).max(0)
+    )
+    switch = lambda tab, p: tab["same", p][t >= 639].mean(-1).min(0) - 0.95
+    early = lambda tab, p: (
+        0.2
+        - np.maximum(
+            *(
+                _lower_median_where(tab["early share", p], m)
+                for m in (tab["disagree", p], ~tab["disagree", p])
+            )
+        )
+    )
+    band_medians = lambda tab, p: median(tab["bands", p])
+    runs, dit = pairs
+    kicked = [s for s in closed_ode if s >= 719]
+    return {
+        "kick_ode": lambda tab: worst(0.3 - np.abs(ode(tab, s) / closed_ode[s] - 1) for s in kicked),
+        "kick_sde_999": lambda tab: 0.25 - ratio(tab, 999),
+        "kick_sde_719": lambda tab: worst(0.25 - ratio(tab, s) for s in kicked),
+        "knows_early": lambda tab: worst(0.05 - knows(tab, m, t >= 639) for m in models),
+        "knows_peak": lambda tab: worst(knows(tab, m, t <= 599) - knows(tab, m, t >= 639) for m in models),
+        "commit_runs": lambda tab: commit(tab, runs),
+        "commit_dit": lambda tab: commit(tab, dit),
+        "switch_runs": lambda tab: switch(tab, runs),
+        "switch_dit": lambda tab: switch(tab, dit),
+        "early_runs": lambda tab: early(tab, runs),
+        "early_dit": lambda tab: early(tab, dit),
+        "cascade": lambda tab: worst(worst(-np.diff(band_medians(tab, p), axis=0)) for p in pairs),
+        "opening": lambda tab: worst(
+            worst(o - b for o, b in zip(openings.values(), band_medians(tab, p))) for p in pairs
+        ),
+        "ancestor": lambda tab: worst(tab["ancestor", m][t >= 759].mean(-1).min(0) - 0.9 for m in models),
+        "shared": lambda tab: tab["shared", "shared"].mean(-1) - tab["shared", "own"].mean(-1) + 0.02,
+        "sensitivity": lambda tab: _spearman(tab["sensitivity"], tab["distance"]) - 0.2,
+        "memo_half": lambda tab: median(tab["half born", ends[0]]) - median(tab["half born", ends[1]]),
+        "memo_commit": lambda tab: median(tab["optimal commits", ends[0]]) - 400,
+        "near_gaussian": lambda tab: np.minimum(0.2, median(tab["early share", runs]))
+        - median(tab["early share", "near Gaussian"]),
+    }  # fmt: skip
+
+
+def margin_intervals(table: dict, margin_functions: dict, n_seeds: int) -> dict:
+    """Each prediction's deciding difference over all the noises, with its bootstrap interval, and
+    at each of the `n_seeds` seeds alone (tables.decided): {key: (interval, per-seed values)}."""
+    return {key: decided(margin, table, n_seeds) for key, margin in margin_functions.items()}
+
+
+def checks(found: dict, exact: dict[str, tuple[str, bool]]) -> pd.DataFrame:
+    """The predictions' table: the exact checks first (label: (the value, whether it held)), which
+    have no random unit, then tables.predictions_table of margin_intervals."""
+    rows = pd.DataFrame(
+        {
+            label: {"difference [95% interval]": value}
+            | dict.fromkeys(("point verdict", "verdict"), "held" if held else "failed")
+            for label, (value, held) in exact.items()
+        }
+    ).T
+    measured = predictions_table({PREDICTIONS[key]: result for key, result in found.items()})
+    return pd.concat([rows, measured]).fillna("")
+
+
+def pooled_curves(times: list[int], by_key: dict, interval) -> tuple[list, dict]:
+    """Curves over the steps with the seeds pooled: by_key[label, seed] a (steps, noises) array;
+    each label's estimate per step and its 95% band (tables.row_bands with `interval`, a function
+    of difflab.core.intervals), as plotting.per_step takes them: (lines, bands)."""
+    labels = dict.fromkeys(label for label, _ in by_key)
+    lines, bands = [], {}
+    for label in labels:
+        centre, low, high = row_bands(
+            joined({s: v for (k, s), v in by_key.items() if k == label}), interval
+        )
+        lines.append((label, times, centre))
+        bands[label] = (low, high)
+    return lines, bands
+
+
+def same_as_own(switched: dict, threshold: float) -> dict:
+    """For each run of `switched` images, whether S_j is still B's own image, (steps, noises)."""
+    return {key: own_similarity(images) > threshold for key, images in switched.items()}
