@@ -3,6 +3,8 @@ verdicts, and bad input. Coverage is counted over 300 simulated data sets: a 95%
 cover the truth in 285 of them, and a binomial count of 300 at 0.95 lies in 275-294 with
 probability 0.99 (scipy.stats.binom), the tolerance used here."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -145,6 +147,19 @@ def test_the_lower_median_is_torchs():
     values = np.random.default_rng(8).standard_normal(24)
     assert intervals.lower_median(values) == torch.tensor(values).median().item()
     assert intervals.lower_median(values) != np.median(values)
+
+
+def test_resamples_that_leave_a_statistic_undefined_are_left_out_and_counted():
+    """The median of the values where a mask holds: a resample may draw none of them."""
+    values, mask = np.arange(10.0), np.arange(10) < 2
+    masked = lambda t: np.nanmedian(np.where(t["mask"], t["values"], np.nan), axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        interval = intervals.paired(masked, {"values": values, "mask": mask})
+        with pytest.raises(ValueError, match="undefined"):
+            intervals.paired(masked, {"values": values, "mask": np.zeros(10, bool)})
+    assert interval.estimate == 0.5 and 0 <= interval.low <= interval.high <= 1
+    assert "of resamples undefined, left out" in interval.method  # 0.8 ** 10: about 11%
 
 
 def test_format_reads_as_a_number_and_its_interval():

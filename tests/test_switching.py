@@ -122,3 +122,75 @@ def test_early_born_splits_each_pairs_share_by_agreement():
     )
     assert table["noises"].tolist() == ["agree", "disagree"]
     assert table["median share"].tolist() == pytest.approx([0.8, 0.3])
+
+
+TIMES = [999, 759, 639, 599, 399]  # a made-up grid with the times the predictions name
+
+
+def _made_up_table() -> dict:
+    """Per-noise arrays for every key the predictions read, 2 seeds of 5 noises, with known
+    medians and shares."""
+    n = 10
+    flat = lambda value: np.full(n, float(value))
+    rows = lambda *values: np.stack([flat(v) for v in values])
+    runs, dit = "two runs", "U-Net vs DiT"
+    disagree = np.array([True, False] * 5)
+    table = {
+        **{("kick", 0.0, t): flat(2.0) for t in (999, 759)},
+        **{("kick", 1.0, t): flat(0.2) for t in (999, 759)},
+        **{("knows", m): rows(0.0, 0.01, 0.02, 0.1, 0.05) for m in ("A", "B")},
+        **{("commitment", p): rows(0.0, 0.1, 0.2, 0.3, 0.9) for p in (runs, dit)},
+        **{("disagree", p): disagree for p in (runs, dit)},
+        **{("same", p): np.ones((5, n), bool) for p in (runs, dit)},
+        **{("early share", p): flat(0.1) for p in (runs, dit)},
+        **{("bands", p): rows(700, 600, 500, 400) for p in (runs, dit)},
+        **{("ancestor", m): np.ones((5, n), bool) for m in ("A", "B")},
+        ("shared", "own"): np.ones(n, bool),
+        ("shared", "shared"): np.ones(n, bool),
+        "sensitivity": np.arange(n, dtype=float),
+        "distance": np.arange(n, dtype=float) ** 2,
+        **{("half born", size): flat(t) for size, t in ((16, 599), (16384, 639))},
+        **{("optimal commits", size): flat(t) for size, t in ((16, 759), (16384, 0))},
+        ("early share", "near Gaussian"): flat(0.05),
+    }
+    table["same", dit][2, :7] = False  # 3 of 10 kept at t = 639
+    return table
+
+
+def test_each_prediction_reads_its_deciding_difference_off_a_per_noise_table():
+    openings = {"1-4": 800, "5-16": 650, "17-64": 550, "65-256": 450}
+    margins = switching.margins(
+        TIMES, {999: 2.0, 759: 2.5}, openings, ["two runs", "U-Net vs DiT"], ["A", "B"], (16, 16384)
+    )
+    assert set(margins) == set(switching.PREDICTIONS)
+    found = switching.margin_intervals(_made_up_table(), margins, 2)
+    value = {key: interval.estimate for key, (interval, _) in found.items()}
+    assert value["kick_ode"] == pytest.approx(0.3 - 0.2)  # 2.0 against 2.5 at t = 759
+    assert value["kick_sde_999"] == pytest.approx(0.15) and value["knows_early"] == pytest.approx(
+        0.03
+    )
+    assert value["knows_peak"] == pytest.approx(0.08)  # 0.1 at t = 599 against 0.02 at t >= 639
+    assert value["commit_runs"] == pytest.approx(0.2)  # 0.3 at t = 599 among the disagreeing
+    assert value["switch_runs"] == pytest.approx(0.05) and value["switch_dit"] == pytest.approx(
+        -0.65
+    )
+    assert value["early_dit"] == pytest.approx(0.1) and value["cascade"] == 100
+    assert value["opening"] == 50 and value["ancestor"] == pytest.approx(0.1)
+    assert value["shared"] == pytest.approx(0.02) and value["sensitivity"] == pytest.approx(0.8)
+    assert value["memo_half"] == -40 and value["memo_commit"] == 359
+    assert value["near_gaussian"] == pytest.approx(0.05)
+    verdicts = switching.checks(found, {"exact": ("1e-9", True)})
+    assert verdicts.loc["exact", "verdict"] == "held"
+    assert verdicts.loc[switching.PREDICTIONS["switch_dit"], "verdict"] == "failed"
+    assert verdicts.loc[switching.PREDICTIONS["memo_half"], "point verdict"] == "failed"
+
+
+def test_pooled_curves_join_the_seeds_and_band_each_step():
+    from difflab.core import intervals
+
+    hits = {("A", 0): np.ones((2, 4), bool), ("A", 1): np.zeros((2, 4), bool)}
+    lines, bands = switching.pooled_curves([999, 0], hits, intervals.proportion)
+    assert lines[0][0] == "A" and lines[0][2].tolist() == [0.5, 0.5]
+    low, high = bands["A"]
+    assert (low < 0.5).all() and (high > 0.5).all()
+    assert switching.joined({0: torch.zeros(2, 3), 1: np.ones((2, 1))}).shape == (2, 4)

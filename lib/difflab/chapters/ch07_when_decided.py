@@ -20,6 +20,8 @@ and a change delta of the x_0 prediction at step j reaches the end as W_jk delta
     W_jk = (a_{j+1} - s''_{j+1} a_j / s_j) prod_{i > j} m_ik.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
@@ -509,9 +511,12 @@ PREDICTIONS = {
 
 
 def _lower_median_where(values, mask):
-    """The lower median over the last axis of the values where `mask` holds (NaN elsewhere)."""
+    """The lower median over the last axis of the values where `mask` holds; NaN where it holds
+    nowhere (a resample that drew none of those noises: the bootstrap leaves it out)."""
     chosen = np.where(mask, values, np.nan)
-    return np.nanquantile(chosen, 0.5, axis=-1, method="lower")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": that NaN is the answer
+        return np.nanquantile(chosen, 0.5, axis=-1, method="lower")
 
 
 def _spearman(x, y):

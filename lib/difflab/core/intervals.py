@@ -6,7 +6,9 @@ several, the seed. Three intervals, each from scipy.stats:
 - `bootstrap`: a statistic of one or more arrays whose entries are paired by noise (entry i of
   every array comes from noise i, and a resample draws the same noises for all of them): a median,
   a mean, the difference of two medians on the same noises, the smallest such difference over
-  several networks. The percentile bootstrap (scipy.stats.bootstrap, 9,999 resamples, seeded): it
+  several networks. The percentile bootstrap (scipy.stats.bootstrap, 9,999 resamples, seeded;
+  resamples on which the statistic is undefined, a median of a subset they left empty, are left
+  out and counted in the record's method): it
   stays defined where every resample gives the same value (a tie, a rate of 0 or 1), where BCa
   gives no interval, and it covers a median as well as BCa does at the book's 16-48 noises
   (95-96% of 300 simulated sets for both when this module was written; tests/test_intervals.py
@@ -96,8 +98,15 @@ def bootstrap(statistic: Callable, *samples, unit: str = "noises", seed: int = 0
         method="percentile",
         **{key: generator},
     )
-    low, high = result.confidence_interval
-    return Interval(estimate, float(low), float(high), len(arrays[0]), unit, "percentile bootstrap")
+    drawn = result.bootstrap_distribution
+    undefined = np.isnan(drawn).mean()
+    if undefined == 1:
+        raise ValueError("the statistic is undefined (NaN) on every resample of the noises")
+    low, high = np.nanpercentile(drawn, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
+    method = "percentile bootstrap"
+    if undefined:  # e.g. a median over a subset of the noises that a resample left empty
+        method += f" ({undefined:.1%} of resamples undefined, left out)"
+    return Interval(estimate, float(low), float(high), len(arrays[0]), unit, method)
 
 
 def bootstrap_indices(statistic: Callable, n: int, unit: str = "noises", seed: int = 0) -> Interval:
