@@ -73,6 +73,14 @@ def test_the_t_interval_over_five_seeds_is_covered():
     assert COVERED[0] <= hits <= COVERED[1], hits
 
 
+def test_a_recorded_share_is_its_count_out_of_n():
+    assert intervals.proportion_of(0.98, 250) == intervals.proportion(np.arange(250) < 245)
+    with pytest.raises(ValueError, match="share=0.3333 is not a count out of n=250"):
+        intervals.proportion_of(0.3333, 250)
+    with pytest.raises(ValueError, match="n=0"):
+        intervals.proportion_of(0.5, 0)
+
+
 def test_a_rate_of_zero_or_one_still_has_an_interval():
     """Wilson's interval of 0 of 24 is not the point 0 (the Wald interval would be)."""
     zero, one = intervals.proportion(np.zeros(24, bool)), intervals.proportion(np.ones(24, bool))

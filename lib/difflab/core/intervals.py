@@ -186,6 +186,19 @@ def proportion(outcomes, unit: str = "noises") -> Interval:
     return Interval(k / n, float(low), float(high), n, unit, "Wilson")
 
 
+def proportion_of(share: float, n: int, unit: str = "noises") -> Interval:
+    """Wilson's interval of a share already counted on `n` units (a rate a chapter recorded, such
+    as an RP of 245 out of 250 noises, recorded as 0.98)."""
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n={n!r} is not allowed; allowed: a positive integer, the units counted")
+    k = round(share * n)
+    if not 0 <= k <= n or abs(k - share * n) > 1e-6 * n:
+        raise ValueError(
+            f"share={share!r} is not a count out of n={n}; allowed: k / n for 0 <= k <= n"
+        )
+    return proportion(np.arange(n) < k, unit)
+
+
 def over_seeds(values) -> Interval:
     """The mean of one value per seed, with Student's t interval over the seeds."""
     array = _values("values", values)
