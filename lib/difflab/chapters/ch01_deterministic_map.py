@@ -1,11 +1,12 @@
 """Chapter 1: one model, one noise, one image. Other samplers from the same noise, scored against
 DDIM with many steps, and the step at which DDIM's guess of the final image settles."""
 
+import numpy as np
 import pandas as pd
 import torch
 
 from difflab.book.sample_cache import sample
-from difflab.core import metrics
+from difflab.core import intervals, metrics
 from difflab.core.denoisers import Denoiser
 
 
@@ -43,19 +44,39 @@ def sampler_agreement(
 
 def worst_agreement(agreement: dict) -> pd.DataFrame:
     """Per sampler, the worst over seeds of sampler_agreement's scores (agreement: seed -> its
-    result): the smallest RP, retrieval accuracy and median similarity, the largest threshold."""
+    result): the smallest RP, retrieval accuracy and median similarity, each an Interval over that
+    seed's noises (Wilson's for the shares, the bootstrap for the median), and the largest
+    threshold."""
     by_seed = [results for _, results in agreement.values()]
+
+    def worst(name: str, score: str):
+        result = min((r[name] for r in by_seed), key=lambda r: r[score])
+        n = len(result["similarity"])
+        if score == "median_similarity":
+            return intervals.bootstrap(intervals.lower_median, result["similarity"].numpy())
+        return intervals.proportion_of(result[score], n)
+
     return pd.DataFrame(
         {
             name: {
-                "rp": min(r[name]["rp"] for r in by_seed),
-                "retrieval": min(r[name]["retrieval"] for r in by_seed),
-                "median_similarity": min(r[name]["median_similarity"] for r in by_seed),
+                **{score: worst(name, score) for score in ("rp", "retrieval", "median_similarity")},
                 "threshold": max(r[name]["threshold"] for r in by_seed),
             }
             for name in by_seed[0]
         }
     ).T
+
+
+def settled_steps(t: list[int], gap: torch.Tensor, level: float = 0.5) -> intervals.Interval:
+    """settled_step with its 95% interval: the noises resampled, the step read off the median gap
+    of each resample (a time of the sampler's grid)."""
+    values = gap.double().numpy()
+
+    def step(indices):
+        below = intervals.lower_median(values[:, indices], axis=-1) < level
+        return np.asarray(t)[below.argmax(0)]
+
+    return intervals.bootstrap_indices(step, values.shape[1])
 
 
 @torch.no_grad()
