@@ -54,7 +54,7 @@ def main() -> None:
             "RP between the runs"
         ]
         return {
-            "sampler_similarity_min": min(r["median similarity"] for r in consistency),
+            "sampler_similarity_min": min(r["median_similarity"] for r in consistency),
             "emergence_gain": agreement[-1] - agreement[0],
         }
 

@@ -1,11 +1,13 @@
 """Chapters 1 and 2's experiments and the metrics' agreement of sets of models, on a closed-form
 denoiser: cheap, exact and deterministic."""
 
+import numpy as np
 import pytest
 import torch
 
 from difflab import sample
 from difflab.book.plotting import pair_matrix
+from difflab.book.tables import estimates
 from difflab.chapters.ch01_deterministic_map import (
     guess_gap,
     sampler_agreement,
@@ -21,7 +23,7 @@ from difflab.chapters.ch02_reproducibility import (
     pair_summary,
     sampler_consistency,
 )
-from difflab.core import metrics
+from difflab.core import intervals, metrics
 from difflab.core.denoisers import GaussianDenoiser
 from difflab.core.metrics import pair_similarities, pairwise_scores, pooled_agreement
 
@@ -48,6 +50,7 @@ def test_sampler_consistency_scores_every_sampler_and_step_count(gaussian, fashi
         and rows[1]["rp"] == 1
         and rows[1]["retrieval"] == 1
     )
+    assert rows[0]["median_similarity"] == torch.tensor(rows[0]["similarity"]).median().item()
     assert all(r["median_similarity"] > 0.9 for r in rows)
 
 
@@ -103,6 +106,7 @@ def test_worst_agreement_takes_each_score_at_its_worst_seed():
         return {
             "rp": rp,
             "retrieval": retrieval,
+            "similarity": torch.tensor(similarity),
             "median_similarity": torch.tensor(similarity).median().item(),
             "threshold": threshold,
         }
@@ -111,18 +115,35 @@ def test_worst_agreement_takes_each_score_at_its_worst_seed():
         0: (
             None,
             {
-                "ddim": result(0.9, 1.0, [0.5, 0.9, 0.95], 0.3),
-                "heun": result(0.8, 0.99, [0.7], 0.2),
+                "ddim": result(0.75, 1.0, [0.5, 0.9, 0.95, 0.3], 0.3),
+                "heun": result(0.5, 0.75, [0.7, 0.8, 0.6, 0.9], 0.2),
             },
         ),
-        1: (None, {"ddim": result(0.95, 0.97, [0.8], 0.4), "heun": result(0.85, 1.0, [0.6], 0.1)}),
+        1: (
+            None,
+            {
+                "ddim": result(1.0, 0.5, [0.8, 0.85, 0.9, 0.95], 0.4),
+                "heun": result(0.75, 1.0, [0.6, 0.1, 0.6, 0.6], 0.1),
+            },
+        ),
     }
     table = worst_agreement(agreement)
     assert list(table.index) == ["ddim", "heun"]
-    assert table.loc["ddim"].to_dict() == pytest.approx(
-        {"rp": 0.9, "retrieval": 0.97, "median_similarity": 0.8, "threshold": 0.4}
+    assert estimates(table).loc["ddim"].to_dict() == pytest.approx(
+        {"rp": 0.75, "retrieval": 0.5, "median_similarity": 0.5, "threshold": 0.4}
     )
-    assert table.loc["heun", "median_similarity"] == pytest.approx(0.6)
+    assert table.loc["ddim", "rp"] == intervals.proportion(np.array([1, 1, 1, 0]))
+    heun = table.loc["heun", "median_similarity"]
+    assert heun.estimate == pytest.approx(0.6) and heun.method == "percentile bootstrap"
+
+
+def test_the_guess_settles_with_an_interval_on_the_grid():
+    from difflab.chapters.ch01_deterministic_map import settled_step, settled_steps
+
+    gap = torch.tensor([[0.9] * 8, [0.6, 0.4] * 4, [0.3] * 8, [0.0] * 8])
+    found = settled_steps([999, 599, 199, 0], gap)
+    assert found.estimate == settled_step([999, 599, 199, 0], gap) == 599  # lower median 0.4
+    assert (found.low, found.high) == (199, 599)  # resamples with more 0.6 settle later
 
 
 def test_pair_scores_and_similarities_cover_every_pair_and_seed(fashion8):
@@ -198,4 +219,7 @@ def test_pair_summary_names_the_lowest_pair_by_its_mean_over_seeds():
         ("a", "d"): [0.6, 0.6],
         ("b", "d"): [0.7, 0.7],
     }
-    assert pair_summary(values) == ["0.40 (a vs c)", "0.50-0.70", "0.80"]
+    found = pair_summary(values, n=100)  # 80 of 200 noises for (a, c), 160 for (b, c)
+    assert found[0] == f"{intervals.proportion(np.arange(200) < 80):.2f} (a vs c)"
+    assert found[1:] == ["0.50-0.70", f"{intervals.proportion(np.arange(200) < 160):.2f}"]
+    assert found[0].startswith("0.40 [0.33, 0.47]")

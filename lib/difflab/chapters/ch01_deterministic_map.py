@@ -74,7 +74,7 @@ def settled_steps(t: list[int], gap: torch.Tensor, level: float = 0.5) -> interv
 
     def step(indices):
         below = intervals.lower_median(values[:, indices], axis=-1) < level
-        return np.asarray(t)[below.argmax(0)]
+        return np.asarray(t, dtype=float)[below.argmax(0)]
 
     return intervals.bootstrap_indices(step, values.shape[1])
 

@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 
 from difflab.book.sample_cache import sample
-from difflab.core import metrics
+from difflab.core import intervals, metrics
 from difflab.core.denoisers import Denoiser
 from difflab.core.metrics import Features, centred_pixels
 
@@ -20,18 +20,21 @@ def sampler_consistency(
     step_counts=(10, 25, 50),
 ) -> list[dict]:
     """Each sampler at each step count against a reference from the same noise: the median
-    same-noise similarity, RP at `threshold` and retrieval accuracy, one row each."""
+    same-noise similarity (and its per-noise values), RP at `threshold` and retrieval accuracy,
+    one row each."""
     rows = []
     for sampler in samplers:
         for steps in step_counts:
             images = sample(denoiser, noise, sampler, steps).cpu()
+            similarity = metrics.pair_similarity(reference, images)
             rows.append(
                 {
                     "sampler": sampler,
                     "steps": steps,
-                    "median_similarity": metrics.pair_similarity(reference, images).median().item(),
+                    "median_similarity": similarity.median().item(),
                     "rp": metrics.rp_score(reference, images, threshold),
                     "retrieval": metrics.retrieval_accuracy(reference, images),
+                    "similarity": similarity.numpy(),
                 }
             )
     return rows
@@ -80,15 +83,17 @@ def emergence(
     return emergence_scores(along_training(first, second, noise, steps), threshold)
 
 
-def pair_summary(values: dict) -> list[str]:
+def pair_summary(values: dict, n: int) -> list[str]:
     """The lowest pair's mean over seeds (and which pair), the middle half's range, the highest:
-    the rows of the paper's table (values: the score of each pair, one value per seed)."""
+    the rows of the paper's table (values: the RP of each pair, one value per seed of `n` noises),
+    the lowest and highest with Wilson's 95% interval over all their noises."""
     means = pd.Series({p: np.mean(v) for p, v in values.items()})
     lowest = means.idxmin()
+    pooled = lambda rp: intervals.proportion_of(rp, n * len(values[lowest]))
     return [
-        f"{means.min():.2f} ({lowest[0]} vs {lowest[1]})",
+        f"{pooled(means.min()):.2f} ({lowest[0]} vs {lowest[1]})",
         f"{means.quantile(0.25):.2f}-{means.quantile(0.75):.2f}",
-        f"{means.max():.2f}",
+        f"{pooled(means.max()):.2f}",
     ]
 
 
