@@ -9,6 +9,8 @@ import pandas as pd
 import seaborn as sns
 import torch
 
+from difflab.core import intervals
+
 
 def _to_display(images: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) in [0, 1] for imshow."""
@@ -117,21 +119,23 @@ def pair_heatmaps(axes, names: list[str], panels: dict[str, dict]) -> None:
         ax.set_title(title)
 
 
-def score_panel(ax, summary, scores: dict, title: str, shaded: dict | None = None) -> None:
-    """Scores against training-set size (log2 axis): each score's mean with its range over seeds
-    shaded (`summary.loc[score]` has columns mean, min, max by size; `scores` maps a score to its
-    line style), and stretches of sizes shaded by colour (`shaded`: colour -> sizes)."""
+def score_panel(
+    ax, summary, scores: dict, title: str, shaded: dict | None = None, counted=None
+) -> None:
+    """Scores against training-set size (log2 axis): each score's mean over seeds with, shaded, its
+    95% interval where `counted(score)` gives the noises of all seeds the mean is a share of
+    (Wilson's), else its range over seeds (`summary.loc[score]` has columns mean, min, max by size;
+    `scores` maps a score to its line style); and stretches of sizes shaded by colour (`shaded`:
+    colour -> sizes)."""
     for score, style in scores.items():
-        ax.plot(
-            summary.loc[score].index, summary.loc[score]["mean"], marker="o", label=score, **style
-        )
-        ax.fill_between(
-            summary.loc[score].index,
-            summary.loc[score]["min"],
-            summary.loc[score]["max"],
-            alpha=0.2,
-            **style,
-        )
+        rows = summary.loc[score]
+        ax.plot(rows.index, rows["mean"], marker="o", label=score, **style)
+        if counted:
+            cells = [intervals.proportion_of(share, counted(score)) for share in rows["mean"]]
+            low, high = [c.low for c in cells], [c.high for c in cells]
+        else:
+            low, high = rows["min"], rows["max"]
+        ax.fill_between(rows.index, low, high, alpha=0.2, **style)
     for color, sizes in (shaded or {}).items():
         if sizes:
             ax.axvspan(sizes[0] / 1.5, sizes[-1] * 1.5, color=color, alpha=0.07)

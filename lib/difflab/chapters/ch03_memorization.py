@@ -1,9 +1,10 @@
 """Chapter 3's experiments: two widths and the optimal denoiser D* sampled from the same noises at
 every size of the memorization sweep, scored against each other and against their training set."""
 
+import numpy as np
 import pandas as pd
 
-from difflab.core import metrics
+from difflab.core import intervals, metrics
 
 
 def sweep_scores(
@@ -106,3 +107,25 @@ def width_claims(rows: pd.DataFrame, small: str, wide: str, widest: str) -> dict
         "disjoint_sscd06_small_max": disjoint.iloc[0].max(),
         "disjoint_sscd06_large_min": disjoint.iloc[-1].min(),
     }
+
+
+def width_hits(samples: dict, archs, sizes, seeds, threshold: float) -> dict[int, np.ndarray]:
+    """Per training-set size, whether the two widths make the same image from each noise (centred
+    pixel cosine above `threshold`), the seeds' noises joined in order."""
+    small, wide = archs
+    same = lambda n, s: metrics.pair_similarity(samples[small, n][s], samples[wide, n][s])
+    return {n: np.concatenate([(same(n, s) > threshold).numpy() for s in seeds]) for n in sizes}
+
+
+def dip_interval(hits: dict[int, np.ndarray]) -> intervals.Interval:
+    """How far the RP between the widths at the lower of its two ends lies above its lowest value
+    strictly inside (the dip, found again in each resample), with the bootstrap interval over the
+    noises, every size resampled at the same noises (width_hits)."""
+    sizes = list(hits)
+    rp = lambda t, n: t[n].mean(-1)
+
+    def depth(t):
+        inside = np.min([rp(t, n) for n in sizes[1:-1]], axis=0)
+        return np.minimum(rp(t, sizes[0]), rp(t, sizes[-1])) - inside
+
+    return intervals.paired(depth, hits)
