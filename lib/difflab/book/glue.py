@@ -2,6 +2,8 @@
 
 from myst_nb import glue
 
+from difflab.core import intervals
+
 
 class Text(str):
     """A string glued both ways: as Markdown for `{glue:md}` on its own page, and as its repr for
@@ -36,6 +38,15 @@ def with_interval(name: str, interval) -> dict:
     """An Interval (difflab.core.intervals) as the three numbers a text quotes: `name` (the
     estimate), `name_low` and `name_high` (its 95% interval), for record_all."""
     return {name: interval.estimate, f"{name}_low": interval.low, f"{name}_high": interval.high}
+
+
+def with_rates(values: dict, n: int, names) -> dict:
+    """`values` with each of `names`, a share counted on `n` units (noises), beside its Wilson
+    interval (NAME_low, NAME_high): for a chapter's worst-seed rates."""
+    rated = dict(values)
+    for name in names:
+        rated |= with_interval(name, intervals.proportion_of(values[name], n))
+    return rated
 
 
 def record_all(values: dict) -> None:
