@@ -281,6 +281,17 @@ class TestLateInitialization:
             g["improvement_ddim3"], g["improvement_ddim5"]
         )  # the table: prediction 6
 
+    def test_the_verdicts_the_text_reports(self):
+        g = self.g()  # decided by the 95% interval over seeds; the text discusses each change
+        held = ["fid_ratio", "entropy", "gls3_beats_base5", "pndm3", "equal_nfe"]
+        held += ["ddim10_least", "seed_moves", "floor_early", "leave_400", "ddim_start"]
+        assert {key: g[f"verdict_{key}"] for key in held} == dict.fromkeys(held, "held")
+        assert (g["verdict_pndm_not"], g["verdict_plms_start"]) == ("failed", "undecided")
+
+    def test_the_table_study_seed_1_is_the_chapters_own_table(self):
+        g = self.g()  # studies/late_start_table_seeds.py: the intervals' seeds include this one
+        assert g["n_table_seeds"] >= 10 and g["table_seed1_difference"] < 1e-9
+
     def test_another_seed_moves_the_fid_far_less_than_the_gains(self):
         assert self.g()["fid_noise"] < (1 - self.g()["gls_ratio_max"]) / 2  # prediction 7
 
@@ -332,6 +343,15 @@ class TestBeyondUnconditional:
     def test_fine_tuning_moves_from_the_parent_toward_the_model_from_scratch(self):
         g = self.g()
         assert g["toward_scratch_min"] > 0 and g["from_parent_max"] < 0
+
+    def test_the_verdicts_the_text_reports(self):
+        g = self.g()  # decided by the 95% interval over both seeds' noises
+        changed = {"projection_baseline": "undecided", "sneakers": "undecided"}
+        failed = {"family_w2": "failed", "dps_inpainting": "failed"}
+        reported = {key: g[f"verdict_{key}"] for key in changed | failed}
+        assert reported == changed | failed
+        others = {n[8:] for n in g if n.startswith("verdict_")} - set(reported)
+        assert len(others) == 12 and {g[f"verdict_{key}"] for key in others} == {"held"}
 
 
 class TestWhenDecided:

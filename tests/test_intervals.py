@@ -136,6 +136,14 @@ def test_indices_resample_data_of_any_shape_together():
     assert by_index[:3] == pytest.approx(by_rows[:3])
 
 
+def test_a_statistic_in_whole_steps_gets_an_interval():
+    """A statistic that returns integers (a step, a count of noises) is resampled as floats."""
+    steps = np.random.default_rng(3).integers(0, 1000, size=(2, 40))
+    latest = lambda t: t["steps"].max(0).max(-1) - 500  # integer arrays in, integers out
+    interval = intervals.paired(latest, {"steps": steps})
+    assert interval.estimate == steps.max() - 500 and interval.low <= interval.estimate
+
+
 def test_paired_tables_resample_every_entry_at_the_same_noises():
     """A curve (steps x noises) and a 0/1 hit per noise, resampled together."""
     rng = np.random.default_rng(9)

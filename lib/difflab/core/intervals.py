@@ -89,7 +89,7 @@ def bootstrap(statistic: Callable, *samples, unit: str = "noises", seed: int = 0
     key = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
     result = stats.bootstrap(
         arrays,
-        statistic,
+        lambda *resampled, axis: np.asarray(statistic(*resampled, axis=axis), dtype=float),
         n_resamples=RESAMPLES,
         batch=1_000,
         vectorized=True,
