@@ -395,6 +395,15 @@ class TestWhenDecided:
     def test_the_optimal_denoiser_of_a_few_images_commits_early(self):
         assert self.g()["memo_commit_small_min"] >= 400
 
+    def test_the_verdicts_the_text_reports(self):
+        g = self.g()  # by the 95% interval over both seeds' noises; the text discusses each
+        undecided = ["commit_runs", "switch_runs", "switch_dit", "early_dit", "sensitivity"]
+        failed = ["kick_sde_719", "commit_dit", "early_runs", "opening", "memo_half"]
+        expected = dict.fromkeys(undecided, "undecided") | dict.fromkeys(failed, "failed")
+        assert {k: g[f"verdict_{k}"] for k in expected} == expected
+        others = {n[8:] for n in g if n.startswith("verdict_")} - set(expected)
+        assert len(others) == 9 and {g[f"verdict_{k}"] for k in others} == {"held"}
+
 
 class TestLocalMachines:
     g = staticmethod(
@@ -412,6 +421,11 @@ class TestLocalMachines:
 
     def test_bbels_beats_d_star_once_the_network_generalizes(self):
         assert self.g()["margin_bbels_largest_seed_min"] > 0
+
+    def test_the_verdicts_the_text_reports(self):
+        g = self.g()  # the verdicts the text discusses, by the 95% interval over the noises
+        undecided = ["shrinks", "over_gaussian", "over_dstar", "dit_below", "dstar_smallest"]
+        assert {k: g[f"verdict_{k}"] for k in undecided} == dict.fromkeys(undecided, "undecided")
 
     def test_the_held_predictions_hold_by_their_intervals(self):
         g = self.g()  # the 95% interval over the noises lies above zero
@@ -528,6 +542,7 @@ def test_every_glued_number_is_asserted_or_listed(chapter):
     asserted |= set(
         papers.headlines(chapter)
     )  # by test_intro_papers_column_is_written_by_the_chapters...
+    asserted |= {claim.name for claim in CLAIMS.get(chapter, [])}  # test_each_claim_holds...
     listed = set(DESCRIPTIVE.get(chapter, {})) | set(UNASSERTED_CLAIMS.get(chapter, {}))
     glued_names = set(glued(chapter))
     assert not glued_names - asserted - listed - derived(glued_names), (

@@ -178,6 +178,13 @@ def test_resamples_that_leave_a_statistic_undefined_are_left_out_and_counted():
     assert "of resamples undefined, left out" in interval.method  # 0.8 ** 10: about 11%
 
 
+def test_a_margin_below_a_bound_gives_back_the_value_and_its_interval():
+    margin = intervals.Interval(0.05, -0.01, 0.08, 20, "noises", "percentile bootstrap")
+    value = margin.subtracted_from(0.2)
+    assert value[:3] == pytest.approx((0.15, 0.12, 0.21)) and value.low <= value.high
+    assert value.shifted(0.1)[:3] == pytest.approx((0.25, 0.22, 0.31))
+
+
 def test_format_reads_as_a_number_and_its_interval():
     interval = intervals.Interval(0.9213, 0.871, 0.9449, 24, "noises", "percentile bootstrap")
     assert f"{interval}" == str(interval) == "0.92 [0.87, 0.94]"

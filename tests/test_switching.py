@@ -181,6 +181,7 @@ def test_each_prediction_reads_its_deciding_difference_off_a_per_noise_table():
     assert value["near_gaussian"] == pytest.approx(0.05)
     verdicts = switching.checks(found, {"exact": ("1e-9", True)})
     assert verdicts.loc["exact", "verdict"] == "held"
+    assert list(verdicts.columns)[:2] == ["difference [95% interval]", "worst seed"]
     assert verdicts.loc[switching.PREDICTIONS["switch_dit"], "verdict"] == "failed"
     assert verdicts.loc[switching.PREDICTIONS["memo_half"], "point verdict"] == "failed"
 

@@ -75,6 +75,7 @@ def predictions_table(found: dict[str, tuple[Interval, list[float]]]) -> pd.Data
         label: verdict_row(
             interval,
             "held" if min(per_seed) > 0 else "failed",
+            ".3g",
             beside={"worst seed": f"{min(per_seed):.3g}"},
         )
         for label, (interval, per_seed) in found.items()

@@ -321,34 +321,18 @@ def noise_gains(
     steps: int,
     direction: torch.Tensor,
     eta: float = 0.0,
-) -> list[np.ndarray]:
+) -> list[torch.Tensor]:
     """Per noise, the final move along `direction` per unit kick (kicked_change), at each of
-    `kicked_steps`; `states` are the trajectory's x_t at every step."""
+    `kicked_steps`, on the CPU; `states` are the trajectory's x_t at every step."""
     return [
-        along(kicked_change(denoiser, states[j], j, steps, direction, eta=eta), direction)
-        .cpu()
-        .numpy()
+        along(kicked_change(denoiser, states[j], j, steps, direction, eta=eta), direction).cpu()
         for j in kicked_steps
-    ]
-
-
-def mean_gains(
-    denoiser: Denoiser,
-    states: torch.Tensor,
-    kicked_steps,
-    steps: int,
-    direction: torch.Tensor,
-    eta: float = 0.0,
-) -> list[float]:
-    """The mean over noises of noise_gains, at each of `kicked_steps`."""
-    return [
-        float(g.mean()) for g in noise_gains(denoiser, states, kicked_steps, steps, direction, eta)
     ]
 
 
 def kicks_by_noise(
     denoiser: Denoiser, states: dict, kicked_steps, steps: int, direction: torch.Tensor
-) -> dict[tuple[int, float, int], np.ndarray]:
+) -> dict[tuple[int, float, int], torch.Tensor]:
     """Prediction 2's measurement: for each seed's trajectory (states[seed]: x_t at every step),
     each kicked step j and each eta (0: the ODE; 1: stochastic), the per-noise gain of a kick along
     `direction` (noise_gains): {(seed, eta, j): gains}."""
@@ -368,8 +352,8 @@ def kick_table(gains: dict, eigenvalue: torch.Tensor, steps: int, times: list[in
         {
             "seed": seed,
             "t": times[j],
-            "ODE": float(values.mean()),
-            "stochastic": float(gains[seed, 1.0, j].mean()),
+            "ODE": values.mean().item(),
+            "stochastic": gains[seed, 1.0, j].mean().item(),
             "ODE, Gaussian": closed[0.0][j].item(),
             "stochastic, Gaussian": closed[1.0][j].item(),
         }
@@ -597,7 +581,7 @@ def checks(found: dict, exact: dict[str, tuple[str, bool]]) -> pd.DataFrame:
         }
     ).T
     measured = predictions_table({PREDICTIONS[key]: result for key, result in found.items()})
-    return pd.concat([rows, measured]).fillna("")
+    return pd.concat([rows, measured]).fillna("")[measured.columns]
 
 
 def pooled_curves(times: list[int], by_key: dict, interval) -> tuple[list, dict]:

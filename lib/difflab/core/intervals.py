@@ -58,6 +58,13 @@ class Interval(NamedTuple):
             estimate=self.estimate + offset, low=self.low + offset, high=self.high + offset
         )
 
+    def subtracted_from(self, bound: float) -> "Interval":
+        """The interval of `bound` minus the estimate: the measured value behind a margin that was
+        written as bound - value."""
+        return self._replace(
+            estimate=bound - self.estimate, low=bound - self.high, high=bound - self.low
+        )
+
 
 def _values(name: str, values, minimum: int = 2) -> np.ndarray:
     array = np.asarray(values, dtype=float)
