@@ -190,6 +190,10 @@ def test_format_reads_as_a_number_and_its_interval():
     assert f"{interval}" == str(interval) == "0.92 [0.87, 0.94]"
     assert f"{interval:.0%}" == "92% [87%, 94%]"
     assert f"{interval.shifted(-0.8):.2f}" == "0.12 [0.07, 0.14]"
+    tie = intervals.Interval(-1e-12, -1e-12, 0.155, 24, "noises", "percentile bootstrap")
+    assert f"{tie:.3f}" == "0.000 [0.000, 0.155]" and f"{tie:.0%}" == "0% [0%, 16%]"
+    assert f"{tie.shifted(-0.0004):.3f}" == "0.000 [0.000, 0.155]"
+    assert f"{tie:.3g}" == "-1e-12 [-1e-12, 0.155]"  # not zero at three significant digits
 
 
 @pytest.mark.parametrize(

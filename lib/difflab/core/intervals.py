@@ -47,7 +47,8 @@ class Interval(NamedTuple):
 
     def __format__(self, spec: str) -> str:
         spec = spec or ".2f"
-        return f"{self.estimate:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
+        estimate, low, high = (_unsigned_zero(value, spec) for value in self[:3])
+        return f"{estimate} [{low}, {high}]"
 
     def __str__(self) -> str:
         return format(self)
@@ -64,6 +65,12 @@ class Interval(NamedTuple):
         return self._replace(
             estimate=bound - self.estimate, low=bound - self.high, high=bound - self.low
         )
+
+
+def _unsigned_zero(value: float, spec: str) -> str:
+    """`value` formatted by `spec`, without the sign of a value that rounds to zero ("-0.000")."""
+    text = f"{value:{spec}}"
+    return text.lstrip("-") if set(text.lstrip("-")) <= set("0.%") else text
 
 
 def _values(name: str, values, minimum: int = 2) -> np.ndarray:
