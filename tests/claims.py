@@ -21,6 +21,8 @@ SWEEP_SEED = "the chapter's seed (seed 0 of studies/start_sweep_seeds.py); its c
 
 DESCRIPTIVE = {
     "01_deterministic_map": {
+        "sampler_similarity_min": "reported with its interval; the samplers' agreement is asserted "
+        "through sampler_rp_min and sampler_retrieval_min",
         "copy_distance": SETTING,
         "n_agreement": SETTING,
         "steps_ddim": SETTING,
@@ -29,6 +31,8 @@ DESCRIPTIVE = {
         "study_guess_within_half_max": "range end, reported",
     },
     "02_reproducibility": {
+        "rp_halfwidth_max": "the widest pair's interval, reported (the intervals are Wilson's)",
+        "sampler_rp_min": "reported beside sampler_similarity_min, which is asserted",
         "shuffled_above_06_pixels": "reported in an exercise's solution (why the book calibrates)",
         "batch_size": SETTING,
         "first_snapshot": SETTING,

@@ -75,6 +75,8 @@ def test_the_t_interval_over_five_seeds_is_covered():
 
 def test_a_recorded_share_is_its_count_out_of_n():
     assert intervals.proportion_of(0.98, 250) == intervals.proportion(np.arange(250) < 245)
+    median = 0.6713333333333334  # 2014 / 3000 as a median of means computes it
+    assert intervals.proportion_of(median, 3000).estimate == median != 2014 / 3000
     with pytest.raises(ValueError, match="share=0.3333 is not a count out of n=250"):
         intervals.proportion_of(0.3333, 250)
     with pytest.raises(ValueError, match="n=0"):

@@ -202,7 +202,8 @@ def proportion(outcomes, unit: str = "noises") -> Interval:
 
 def proportion_of(share: float, n: int, unit: str = "noises") -> Interval:
     """Wilson's interval of a share already counted on `n` units (a rate a chapter recorded, such
-    as an RP of 245 out of 250 noises, recorded as 0.98)."""
+    as an RP of 245 out of 250 noises, recorded as 0.98); the estimate is `share` as given, to the
+    last digit, and the interval that of its count."""
     if not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"n={n!r} is not allowed; allowed: a positive integer, the units counted")
     k = round(share * n)
@@ -210,7 +211,7 @@ def proportion_of(share: float, n: int, unit: str = "noises") -> Interval:
         raise ValueError(
             f"share={share!r} is not a count out of n={n}; allowed: k / n for 0 <= k <= n"
         )
-    return proportion(np.arange(n) < k, unit)
+    return proportion(np.arange(n) < k, unit)._replace(estimate=float(share))
 
 
 def over_seeds(values) -> Interval:
