@@ -90,8 +90,6 @@ DESCRIPTIVE = {
         "n_sscd": SETTING,
         "dip_sizes": SETTING,
         "sscd_threshold": "SSCD's threshold calibrated on test images by studies/sscd_chapters.py",
-        "sscd06_small_end": "reported; asserted through sscd06_ends_min",
-        "sscd06_large_end": "reported; asserted through sscd06_ends_min",
         "sscd06_dip": "reported: the predicted dip at 0.6 failed (sscd06_depth_min / _max)",
         "sscd06_depth_min": "reported: the dip at 0.6 was predicted and failed, and the text says so",
         "sscd06_depth_max": "reported with sscd06_depth_min",
