@@ -143,6 +143,7 @@ def test_the_guess_settles_with_an_interval_on_the_grid():
     gap = torch.tensor([[0.9] * 8, [0.6, 0.4] * 4, [0.3] * 8, [0.0] * 8])
     found = settled_steps([999, 599, 199, 0], gap)
     assert found.estimate == settled_step([999, 599, 199, 0], gap) == 599  # lower median 0.4
+    assert isinstance(found.estimate, int)  # glued as a step, never "599.0"
     assert (found.low, found.high) == (199, 599)  # resamples with more 0.6 settle later
 
 

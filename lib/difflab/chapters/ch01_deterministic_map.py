@@ -69,14 +69,15 @@ def worst_agreement(agreement: dict) -> pd.DataFrame:
 
 def settled_steps(t: list[int], gap: torch.Tensor, level: float = 0.5) -> intervals.Interval:
     """settled_step with its 95% interval: the noises resampled, the step read off the median gap
-    of each resample (a time of the sampler's grid)."""
+    of each resample (a time of the sampler's grid: the estimate an int, as settled_step's)."""
     values = gap.double().numpy()
 
     def step(indices):
         below = intervals.lower_median(values[:, indices], axis=-1) < level
         return np.asarray(t, dtype=float)[below.argmax(0)]
 
-    return intervals.bootstrap_indices(step, values.shape[1])
+    found = intervals.bootstrap_indices(step, values.shape[1])
+    return found._replace(estimate=int(found.estimate))
 
 
 @torch.no_grad()
