@@ -76,6 +76,8 @@ def test_a_studys_seeds_give_the_mean_and_students_interval(tmp_data):
     write_study("gains", {"rows": rows + [{"seed": 0, "sampler": "PNDM", "gain": 9.0}]})
     interval = seed_interval("gains", "gain", sampler="DDIM")
     assert interval == intervals.over_seeds([2.0, 2.2, 1.8]) and interval.n == 3
+    unmeasured = seed_interval("gains", "gain", sampler="Heun")  # as spread: NaN, counted 0
+    assert unmeasured.n == 0 and np.isnan(unmeasured[:3]).all()
 
 
 @pytest.mark.parametrize(

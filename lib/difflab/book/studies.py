@@ -79,8 +79,11 @@ def over_seeds(measure, counts, seeds) -> list[dict]:
 
 def seed_interval(name: str, key: str, section: str = "rows", **where):
     """The mean of `key` over the rows of the study's `section` that match `where` (one per seed
-    or block), with its Student-t interval over them (difflab.core.intervals.over_seeds)."""
+    or block), with its Student-t interval over them (difflab.core.intervals.over_seeds); NaN with
+    no rows, as `spread` (a profile whose counts the study did not measure: smoke)."""
     values = [
         row[key] for row in read_study(name)[section] if all(row[k] == v for k, v in where.items())
     ]
+    if not values:
+        return intervals.Interval(math.nan, math.nan, math.nan, 0, "seeds", "not measured")
     return intervals.over_seeds(values)
