@@ -99,6 +99,8 @@ def bootstrap(statistic: Callable, *samples, unit: str = "noises", seed: int = 0
             "the same noises in each"
         )
     estimate = float(statistic(*arrays, axis=-1))
+    if math.isnan(estimate):  # undefined on these noises (a median over none of them): no interval
+        return Interval(estimate, math.nan, math.nan, len(arrays[0]), unit, "undefined on the data")
     generator = np.random.default_rng(seed)
     key = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
     result = stats.bootstrap(
@@ -227,7 +229,7 @@ def over_seeds(values) -> Interval:
 def verdict(interval: Interval, bound: float = 0.0) -> str:
     """A prediction's verdict from the interval of its deciding value, arranged so that above
     `bound` is what was predicted: held (the interval lies above), failed (below) or undecided
-    (it contains the bound)."""
+    (it contains the bound, or the value is undefined on the data: NaN)."""
     if interval.low > bound:
         return "held"
     if interval.high < bound:
@@ -239,9 +241,9 @@ def units_to_decide(interval: Interval, bound: float = 0.0) -> int | None:
     """How many units (noises, seeds) would move the interval off `bound`, if the estimate stayed
     and the interval narrowed as one over the square root of the count: the interval's reach from
     the estimate toward the bound must shrink below their distance. None where the estimate sits on
-    the bound (no count decides it)."""
+    the bound (no count decides it) or is NaN."""
     gap = interval.estimate - bound
-    if gap == 0:
+    if gap == 0 or math.isnan(gap):  # on the bound, or undefined on the data
         return None
     reach = interval.estimate - interval.low if gap > 0 else interval.high - interval.estimate
     return max(interval.n, math.ceil(interval.n * (reach / abs(gap)) ** 2))
