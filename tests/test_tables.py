@@ -42,7 +42,8 @@ def test_a_verdict_row_reads_the_interval_and_counts_what_would_decide_it():
     assert undecided["verdict"] == "undecided"
     assert undecided["would be decided by"] == f"{intervals.units_to_decide(ACROSS):,} noises"
     tie = ACROSS._replace(estimate=0.0)
-    assert tables.to_decide(tie) == "over 4,000 noises"  # a difference of zero: no count decides
+    assert tables.to_decide(tie) == "no count: the difference is on the bound"
+    assert tables.to_decide(ACROSS._replace(estimate=1e-4)) == "over 4,000 noises"
 
 
 def test_decided_measures_all_the_noises_and_each_seed_alone():

@@ -31,7 +31,9 @@ def error_bars(cells) -> tuple[np.ndarray, np.ndarray]:
 def to_decide(interval: Interval, bound: float = 0.0) -> str:
     """How many units would decide an undecided verdict at the measured spread, in words."""
     count = intervals.units_to_decide(interval, bound)
-    if count is None or count > 100 * interval.n:
+    if count is None:
+        return "no count: the difference is on the bound"
+    if count > 100 * interval.n:
         return f"over {100 * interval.n:,} {interval.unit}"
     return f"{count:,} {interval.unit}"
 
