@@ -17,6 +17,11 @@ from difflab.book.claims import CLAIMS
 pytestmark = pytest.mark.book
 
 
+def verdicts(g: dict) -> dict[str, str]:
+    """Each prediction's verdict a chapter glued (verdict_KEY: held, failed, undecided), by KEY."""
+    return {n.removeprefix("verdict_"): v for n, v in g.items() if n.startswith("verdict_")}
+
+
 class TestDeterministicMap:
     g = staticmethod(lambda: glued("01_deterministic_map"))
 
@@ -285,8 +290,8 @@ class TestLateInitialization:
         g = self.g()  # decided by the 95% interval over seeds; the text discusses each change
         held = ["fid_ratio", "entropy", "gls3_beats_base5", "pndm3", "equal_nfe"]
         held += ["ddim10_least", "seed_moves", "floor_early", "leave_400", "ddim_start"]
-        assert {key: g[f"verdict_{key}"] for key in held} == dict.fromkeys(held, "held")
-        assert (g["verdict_pndm_not"], g["verdict_plms_start"]) == ("failed", "undecided")
+        others = {"pndm_not": "failed", "plms_start": "undecided"}
+        assert verdicts(g) == dict.fromkeys(held, "held") | others
 
     def test_the_table_study_seed_1_is_the_chapters_own_table(self):
         g = self.g()  # studies/late_start_table_seeds.py: the intervals' seeds include this one
@@ -348,10 +353,9 @@ class TestBeyondUnconditional:
         g = self.g()  # decided by the 95% interval over both seeds' noises
         changed = {"projection_baseline": "undecided", "sneakers": "undecided"}
         failed = {"family_w2": "failed", "dps_inpainting": "failed"}
-        reported = {key: g[f"verdict_{key}"] for key in changed | failed}
-        assert reported == changed | failed
-        others = {n[8:] for n in g if n.startswith("verdict_")} - set(reported)
-        assert len(others) == 12 and {g[f"verdict_{key}"] for key in others} == {"held"}
+        found = verdicts(g)
+        assert {key: found.pop(key) for key in changed | failed} == changed | failed
+        assert len(found) == 12 and set(found.values()) == {"held"}
 
 
 class TestWhenDecided:
@@ -400,9 +404,9 @@ class TestWhenDecided:
         undecided = ["commit_runs", "switch_runs", "switch_dit", "early_dit", "sensitivity"]
         failed = ["kick_sde_719", "commit_dit", "early_runs", "opening", "memo_half"]
         expected = dict.fromkeys(undecided, "undecided") | dict.fromkeys(failed, "failed")
-        assert {k: g[f"verdict_{k}"] for k in expected} == expected
-        others = {n[8:] for n in g if n.startswith("verdict_")} - set(expected)
-        assert len(others) == 9 and {g[f"verdict_{k}"] for k in others} == {"held"}
+        found = verdicts(g)
+        assert {key: found.pop(key) for key in expected} == expected
+        assert len(found) == 9 and set(found.values()) == {"held"}
 
 
 class TestLocalMachines:
@@ -425,7 +429,8 @@ class TestLocalMachines:
     def test_the_verdicts_the_text_reports(self):
         g = self.g()  # the verdicts the text discusses, by the 95% interval over the noises
         undecided = ["shrinks", "over_gaussian", "over_dstar", "dit_below", "dstar_smallest"]
-        assert {k: g[f"verdict_{k}"] for k in undecided} == dict.fromkeys(undecided, "undecided")
+        found = verdicts(g)
+        assert {key: found[key] for key in undecided} == dict.fromkeys(undecided, "undecided")
 
     def test_the_held_predictions_hold_by_their_intervals(self):
         g = self.g()  # the 95% interval over the noises lies above zero

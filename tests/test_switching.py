@@ -186,6 +186,17 @@ def test_each_prediction_reads_its_deciding_difference_off_a_per_noise_table():
     assert verdicts.loc[switching.PREDICTIONS["memo_half"], "point verdict"] == "failed"
 
 
+def test_the_values_behind_the_margins_are_their_bounds_minus_the_margins():
+    from difflab.core.intervals import Interval
+
+    margin = lambda value: (Interval(value, value - 0.1, value + 0.1, 8, "noises", "test"), [])
+    found = {"knows_early": margin(0.04), "early_runs": margin(-0.3), "early_dit": margin(0.05)}
+    values = switching.measured(found)
+    assert values["knows_early"][:3] == pytest.approx((0.01, -0.09, 0.11))
+    assert values["early_share_runs"][:3] == pytest.approx((0.5, 0.4, 0.6))
+    assert values["early_share_dit"].estimate == pytest.approx(0.15)
+
+
 def test_pooled_curves_join_the_seeds_and_band_each_step():
     from difflab.core import intervals
 

@@ -510,6 +510,10 @@ def _spearman(x, y):
     return (rx * ry).sum(-1) / np.sqrt((rx**2).sum(-1) * (ry**2).sum(-1))
 
 
+KNOWS_BOUND = 0.05  # prediction 3: the most a prediction may know beyond the Gaussian at t >= 639
+EARLY_BOUND = 0.2  # predictions 6 and 11: the largest share of the difference born at t >= 599
+
+
 def margins(times: list[int], closed_ode: dict, openings: dict, pairs, models, ends) -> dict:
     """Each prediction's deciding difference (positive: as predicted), a function of a table of
     per-noise arrays (per_noise_table, or its resample at some noises). closed_ode[t]: the
@@ -527,7 +531,7 @@ def margins(times: list[int], closed_ode: dict, openings: dict, pairs, models, e
     )
     switch = lambda tab, p: tab["same", p][t >= 639].mean(-1).min(0) - 0.95
     early = lambda tab, p: (
-        0.2
+        EARLY_BOUND
         - np.maximum(
             *(
                 _lower_median_where(tab["early share", p], m)
@@ -542,7 +546,7 @@ def margins(times: list[int], closed_ode: dict, openings: dict, pairs, models, e
         "kick_ode": lambda tab: worst(0.3 - np.abs(ode(tab, s) / closed_ode[s] - 1) for s in kicked),
         "kick_sde_999": lambda tab: 0.25 - ratio(tab, 999),
         "kick_sde_719": lambda tab: worst(0.25 - ratio(tab, s) for s in kicked),
-        "knows_early": lambda tab: worst(0.05 - knows(tab, m, t >= 639) for m in models),
+        "knows_early": lambda tab: worst(KNOWS_BOUND - knows(tab, m, t >= 639) for m in models),
         "knows_peak": lambda tab: worst(knows(tab, m, t <= 599) - knows(tab, m, t >= 639) for m in models),
         "commit_runs": lambda tab: commit(tab, runs),
         "commit_dit": lambda tab: commit(tab, dit),
@@ -559,7 +563,7 @@ def margins(times: list[int], closed_ode: dict, openings: dict, pairs, models, e
         "sensitivity": lambda tab: _spearman(tab["sensitivity"], tab["distance"]) - 0.2,
         "memo_half": lambda tab: median(tab["half born", ends[0]]) - median(tab["half born", ends[1]]),
         "memo_commit": lambda tab: median(tab["optimal commits", ends[0]]) - 400,
-        "near_gaussian": lambda tab: np.minimum(0.2, median(tab["early share", runs]))
+        "near_gaussian": lambda tab: np.minimum(EARLY_BOUND, median(tab["early share", runs]))
         - median(tab["early share", "near Gaussian"]),
     }  # fmt: skip
 
@@ -582,6 +586,17 @@ def checks(found: dict, exact: dict[str, tuple[str, bool]]) -> pd.DataFrame:
     ).T
     measured = predictions_table({PREDICTIONS[key]: result for key, result in found.items()})
     return pd.concat([rows, measured]).fillna("")[measured.columns]
+
+
+def measured(found: dict) -> dict[str, intervals.Interval]:
+    """The values behind three of margin_intervals' margins, each written as a bound minus the
+    value, with their intervals over all the noises: the largest gain at t >= 639 (prediction 3)
+    and the shares born early of the two runs and of the U-Net and the DiT (prediction 6)."""
+    return {
+        "knows_early": found["knows_early"][0].subtracted_from(KNOWS_BOUND),
+        "early_share_runs": found["early_runs"][0].subtracted_from(EARLY_BOUND),
+        "early_share_dit": found["early_dit"][0].subtracted_from(EARLY_BOUND),
+    }
 
 
 def pooled_curves(times: list[int], by_key: dict, interval) -> tuple[list, dict]:
