@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 import pytest
 from book import APPENDIX_PAGES, CHAPTER_PAGES, HTML, ROOT, TOC, glued, repository
 
+from difflab.book.plotting import DPI, MIN_FONT_PT
+
 pytestmark = pytest.mark.book
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 PAGES = [TOC["root"], *CHAPTER_PAGES, *APPENDIX_PAGES]
@@ -103,8 +105,21 @@ READ_PAGE = """async () => {
     stderr: document.querySelectorAll('.output.stderr, .stderr').length,
     unfigured: [...document.querySelectorAll('main img[src*="_images/"]')]
       .filter(i => !i.closest('figure')).map(i => i.src),
-    overflowing: [...document.querySelectorAll('main .cell_input pre')]
+    overflowing: [...document.querySelectorAll('main pre')]
       .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60)),
+    outputs: [...document.querySelectorAll('main .cell_output')].map(o => o.innerText),
+    cells: [...document.querySelectorAll('main td, main th')].map(c => c.innerText.trim()),
+    headers: [...document.querySelectorAll('main thead th')].map(c => c.innerText.trim()),
+    empty_header_rows: [...document.querySelectorAll('main thead tr')]
+      .filter(r => [...r.cells].every(c => !c.innerText.trim())).length,
+    wide_tables: [...document.querySelectorAll('main table')]
+      .filter(t => t.getBoundingClientRect().width > document.querySelector('main article')
+        .clientWidth + 1).map(t => t.innerText.slice(0, 60)),
+    headings: [...document.querySelectorAll('main h1, main h2, main h3, main h4')]
+      .map(h => h.innerText.replace(/#$/, '').trim()),
+    figure_images: [...document.querySelectorAll('main figure img')].map(i => ({
+      src: i.getAttribute('src'), natural: i.naturalWidth,
+      shown: i.getBoundingClientRect().width})),
     figures: [...document.querySelectorAll('main figure')].map(f => ({
       id: f.id, caption: (f.querySelector('figcaption') || {}).innerText || ''})),
   };
@@ -249,3 +264,55 @@ def test_numbers_are_glued_as_a_reader_reads_them(name):
         if kind == "text" and not spec and isinstance(value, float):
             bare.append(key)
     assert not bare, f"{name}: floats glued into the text without a format: {bare}"
+
+
+# What a page shows of a Python object's repr or a pandas dump, never meant for a reader.
+REPR = re.compile(
+    r"np\.(float|int)\d+\(|dtype: |\bProfile\(|\bTrainConfig\(|\b[A-Z]\w+\(\w+=|^\{'|tensor\(|array\("
+)
+UNRENDERED_ROLE = re.compile(r"\{(glue|glue:text|glue:md|numref|eq|ref|doc|cite|cite:p|cite:t)\}`")
+IDENTIFIER = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+
+
+def test_no_repr_or_dump_in_an_output(page):
+    name, seen = page
+    dumps = [text[:80] for text in seen["outputs"] if REPR.search(text)]
+    assert not dumps, f"{name}: outputs that print a repr or a dump: {dumps}"
+
+
+def test_no_nan_and_no_unrendered_role(page):
+    name, seen = page
+    assert not [c for c in seen["cells"] if re.search(r"\bnan\b", c, re.I)], (
+        f"{name}: NaN in a table"
+    )
+    assert not re.search(r"\bNaN\b", seen["prose"]), f"{name}: NaN in the text"
+    assert not UNRENDERED_ROLE.search(seen["text"]), f"{name}: a role shown as its source"
+
+
+def test_tables_are_for_readers(page):
+    """Headers in words (no identifier), no header row left empty, no table wider than the text."""
+    name, seen = page
+    identifiers = [h for h in seen["headers"] if IDENTIFIER.match(h)]
+    assert not identifiers, f"{name}: identifiers as table headers: {identifiers}"
+    assert seen["empty_header_rows"] == 0, f"{name}: a table header row with nothing in it"
+    assert not seen["wide_tables"], f"{name}: tables wider than the text: {seen['wide_tables']}"
+
+
+def test_headings_are_numbered_once(page):
+    name, seen = page
+    twice = [h for h in seen["headings"] if re.match(r"^\d+(\.\d+)*\.?\s+\d+\.\s", h)]
+    assert not twice, f"{name}: headings numbered twice: {twice}"
+
+
+def test_figures_text_is_legible_at_the_pages_size(page):
+    """The smallest text of a figure drawn in the book's style (plotting.STYLE: MIN_FONT_PT at DPI)
+    reads at 9 pt (12 CSS pixels) or more once the page has scaled the figure into its column."""
+    name, seen = page
+    small = [
+        (Path(image["src"]).name[:12], image["natural"], round(image["shown"]))
+        for image in seen["figure_images"]
+        if MIN_FONT_PT * DPI / 72 * image["shown"] < 12 * image["natural"]
+    ]
+    assert not small, (
+        f"{name}: figures whose smallest text reads below 9 pt (image, px, shown): {small}"
+    )

@@ -11,6 +11,44 @@ import torch
 
 from difflab.core import intervals
 
+# The book's one plotting style: every text of a figure at MIN_FONT_PT or more. A figure is drawn at
+# DPI dots per inch and shown at most COLUMN_PX wide (the book's column at a 1440-pixel window), so
+# its smallest text reads at no less than 9 pt (12 CSS pixels) while it is at most
+# widest_figure_px() wide.
+MIN_FONT_PT = 10
+DPI = 100
+COLUMN_PX = 774
+STYLE = {
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "figure.titlesize": 12,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "legend.title_fontsize": MIN_FONT_PT,
+    "mathtext.fontset": "dejavusans",
+}
+
+
+def book_style() -> None:
+    """Use the book's plotting style (STYLE) from here on: each chapter's first cell calls it."""
+    plt.rcParams.update(STYLE)
+
+
+def widest_figure_px(smallest_px: float = 12.0) -> int:
+    """The widest figure (in its own pixels) whose MIN_FONT_PT text still reads at `smallest_px`
+    CSS pixels once the page scales it into its column (COLUMN_PX)."""
+    return int(COLUMN_PX * MIN_FONT_PT * DPI / 72 / smallest_px)
+
+
+# The width the book's figures are drawn at, at most: widest_figure_px() less room for the labels
+# that a tight bounding box adds around the axes.
+FULL_WIDTH = 8.2
+LABELS_WIDTH = 1.5  # a comparison grid's row names
+
 
 def _to_display(images: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) in [0, 1] for imshow."""
@@ -26,6 +64,7 @@ def _show(ax, image: torch.Tensor) -> None:
 def image_grid(images: torch.Tensor, ncols: int = 8, title: str | None = None, scale: float = 1.0):
     """A grid of images, row by row."""
     nrows = -(-len(images) // ncols)
+    scale = min(scale, FULL_WIDTH / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(scale * ncols, scale * nrows), squeeze=False)
     for ax, image in zip(axes.flat, _to_display(images)):
         _show(ax, image)
@@ -44,16 +83,18 @@ def comparison_grid(
     titles: list[str] | None = None,
 ):
     """One row per model (or sampler), one column per noise: same column, same starting noise.
-    `titles` labels the columns (the steps, when a row is one trajectory)."""
+    `titles` labels the columns (the steps, when a row is one trajectory). At most FULL_WIDTH wide:
+    the images shrink to fit."""
+    scale = min(scale, (FULL_WIDTH - LABELS_WIDTH) / ncols)
     fig, axes = plt.subplots(
-        len(rows), ncols, figsize=(scale * ncols + 1.5, scale * len(rows)), squeeze=False
+        len(rows), ncols, figsize=(scale * ncols + LABELS_WIDTH, scale * len(rows)), squeeze=False
     )
     for ax_row, (name, images) in zip(axes, rows.items()):
         for ax, image in zip(ax_row, _to_display(images[:ncols])):
             _show(ax, image)
         ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center")
     for ax, title in zip(axes[0], titles or []):
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title)
     fig.tight_layout()
     return fig
 
@@ -90,7 +131,7 @@ def similarity_histogram(
     for (label, value), style in zip(thresholds.items(), itertools.cycle(THRESHOLD_STYLES)):
         ax.axvline(value, label=label, **style)
     ax.set(xlabel=xlabel, ylabel="density")
-    ax.legend(fontsize=8)
+    ax.legend()
 
 
 def pair_matrix(names: list[str], values: dict) -> pd.DataFrame:
@@ -103,11 +144,13 @@ def pair_matrix(names: list[str], values: dict) -> pd.DataFrame:
 
 def pair_heatmaps(axes, names: list[str], panels: dict[str, dict]) -> None:
     """One annotated matrix of a pair score per axis (panels: title -> the score of each pair,
-    one value per seed, as metrics.pairwise_scores gives it), mean over seeds, 0 to 1."""
-    for ax, (title, values) in zip(axes, panels.items()):
+    one value per seed, as metrics.pairwise_scores gives it), mean over seeds, 0 to 1. The
+    panels side by side share the first one's row names."""
+    for i, (ax, (title, values)) in enumerate(zip(axes, panels.items())):
         sns.heatmap(
             pair_matrix(names, values),
             annot=True,
+            annot_kws={"size": MIN_FONT_PT},
             fmt=".2f",
             vmin=0,
             vmax=1,
@@ -115,6 +158,7 @@ def pair_heatmaps(axes, names: list[str], panels: dict[str, dict]) -> None:
             ax=ax,
             cbar=False,
             square=True,
+            yticklabels=names if i == 0 else False,
         )
         ax.set_title(title)
 
@@ -141,7 +185,7 @@ def score_panel(
             ax.axvspan(sizes[0] / 1.5, sizes[-1] * 1.5, color=color, alpha=0.07)
     ax.set_xscale("log", base=2)
     ax.set(ylim=(-0.02, 1.02), xlabel="training images n", title=title)
-    ax.legend(fontsize=8)
+    ax.legend()
 
 
 def per_step(
@@ -167,7 +211,7 @@ def per_step(
     ax.axvspan(min(critical.values()), max(critical.values()), color="0.85")
     ax.invert_xaxis()
     ax.set(xlabel=xlabel, ylabel=ylabel)
-    ax.legend(fontsize=7)
+    ax.legend()
     return colours
 
 
@@ -178,5 +222,24 @@ def paper_curves(ax, curves: dict, title: str) -> None:
         marker = "s" if name.startswith("RP") else "^"
         ax.plot(n, values, marker=marker, ls="--", label=f"paper: {name}")
     ax.set_xscale("log", base=2)
-    ax.legend(fontsize=7)
+    ax.legend()
     ax.set(xlabel="training images n", ylabel="RP / GL", title=title)
+
+
+def shared_legend(fig, axes, columns: int = 4) -> None:
+    """One legend for all the panels of `fig` (each label once, in the order first drawn), below
+    them, in place of each panel's own."""
+    entries = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.legend(
+        entries.values(),
+        entries.keys(),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(columns, len(entries)),
+        frameon=False,
+    )

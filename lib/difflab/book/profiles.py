@@ -3,6 +3,7 @@
 import os
 from dataclasses import dataclass, fields, replace
 
+from difflab.core.data import TITLES
 from difflab.core.devices import ENV, default_device, describe
 from difflab.core.models import ARCHITECTURES
 
@@ -32,6 +33,16 @@ class Profile:
     noise_start_fid_samples: int  # chapter 4: samples per FID when starting late from noise
     late_sweep_fid_samples: int  # chapter 5: samples per FID in the start-time sweep
     late_table_fid_samples: int  # chapter 5: samples per FID in the final table
+
+    def describe(self) -> str:
+        """The knobs a reader needs, in a sentence (Markdown) for a chapter's set-up cell."""
+        data = TITLES[self.dataset]
+        return (
+            f"Profile `{self.name}` on {describe(self.device)}: {data} at "
+            f"{self.resolution}x{self.resolution} pixels, {self.n_samples:,} starting noises per "
+            f"seed, {self.sample_steps} sampler steps; the standard network (`{self.standard_arch}`) "
+            f"trained for {self.train_steps:,} steps in batches of {self.batch_size}."
+        )
 
     def __post_init__(self):
         for f in fields(self):

@@ -87,3 +87,19 @@ def seed_interval(name: str, key: str, section: str = "rows", **where):
     if not values:
         return intervals.Interval(math.nan, math.nan, math.nan, 0, "seeds", "not measured")
     return intervals.over_seeds(values)
+
+
+def seed_table(name: str, labels: dict[str, str], unit: str = "seeds", **where) -> pd.DataFrame:
+    """The study's spread as a reader's table: one row per key (its label in words), its lowest
+    and highest value over the rows that match `where`, how many rows, and their mean with its
+    95% interval (seed_interval)."""
+    rows = {}
+    for key, label in labels.items():
+        s = spread(name, key, **where)
+        rows[label] = {
+            "lowest": s["min"],
+            "highest": s["max"],
+            unit: s["count"],
+            f"mean over the {unit} [95%]": seed_interval(name, key, **where),
+        }
+    return pd.DataFrame(rows).T.rename_axis("measured over the study")

@@ -3,6 +3,8 @@ estimates alone, for arithmetic, and the cells as a reader reads them, `0.92 [0.
 rows of a predictions' table (a verdict read off each interval); and the error bars of a figure
 drawn from the same intervals."""
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -90,3 +92,111 @@ def row_bands(values, interval) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     `interval` a function of difflab.core.intervals (median, proportion) applied row by row."""
     found = [interval(row) for row in np.asarray(values)]
     return tuple(np.array([getattr(c, end) for c in found]) for end in ("estimate", "low", "high"))
+
+
+# Headers of the fields that recur in the chapters' tables, in words; a chapter names its others.
+HEADERS = {
+    "rp": "RP",
+    "retrieval": "retrieval accuracy",
+    "median_similarity": "median similarity",
+    "null_median": "median of shuffled pairs",
+    "threshold": "threshold",
+    "seed": "seed",
+    "steps": "steps",
+    "sampler": "sampler",
+    "model": "model",
+    "t": "t",
+}
+IDENTIFIER = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+
+
+def decimals(values, digits: int = 3) -> int:
+    """The decimals that show the largest of `values` (finite, any sign) to `digits` significant
+    digits: 0.9213 -> 3 (0.921), 12.34 -> 1 (12.3), 600.31 -> 0 (600)."""
+    finite = [abs(v) for v in values if np.isfinite(v) and v != 0]
+    if not finite:
+        return 0
+    return max(0, digits - 1 - int(np.floor(np.log10(max(finite)))))
+
+
+def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Series:
+    """One column's cells as text: Intervals to `digits` significant digits of their estimate,
+    integers (and floats that are whole numbers, counts) as integers, other floats to the
+    decimals that give the column's largest value `digits` significant digits, booleans as
+    yes/no, and a missing value as `missing` (an error where None)."""
+    values = list(column)
+    numbers = [
+        v for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    ]
+    if missing is None and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in values):
+        raise ValueError(
+            f"column {column.name!r} has an empty cell (NaN); allowed: a table without empty "
+            "cells (split a pivot into tables that are full) or missing='—' where a cell does "
+            "not apply"
+        )
+    whole = all(float(v).is_integer() for v in numbers if np.isfinite(v))
+    places = decimals([float(v) for v in numbers], digits)
+    cells = [c for c in values if isinstance(c, Interval)]
+    spec = f".{decimals([c.estimate for c in cells], digits)}f" if cells else ""
+
+    def text(value) -> str:
+        if isinstance(value, Interval):
+            return format(value, spec)
+        if isinstance(value, (bool, np.bool_)):
+            return "yes" if value else "no"
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return missing
+        if isinstance(value, (int, float, np.number)):
+            if whole:
+                return f"{int(value):,}"
+            return intervals.unsigned_zero(float(value), f".{places}f")
+        return str(value)
+
+    return pd.Series([text(v) for v in values], index=column.index, name=column.name)
+
+
+def _worded(label, headers: dict):
+    """A header (or each level of a tuple header) in words, from `headers` else HEADERS."""
+    if isinstance(label, tuple):
+        return tuple(_worded(part, headers) for part in label)
+    return headers.get(label, HEADERS.get(label, label))
+
+
+def for_readers(
+    frame,
+    digits: int = 3,
+    headers: dict | None = None,
+    missing: str | None = None,
+):
+    """A table (DataFrame or Series) as a reader reads it, for a chapter's cell to show: headers
+    in words (`headers`, then HEADERS; an identifier left over is an error), numbers to `digits`
+    significant digits per column (Intervals as `0.92 [0.87, 0.94]`, counts as integers, no
+    "-0.000"), the index as the first column under its name (none where it only counts rows), no
+    header row of its own for the columns' name, and no empty cell (an error unless `missing`
+    says what a cell that does not apply shows)."""
+    headers = headers or {}
+    table = frame.to_frame() if isinstance(frame, pd.Series) else frame.copy()
+    table.columns = table.columns.set_names([None] * table.columns.nlevels)
+    keep_index = not isinstance(table.index, pd.RangeIndex)
+    if keep_index:
+        table.index = table.index.map(lambda label: _worded(label, headers))
+        names = [_worded(name or "", headers) for name in table.index.names]
+        table = table.reset_index(names=names if table.index.nlevels > 1 else names[0])
+    table = pd.DataFrame(
+        {key: _column_text(table[key], digits, missing) for key in table.columns},
+        index=table.index,
+    )
+    table.columns = [_worded(label, headers) for label in table.columns]
+    row_labels = list(frame.index.map(lambda label: _worded(label, headers))) if keep_index else []
+    labels = [
+        part
+        for label in [*table.columns, *row_labels]
+        for part in (label if isinstance(label, tuple) else (label,))
+    ]
+    left = [str(label) for label in labels if IDENTIFIER.match(str(label))]
+    if left:
+        raise ValueError(
+            f"headers or row labels {left} are identifiers; allowed: words, given in headers= "
+            "or HEADERS"
+        )
+    return table.style.hide(axis="index")

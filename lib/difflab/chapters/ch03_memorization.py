@@ -84,6 +84,21 @@ def dip_depth(by_seed: pd.DataFrame) -> pd.Series:
     return by_seed.iloc[[0, -1]].min() - by_seed.iloc[1:-1].min()
 
 
+# width_claims' keys in words, for the table beside the study's.
+WIDTH_CLAIMS = {
+    "sscd06_ends_min": "RP between widths at both ends, SSCD > 0.6 (lowest)",
+    "sscd06_depth_min": "depth of the dip, SSCD > 0.6 (smallest)",
+    "sscd06_depth_max": "depth of the dip, SSCD > 0.6 (largest)",
+    "sscdcal_depth_min": "depth of the dip, SSCD calibrated (smallest)",
+    "wide_pixel_low_min": "lowest RP of the widths 4x apart, pixels (smallest)",
+    "wide_pixel_low_max": "lowest RP of the widths 4x apart, pixels (largest)",
+    "wide_sscdcal_low_max": "lowest RP of the widths 4x apart, SSCD calibrated (largest)",
+    "wide_below_pair_min": "how far the 4x pair lies below the 2x pair, pixels (smallest)",
+    "disjoint_sscd06_small_max": "RP of disjoint training sets, smallest size, SSCD > 0.6 (largest)",
+    "disjoint_sscd06_large_min": "RP of disjoint training sets, largest size, SSCD > 0.6 (lowest)",
+}
+
+
 def width_claims(rows: pd.DataFrame, small: str, wide: str, widest: str) -> dict[str, float]:
     """Chapter 3's claims in SSCD and about the widths 4x apart, each at its worst seed, from
     pair_rp's rows (the chapter's, or a study's over more seeds) with similarities named "pixel",

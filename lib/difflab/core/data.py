@@ -55,6 +55,7 @@ DATASETS = {
     "toy_rgb": TOY_RGB_CLASSES,
 }
 CHANNELS = {"fashion_mnist": 1, "cifar10": 3, "toy_rgb": 3}
+TITLES = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "toy_rgb": "made-up RGB images"}
 TOY_RGB_SIZES = {
     True: 2048,
     False: 6000,

@@ -47,7 +47,7 @@ class Interval(NamedTuple):
 
     def __format__(self, spec: str) -> str:
         spec = spec or ".2f"
-        estimate, low, high = (_unsigned_zero(value, spec) for value in self[:3])
+        estimate, low, high = (unsigned_zero(value, spec) for value in self[:3])
         return f"{estimate} [{low}, {high}]"
 
     def __str__(self) -> str:
@@ -67,7 +67,7 @@ class Interval(NamedTuple):
         )
 
 
-def _unsigned_zero(value: float, spec: str) -> str:
+def unsigned_zero(value: float, spec: str) -> str:
     """`value` formatted by `spec`, without the sign of a value that rounds to zero ("-0.000")."""
     text = f"{value:{spec}}"
     return text.lstrip("-") if set(text.lstrip("-")) <= set("0.%") else text

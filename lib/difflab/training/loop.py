@@ -11,7 +11,7 @@ from diffusers.training_utils import EMAModel
 from tqdm import tqdm
 
 from difflab.core import parallel
-from difflab.core.data import CHANNELS, DATASETS, disjoint_subsets, load_images
+from difflab.core.data import CHANNELS, DATASETS, TITLES, disjoint_subsets, load_images
 from difflab.core.denoisers import NetDenoiser
 from difflab.core.devices import checked, float32_precision
 from difflab.core.models import ARCHITECTURES, CLASSES, CONDITIONAL, NULL_LABEL, build_network
@@ -47,6 +47,19 @@ class TrainConfig:
     only_class: int | None = None  # train on the images of this class only (before `subset`)
     parent: "TrainConfig | None" = None  # fine-tuning: start from this trained model's EMA weights
     stored_as: str = "float32"  # the precision of the committed weights ("float16" halves them)
+
+    def describe(self, parameters: int) -> str:
+        """The run in a sentence (Markdown) for a chapter, with the network's `parameters`."""
+        images = "the whole training set" if self.subset is None else f"{self.subset:,} images"
+        if self.only_class is not None:
+            images += f" of class {self.only_class}"
+        return (
+            f"A `{self.arch}` network ({parameters:,} parameters) trained with the "
+            f"{self.objective} objective on {images} of {TITLES[self.dataset]} at "
+            f"{self.resolution}x{self.resolution}: {self.steps:,} steps in batches of "
+            f"{self.batch_size}, learning rate {self.lr:g}, EMA decay {self.ema_decay:g}, seed "
+            f"{self.seed}."
+        )
 
     def __post_init__(self):
         if isinstance(self.parent, dict):  # as read back from a manifest
