@@ -122,7 +122,8 @@ def decimals(values, digits: int = 3) -> int:
 def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Series:
     """One column's cells as text: Intervals to `digits` significant digits of their estimate,
     integers (and floats that are whole numbers, counts) as integers, other floats to the
-    decimals that give the column's largest value `digits` significant digits, booleans as
+    decimals that give the column's largest value `digits` significant digits (in scientific
+    notation where even the largest is below 0.001), booleans as
     yes/no, and a missing value as `missing` (an error where None)."""
     values = list(column)
     numbers = [
@@ -136,6 +137,7 @@ def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Seri
         )
     whole = all(float(v).is_integer() for v in numbers if np.isfinite(v))
     places = decimals([float(v) for v in numbers], digits)
+    tiny = bool(numbers) and max(abs(float(v)) for v in numbers) < 1e-3  # errors, 3.1e-06
     cells = [c for c in values if isinstance(c, Interval)]
     spec = f".{decimals([c.estimate for c in cells], digits)}f" if cells else ""
 
@@ -149,6 +151,8 @@ def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Seri
         if isinstance(value, (int, float, np.number)):
             if whole:
                 return f"{int(value):,}"
+            if tiny:
+                return f"{float(value):.{digits - 1}e}"
             return intervals.unsigned_zero(float(value), f".{places}f")
         return str(value)
 

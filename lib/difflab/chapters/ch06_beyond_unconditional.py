@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from difflab.book.plotting import FULL_WIDTH, shared_legend
 from difflab.book.sample_cache import sample
 from difflab.book.tables import decided, error_bars, predictions_table
 from difflab.book.zoo import get_snapshot
@@ -634,14 +635,14 @@ def trend_plot(along: pd.DataFrame):
     """Along each fine-tuning run, the median same-noise similarity of its images to each reference
     over all the seeds' noises, with its 95% interval (bootstrap over the noises)."""
     scores = pooled(along, ["run", "against", "step"], {"median": ("similarity", intervals.median)})
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 3.4), sharey=True)
     for ax, (run, curves) in zip(axes, scores["median"].groupby(level="run")):
         for against, curve in curves.groupby(level="against"):
             centre, error = error_bars(curve)
             steps = curve.index.get_level_values("step")
             ax.errorbar(steps, centre, yerr=error, marker="o", capsize=3, label=against)
         ax.set(title=run, xlabel="fine-tuning step", ylabel="median similarity")
-    axes[0].legend(fontsize=8)
+    shared_legend(fig, axes)
     return fig
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from difflab.book.glue import with_interval
+from difflab.book.plotting import FULL_WIDTH, MIN_FONT_PT, shared_legend
 from difflab.book.profiles import Profile
 from difflab.book.sample_cache import sample
 from difflab.book.tables import error_bars, estimates, verdict_row
@@ -44,6 +45,14 @@ class Search:
     calibration: int | None = None
     bbels: int | None = None
     ls: int | None = None
+
+    def describe(self) -> str:
+        """The counts in a sentence (Markdown), for the chapter's set-up cell."""
+        count = lambda n: "every training image" if n is None else f"{n:,} training images"
+        return (
+            f"LS searches {count(self.ls)}, bbELS {count(self.bbels)}, and the calibration of "
+            f"the patch sizes {count(self.calibration)}."
+        )
 
 
 CPU_SEARCH = Search(calibration=64, bbels=256, ls=1024)  # data/studies/local_search.json
@@ -357,7 +366,7 @@ def checks(margins: dict[str, intervals.Interval], by_seed: pd.DataFrame) -> pd.
         PREDICTIONS[key]: verdict_row(
             interval,
             "held" if interval.estimate > 0 else "failed",
-            beside={"worst seed": f"{by_seed.loc[key].min():.3f}"},
+            beside={"worst seed": intervals.unsigned_zero(by_seed.loc[key].min(), ".3f")},
         )
         for key, interval in margins.items()
     }
@@ -435,12 +444,12 @@ def glue_table(
 def schedule_map(schedules: dict, sizes):
     """The calibrated patch sizes as a map: one row per network, one column per step."""
     frame = pd.DataFrame(schedules).T
-    fig, ax = plt.subplots(figsize=(10, 0.4 * len(frame) + 1.2))
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.4 * len(frame) + 1.4))
     image = ax.imshow(np.log(frame.to_numpy()), cmap="viridis", aspect="auto")
     for (row, col), k in np.ndenumerate(frame.to_numpy()):
-        ax.text(col, row, k, ha="center", va="center", fontsize=7, color="white")
+        ax.text(col, row, k, ha="center", va="center", fontsize=MIN_FONT_PT, color="white")
     ax.set(yticks=range(len(frame)), yticklabels=frame.index, xlabel="DDIM step t")
-    ax.set_xticks(range(len(frame.columns)), frame.columns, fontsize=7, rotation=90)
+    ax.set_xticks(range(len(frame.columns)), frame.columns, rotation=90)
     cbar = fig.colorbar(image, ax=ax, ticks=np.log(sizes))
     cbar.ax.set_yticklabels(sizes)
     cbar.set_label("patch size k")
@@ -449,11 +458,11 @@ def schedule_map(schedules: dict, sizes):
 
 def agreement_map(scores: pd.DataFrame):
     """A calibration's agreements: one row per patch size, one column per step."""
-    fig, ax = plt.subplots(figsize=(10, 3))
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 3))
     image = ax.imshow(scores.T.to_numpy(), cmap="magma", aspect="auto", vmin=0, vmax=1)
     ax.set(yticks=range(len(scores.columns)), yticklabels=scores.columns)
     ax.set(xlabel="DDIM step t", ylabel="patch size k")
-    ax.set_xticks(range(len(scores)), scores.index, fontsize=7, rotation=90)
+    ax.set_xticks(range(len(scores)), scores.index, rotation=90)
     fig.colorbar(image, ax=ax, label="median centred cosine")
     return fig
 
@@ -461,7 +470,7 @@ def agreement_map(scores: pd.DataFrame):
 def r_squared_plot(table: pd.DataFrame):
     """Each predictor's median r^2 with each network (markers) and the peers' (bars), each with its
     95% interval over the noises (a table of Intervals, RSquared.table)."""
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(table) + 1))
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH - 1, 0.6 * len(table) + 1))
     rows = np.arange(len(table))
     centre, error = error_bars(table["other networks"])
     ax.barh(rows, centre, xerr=error, color="0.85", ecolor="0.6", label="other networks")
@@ -470,7 +479,7 @@ def r_squared_plot(table: pd.DataFrame):
         ax.errorbar(centre, rows + offset, xerr=error, fmt=marker, label=column, zorder=3)
     ax.set(yticks=rows, yticklabels=table.index, xlabel="median $r^2$", xlim=(0.4, 1.0))
     ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(loc="lower left")
     return fig
 
 
@@ -484,7 +493,7 @@ def search_plot(study: dict, search: Search):
     """The study: each machine's median r^2 against the images it searches, one line per
     network, with the chapter's counts marked."""
     rows = search_rows(study)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 3.4), sharey=True)
     for ax, (machine, count) in zip(axes, [("bbELS", search.bbels), ("LS", search.ls)]):
         for network, part in rows[rows["machine"] == machine].groupby("network"):
             part = part.sort_values("searched")
@@ -492,8 +501,8 @@ def search_plot(study: dict, search: Search):
         if count:
             ax.axvline(count, ls="--", color="0.5")
         ax.set(xscale="log", xlabel="training images searched", title=machine)
-    axes[0].set_ylabel("median r^2 with the network")
-    axes[0].legend(fontsize=8)
+    axes[0].set_ylabel("median $r^2$ with the network")
+    shared_legend(fig, axes, columns=3)
     return fig
 
 
