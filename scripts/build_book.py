@@ -47,17 +47,23 @@ def chapters() -> list[Path]:
 
 
 def execution_table(timings: dict, profile: str) -> str:
-    """This build's execution statistics as a Markdown table: each chapter's time, code cells and
-    slowest cell, and the date, profile and CPU threads of the build."""
+    """This build's execution statistics as a Markdown table: each chapter (by its title) with its
+    time, code cells and slowest cell (its number, first line and seconds), and the date, profile
+    and CPU threads of the build."""
     rows = [
-        "| chapter | seconds | code cells | slowest cell (seconds) |",
+        "| chapter | seconds | code cells | slowest cell |",
         "|---|---:|---:|---|",
     ]
     for name, entry in timings.items():
-        slowest = entry["cells"][0] if entry["cells"] else {"cell": "-", "seconds": 0}
-        rows.append(
-            f"| [{name}](../chapters/{name}.ipynb) | {entry['seconds']:.0f} | {len(entry['cells'])} "
-            f"| cell {slowest['cell']} ({slowest['seconds']:.0f}) |"
+        cell = entry["cells"][0] if entry["cells"] else None
+        slowest = (
+            f"{cell['seconds']:.0f} s: cell {cell['cell']}, `{cell['first line'][:32]}`"
+            if cell
+            else "-"
+        )
+        rows.append(  # [](path): the link reads as the chapter's title
+            f"| [](../chapters/{name}.ipynb) | {entry['seconds']:.0f} | {len(entry['cells'])} "
+            f"| {slowest} |"
         )
     total = sum(entry["seconds"] for entry in timings.values())
     rows.append(f"| all | {total:.0f} | {sum(len(e['cells']) for e in timings.values())} | |")
@@ -65,7 +71,8 @@ def execution_table(timings: dict, profile: str) -> str:
     threads = os.cpu_count()
     return (
         "\n".join(rows)
-        + f"\n\nBuilt on {when} (UTC), profile `{profile}`, {threads} CPU threads.\n"
+        + f"\n\nBuilt on {when} (UTC), profile `{profile}`, {threads} CPU threads. A cell's number "
+        "counts the chapter's code cells from one, hidden ones included.\n"
     )
 
 

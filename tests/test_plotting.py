@@ -125,3 +125,36 @@ def test_paper_curves_draw_every_curve_dashed_on_a_log2_axis():
     assert [line.get_label() for line in ax.lines] == ["paper: RP a", "paper: GL a"]
     assert [line.get_marker() for line in ax.lines] == ["s", "^"] and ax.get_xscale() == "log"
     plt.close(fig)
+
+
+def test_the_book_style_sets_every_text_at_the_smallest_legible_size_or_more():
+    plotting.book_style()
+    sizes = [plt.rcParams[key] for key in plotting.STYLE if key.endswith("size")]
+    assert min(sizes) == plotting.MIN_FONT_PT and plt.rcParams["figure.dpi"] == plotting.DPI
+    # its smallest text at 9 pt (12 CSS pixels) once scaled into the column
+    widest = plotting.widest_figure_px()
+    assert plotting.MIN_FONT_PT * plotting.DPI / 72 * plotting.COLUMN_PX / widest >= 12
+    assert plotting.FULL_WIDTH * plotting.DPI < widest
+
+
+def test_image_grids_shrink_their_images_to_the_books_width():
+    images = torch.zeros(20, 1, 8, 8)
+    wide = comparison_grid({"a": images, "b": images}, ncols=20, scale=1.0)
+    assert wide.get_figwidth() <= plotting.FULL_WIDTH + 1e-9
+    assert plotting.image_grid(images, ncols=20).get_figwidth() <= plotting.FULL_WIDTH + 1e-9
+    narrow = comparison_grid({"a": images}, ncols=4, scale=1.0)
+    assert narrow.get_figwidth() == 4 + plotting.LABELS_WIDTH  # small grids keep their scale
+    plt.close("all")
+
+
+def test_panels_share_one_legend_with_each_label_once():
+    fig, axes = plt.subplots(1, 2)
+    for ax in axes:
+        ax.plot([0, 1], label="shared")
+        ax.legend()
+    axes[1].plot([1, 0], label="right only")
+    plotting.shared_legend(fig, axes)
+    assert all(ax.get_legend() is None for ax in axes)
+    (legend,) = fig.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["shared", "right only"]
+    plt.close(fig)

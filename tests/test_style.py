@@ -134,3 +134,38 @@ def test_visible_code_fits_the_code_block(md):
 
 def test_the_glue_check_sees_a_glue_call():
     assert glue_calls("x = 1\nrecord_all({'x': x})\n") == ["record_all"]
+
+
+FONT_SIZE = re.compile(
+    r"""\b(?:fontsize|labelsize)\s*=\s*(?:(\d+(?:\.\d+)?)|["'](xx-small|x-small|small)["'])"""
+    r"""|["']size["']\s*:\s*(\d+(?:\.\d+)?)"""
+)
+
+
+def small_font_sizes(code: str) -> list[str]:
+    """Font sizes written in `code` below the book style's smallest (plotting.MIN_FONT_PT)."""
+    from difflab.book.plotting import MIN_FONT_PT
+
+    return [
+        m.group(0)
+        for m in FONT_SIZE.finditer(code)
+        if m.group(2) or float(m.group(1) or m.group(3)) < MIN_FONT_PT
+    ]
+
+
+def test_no_figure_text_below_the_book_styles_smallest_size():
+    """Every figure is drawn in plotting.STYLE, whose smallest text tests/test_pages.py checks at
+    the page's size: no code writes a smaller one, and every chapter turns the style on."""
+    sources = [*(ROOT / "lib").rglob("*.py"), *CHAPTERS]
+    small = {p.name: small_font_sizes(p.read_text()) for p in sources}
+    assert not {name: found for name, found in small.items() if found}
+    assert all("book_style()" in md.read_text() for md in CHAPTERS)
+
+
+def test_the_font_size_check_sees_a_small_font():
+    assert small_font_sizes('ax.legend(fontsize=7)\nax.tick_params(labelsize="small")') == [
+        "fontsize=7",
+        'labelsize="small"',
+    ]
+    assert small_font_sizes('sns.heatmap(m, annot_kws={"size": 6})') == ['"size": 6']
+    assert small_font_sizes("ax.legend(fontsize=MIN_FONT_PT, kid_subset_size=5)") == []

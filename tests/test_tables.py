@@ -18,9 +18,66 @@ ACROSS = Interval(0.05, -0.1, 0.2, 40, "noises", "percentile bootstrap")
 def test_a_table_of_intervals_gives_its_estimates_and_its_text():
     frame = pd.DataFrame({"rate": [ABOVE, ACROSS], "name": ["a", "b"]})
     assert tables.estimates(frame)["rate"].tolist() == [0.3, 0.05]
-    shown = tables.with_intervals(frame, ".1f")
+    shown = tables.for_readers(frame, digits=1).data
     assert shown["rate"].tolist() == ["0.3 [0.1, 0.5]", "0.1 [-0.1, 0.2]"]
     assert shown["name"].tolist() == ["a", "b"]
+
+
+def test_a_readers_table_has_words_for_headers_and_no_index_of_its_own():
+    frame = pd.DataFrame(
+        {"rp": [0.9213, 0.5], "median_similarity": [0.81234, 0.7]},
+        index=pd.Index(["ddim", "heun"], name="sampler"),
+    )
+    frame.columns.name = "score"  # would be a header row of its own
+    shown = tables.for_readers(frame)
+    assert list(shown.data.columns) == ["sampler", "RP", "median similarity"]
+    assert shown.data["sampler"].tolist() == ["ddim", "heun"]
+    html = shown.to_html()
+    assert html.count("<tr>") == 3 and ">score<" not in html  # one header row, no index column
+    counted = tables.for_readers(pd.DataFrame({"images": [10.0, 125.0]})).data  # RangeIndex
+    assert list(counted.columns) == ["images"] and counted["images"].tolist() == ["10", "125"]
+
+
+def test_a_readers_table_gives_each_column_three_significant_digits():
+    frame = pd.DataFrame(
+        {
+            "step": [600.31, 12.0],
+            "share": [0.92134, 0.5],
+            "gain": [-0.0001, 0.3],
+            "error": [3.1e-6, 2e-5],
+            "kept": [True, False],
+        }
+    )
+    shown = tables.for_readers(frame).data
+    assert shown["step"].tolist() == ["600", "12"]
+    assert shown["share"].tolist() == ["0.921", "0.500"]
+    assert shown["gain"].tolist() == ["0.000", "0.300"]  # no "-0.000"
+    assert shown["error"].tolist() == ["3.10e-06", "2.00e-05"]
+    assert shown["kept"].tolist() == ["yes", "no"]
+    assert tables.for_readers(frame, digits=2).data["share"].tolist() == ["0.92", "0.50"]
+    assert tables.decimals([0.9213]) == 3 and tables.decimals([12.34]) == 1
+    assert tables.decimals([600.31]) == 0 and tables.decimals([0.0]) == 0
+
+
+def test_a_readers_table_refuses_an_empty_cell_or_an_identifier():
+    with pytest.raises(ValueError, match="column 'a' has an empty cell"):
+        tables.for_readers(pd.DataFrame({"a": [1.0, np.nan]}))
+    shown = tables.for_readers(pd.DataFrame({"a": [1.5, np.nan]}), missing="-").data
+    assert shown["a"].tolist() == ["1.50", "-"]
+    with pytest.raises(ValueError, match=r"\['rp_min'\] are identifiers"):
+        tables.for_readers(pd.DataFrame({"rp_min": [0.5]}))
+    with pytest.raises(ValueError, match=r"\['rp_min'\] are identifiers"):  # a row label too
+        tables.for_readers(pd.DataFrame({"value": [0.5]}, index=["rp_min"]))
+    words = tables.for_readers(pd.DataFrame({"rp_min": [0.5]}), headers={"rp_min": "worst RP"})
+    assert list(words.data.columns) == ["worst RP"]
+
+
+def test_a_readers_table_keeps_grouped_headers_in_words():
+    columns = pd.MultiIndex.from_product([["ODE", "stochastic"], ["min", "max"]])
+    frame = pd.DataFrame(np.ones((2, 4)), columns=columns, index=pd.Index([999, 39], name="t"))
+    shown = tables.for_readers(frame).data
+    assert list(shown.columns) == [("t", ""), *columns]
+    assert shown[("t", "")].tolist() == ["999", "39"]
 
 
 def test_error_bars_are_the_distances_to_the_ends():

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from difflab.book.glue import recorded
+from difflab.book.tables import ReadersTable, for_readers
 
 SIDES = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
@@ -129,7 +130,7 @@ CLAIMS = {
 }
 
 
-def claims_table(chapter: str) -> pd.DataFrame:
+def claims_frame(chapter: str) -> pd.DataFrame:
     """The chapter's claims beside what this notebook recorded (glue.recorded): the bound, the
     measured number and its 95% interval, and where the interval lies against the bound."""
     rows = {}
@@ -141,12 +142,17 @@ def claims_table(chapter: str) -> pd.DataFrame:
             "95% interval": f"[{low:.3g}, {high:.3g}]",
             "the interval": claim.interval(low, high),
         }
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.rename_axis("claim")
+
+
+def claims_table(chapter: str) -> ReadersTable:
+    """claims_frame as the appendix shows it (tables.for_readers)."""
+    return for_readers(claims_frame(chapter))
 
 
 def crossing(chapter: str) -> str:
     """The chapter's claims whose interval does not lie on the claim's side of the bound, in
     words ("none" if every one does)."""
-    table = claims_table(chapter)
+    table = claims_frame(chapter)
     named = table.index[table["the interval"] != "on the claim's side"]
     return "; ".join(named) if len(named) else "none"

@@ -151,7 +151,9 @@ def headlines(chapter: str) -> dict[str, str]:
             f"{_power(2**14)}-{_power(2**15)} images (CIFAR-10)"
         },
         "02_reproducibility": {
-            "paper_rp_models": f"{RP_LOWEST_PAIR:.2f}-{RP_HIGHEST_PAIR:.2f} over 7 CIFAR-10 models (SSCD > 0.6)"
+            "paper_rp_models": f"{RP_LOWEST_PAIR:.2f}-{RP_HIGHEST_PAIR:.2f} over 7 CIFAR-10 models (SSCD > 0.6)",
+            "paper_rp_lowest_pair": REPRODUCIBILITY_RP["lowest pair"],
+            "paper_rp_most_pairs": f"most pairs {RP_MOST_PAIRS[0]:.2f}-{RP_MOST_PAIRS[1]:.2f}",
         },
         "03_memorization": {
             "paper_rp_sweep": f"~{mean_rp[MEMORIZATION_SIZES[0]]:.2f}, {_span(_at(MEMORIZATION_RP, dip))}, "
@@ -169,9 +171,20 @@ def headlines(chapter: str) -> dict[str, str]:
             "paper_two_points": f"{TWO_POINTS['theta_c']}, ~{TWO_POINTS['critical step']}, "
             f"{TWO_POINTS['x* at theta = 0.8']} (Raya & Ambrogioni)",
             "paper_speciation": f"MNIST {lam}, {t_s}; cloning near s_S (Biroli et al.)",
+            "paper_lambda_mnist": f"MNIST {lam}, {t_s} (Biroli et al.)",
         },
         "05_late_initialization": {
             "paper_improvement": "; ".join(f"{data} {text}" for data, text in improvement.items()),
+            **{
+                f"paper_improvement_{sampler.lower()}{steps}": ", ".join(
+                    f"{gls_improvement(data)[sampler, steps]:.1f} ({data})" for data in GLS_FID
+                )
+                for sampler, steps in [("DDIM", 3), ("DDIM", 5), ("PNDM", 3)]
+            },
+            "paper_pndm_gls3_over_base5": ", ".join(
+                f"{GLS_FID[data]['PNDM', 3][0] / GLS_FID[data]['PNDM', 5][1]:.1f} ({data})"
+                for data in GLS_FID
+            ),
             "paper_entropy": f"CelebA races: {GLS_ENTROPY_CELEBA['ddim'][3]:.2f}, {GLS_ENTROPY_CELEBA['gls'][3]:.2f}, "
             f"~{TRAIN_ENTROPY_CELEBA:.2f}",
         },

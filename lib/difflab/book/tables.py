@@ -17,11 +17,6 @@ def estimates(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda cell: cell.estimate if isinstance(cell, Interval) else cell)
 
 
-def with_intervals(frame: pd.DataFrame, spec: str = ".2f") -> pd.DataFrame:
-    """A table of Intervals as text, each cell `estimate [low, high]` in the format `spec`."""
-    return frame.map(lambda cell: format(cell, spec) if isinstance(cell, Interval) else cell)
-
-
 def error_bars(cells) -> tuple[np.ndarray, np.ndarray]:
     """The estimates of some Intervals and their distances to the interval's ends, (2, n): what
     matplotlib's errorbar takes as `xerr` or `yerr`."""
@@ -166,6 +161,24 @@ def _worded(label, headers: dict):
     return headers.get(label, HEADERS.get(label, label))
 
 
+class ReadersTable:
+    """A table as for_readers made it: its cells as text (`data`), shown as HTML without an index
+    column, and as plain text (its repr: what a glued table's text/plain holds, the same on every
+    run)."""
+
+    def __init__(self, data: pd.DataFrame):
+        self.data = data
+
+    def to_html(self) -> str:
+        return self.data.style.hide(axis="index").to_html()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return self.data.to_string(index=False)
+
+
 def for_readers(
     frame,
     digits: int = 3,
@@ -177,7 +190,7 @@ def for_readers(
     significant digits per column (Intervals as `0.92 [0.87, 0.94]`, counts as integers, no
     "-0.000"), the index as the first column under its name (none where it only counts rows), no
     header row of its own for the columns' name, and no empty cell (an error unless `missing`
-    says what a cell that does not apply shows)."""
+    says what a cell that does not apply shows). A ReadersTable."""
     headers = headers or {}
     table = frame.to_frame() if isinstance(frame, pd.Series) else frame.copy()
     table.columns = table.columns.set_names([None] * table.columns.nlevels)
@@ -203,4 +216,4 @@ def for_readers(
             f"headers or row labels {left} are identifiers; allowed: words, given in headers= "
             "or HEADERS"
         )
-    return table.style.hide(axis="index")
+    return ReadersTable(table)
