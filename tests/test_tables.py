@@ -76,6 +76,7 @@ def test_a_readers_table_keeps_grouped_headers_in_words():
     columns = pd.MultiIndex.from_product([["ODE", "stochastic"], ["min", "max"]])
     frame = pd.DataFrame(np.ones((2, 4)), columns=columns, index=pd.Index([999, 39], name="t"))
     shown = tables.for_readers(frame).data
+    assert isinstance(shown.columns, pd.MultiIndex)  # two header rows, not tuples as text
     assert list(shown.columns) == [("t", ""), *columns]
     assert shown[("t", "")].tolist() == ["999", "39"]
 

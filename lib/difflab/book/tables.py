@@ -203,7 +203,9 @@ def for_readers(
         {key: _column_text(table[key], digits, missing) for key in table.columns},
         index=table.index,
     )
-    table.columns = [_worded(label, headers) for label in table.columns]
+    worded = [_worded(label, headers) for label in table.columns]
+    grouped = any(isinstance(label, tuple) for label in worded)
+    table.columns = pd.MultiIndex.from_tuples(worded) if grouped else worded
     row_labels = list(frame.index.map(lambda label: _worded(label, headers))) if keep_index else []
     labels = [
         part
