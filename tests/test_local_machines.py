@@ -152,3 +152,11 @@ def test_margins_by_seed_are_the_margins_of_each_seed_alone():
     )
     expected = ch08.prediction_margins(alone, SHRINKING, ROLES)
     assert list(by_seed.columns) == [0, 1] and by_seed[1].to_dict() == pytest.approx(expected)
+
+
+def test_a_search_says_its_counts_in_words():
+    assert ch08.CPU_SEARCH.describe() == (
+        "LS searches 1,024 training images, bbELS 256 training images, and the calibration of "
+        "the patch sizes 64 training images."
+    )
+    assert ch08.Search().describe().startswith("LS searches every training image, bbELS every")

@@ -117,7 +117,7 @@ READ_PAGE = """async () => {
         .clientWidth + 1).map(t => t.innerText.slice(0, 60)),
     headings: [...document.querySelectorAll('main h1, main h2, main h3, main h4')]
       .map(h => h.innerText.replace(/#$/, '').trim()),
-    figure_images: [...document.querySelectorAll('main figure img')].map(i => ({
+    figure_images: [...document.querySelectorAll('main img[src*="_images/"]')].map(i => ({
       src: i.getAttribute('src'), natural: i.naturalWidth,
       shown: i.getBoundingClientRect().width})),
     figures: [...document.querySelectorAll('main figure')].map(f => ({

@@ -89,3 +89,10 @@ def test_the_smoke_profile_is_the_paper_profile_at_a_toy_scale():
     assert set(smoke.dip_sizes) <= set(smoke.sweep_sizes) and len(smoke.sweep_archs) == len(
         paper.sweep_archs
     )
+
+
+def test_a_profile_describes_itself_in_a_sentence():
+    text = get_profile("ci").describe()
+    assert text.startswith("Profile `ci` on cpu")
+    assert "Fashion-MNIST at 16x16 pixels" in text and "4,000 steps in batches of 128" in text
+    assert "Profile(" not in text and "made-up RGB images" in get_profile("smoke").describe()

@@ -308,3 +308,12 @@ def test_a_step_is_timed_on_random_images_at_any_batch():
     assert 0 < loop.seconds_per_step(config, steps=1, batch_size=4) < 5
     with pytest.raises(ValueError, match="steps=0 is not allowed; allowed: an integer >= 1"):
         loop.seconds_per_step(config, steps=0)
+
+
+def test_a_training_run_describes_itself_in_a_sentence():
+    config = loop.TrainConfig(subset=64, only_class=7, seed=1)
+    text = config.describe(12_345)
+    assert text.startswith("A `unet-s` network (12,345 parameters) trained with the eps objective")
+    assert "on 64 images of class 7 of Fashion-MNIST at 16x16" in text
+    assert "4,000 steps in batches of 128" in text and text.endswith("seed 1.")
+    assert "the whole training set" in loop.TrainConfig().describe(1)
