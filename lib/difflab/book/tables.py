@@ -79,7 +79,7 @@ def predictions_table(found: dict[str, tuple[Interval, list[float]]]) -> pd.Data
         )
         for label, (interval, per_seed) in found.items()
     }
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.rename_axis("prediction")
 
 
 def row_bands(values, interval) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -471,4 +471,4 @@ def checks(margins: dict[str, pd.Series]) -> pd.DataFrame:
             ".3g",
             beside={"worst seed": f"{worst:.3g}", "seeds": f"{len(values)}"},
         )
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.rename_axis("prediction")

@@ -370,7 +370,7 @@ def checks(margins: dict[str, intervals.Interval], by_seed: pd.DataFrame) -> pd.
         )
         for key, interval in margins.items()
     }
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.rename_axis("prediction")
 
 
 def glue_margins(margins: dict[str, intervals.Interval], by_seed: pd.DataFrame) -> dict:
