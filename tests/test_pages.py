@@ -316,3 +316,41 @@ def test_figures_text_is_legible_at_the_pages_size(page):
     assert not small, (
         f"{name}: figures whose smallest text reads below 9 pt (image, px, shown): {small}"
     )
+
+
+CLEAN = {
+    "headers": ["model", "RP"],
+    "empty_header_rows": 0,
+    "wide_tables": [],
+    "headings": ["4.3. The potential"],
+    "outputs": ["Profile `ci` on cpu (2 threads): Fashion-MNIST at 16x16 pixels"],
+    "cells": ["0.92 [0.87, 0.94]"],
+    "prose": "",
+    "text": "",
+    "figure_images": [{"src": "a.png", "natural": 800, "shown": 774}],
+}
+
+
+@pytest.mark.parametrize(
+    "check, fault",
+    [
+        (test_no_repr_or_dump_in_an_output, {"outputs": ["Profile(name='ci', device='cpu')"]}),
+        (test_no_repr_or_dump_in_an_output, {"outputs": ["a    0.5\ndtype: float64"]}),
+        (test_no_repr_or_dump_in_an_output, {"outputs": ["{'x': np.float64(0.5)}"]}),
+        (test_no_nan_and_no_unrendered_role, {"cells": ["NaN"]}),
+        (test_no_nan_and_no_unrendered_role, {"text": "see {numref}`fig-x`"}),
+        (test_tables_are_for_readers, {"headers": ["rp_min"]}),
+        (test_tables_are_for_readers, {"empty_header_rows": 1}),
+        (test_tables_are_for_readers, {"wide_tables": ["a table"]}),
+        (test_headings_are_numbered_once, {"headings": ["5.3.4. 4. What the samples look like"]}),
+        (
+            test_figures_text_is_legible_at_the_pages_size,
+            {"figure_images": [{"src": "a.png", "natural": 1240, "shown": 774}]},
+        ),
+    ],
+)
+def test_the_page_checks_see_what_they_catch(check, fault):
+    """Each reader's-edition check passes a clean page and fails the fault it exists for."""
+    check(("page", CLEAN))
+    with pytest.raises(AssertionError):
+        check(("page", CLEAN | fault))
