@@ -537,7 +537,16 @@ def derived(names: set[str]) -> set[str]:
     whose interval crosses the bound."""
     ends = {n for n in names if n.endswith(("_low", "_high")) and n.rsplit("_", 1)[0] in names}
     verdicts = {n for n in names if n.startswith("verdict_") and f"margin_{n[8:]}" in names}
-    return ends | verdicts | ({"claims_table", "claims_crossing", "verdicts_table"} & names)
+    spans = {  # glue.record_span: NAME_span beside NAME_min and NAME_max (or NAME_low, NAME_high)
+        n
+        for n in names
+        if n.endswith("_span")
+        and any(
+            {f"{n[:-5]}_{a}", f"{n[:-5]}_{b}"} <= names
+            for a, b in (("min", "max"), ("low", "high"))
+        )
+    }
+    return ends | verdicts | spans | ({"claims_table", "claims_crossing", "verdicts_table"} & names)
 
 
 @pytest.mark.parametrize("chapter", sorted(p.stem for p in (ROOT / "chapters").glob("*.md")))

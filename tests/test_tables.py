@@ -151,3 +151,9 @@ def test_a_studys_seeds_give_the_mean_and_students_interval(tmp_data):
 )
 def test_a_claims_interval_lies_on_its_side_across_or_beyond(side, low, high, where):
     assert Claim("x", side, 0.5, "x").interval(low, high) == where
+
+
+def test_a_span_prints_one_number_where_its_ends_print_alike():
+    assert glue.span(639, 639, ".0f") == "639"
+    assert glue.span(599.2, 639.0, ".0f") == "599-639"
+    assert glue.span(0.501, 0.499, ".2f") == "0.50"

@@ -53,3 +53,17 @@ def record_all(values: dict) -> None:
     """record() each of `values`, name by name: one call per result."""
     for name, value in values.items():
         record(name, value)
+
+
+def span(low: float, high: float, spec: str) -> str:
+    """A range as a reader reads it: both ends in the format `spec`, or one number where they
+    print alike ("639", never "639-639")."""
+    ends = format(low, spec), format(high, spec)
+    return ends[0] if ends[0] == ends[1] else "-".join(ends)
+
+
+def record_span(name: str, spec: str, ends: tuple[str, str] = ("min", "max")) -> str:
+    """record() NAME_span: the span of the NAME_min and NAME_max this notebook recorded (or of
+    other `ends`, such as an interval's low and high), for the text's {glue:md}."""
+    low, high = (recorded(f"{name}_{end}") for end in ends)
+    return record(f"{name}_span", span(low, high, spec))
