@@ -36,6 +36,10 @@ def test_a_readers_table_has_words_for_headers_and_no_index_of_its_own():
     assert html.count("<tr>") == 3 and ">score<" not in html  # one header row, no index column
     counted = tables.for_readers(pd.DataFrame({"images": [10.0, 125.0]})).data  # RangeIndex
     assert list(counted.columns) == ["images"] and counted["images"].tolist() == ["10", "125"]
+    steps = pd.DataFrame(
+        {"error": [0.5, 0.25]}, index=range(100, 300, 100)
+    )  # a RangeIndex of steps
+    assert tables.for_readers(steps).data.iloc[:, 0].tolist() == ["100", "200"]
 
 
 def test_a_readers_table_gives_each_column_three_significant_digits():
@@ -52,7 +56,7 @@ def test_a_readers_table_gives_each_column_three_significant_digits():
     assert shown["step"].tolist() == ["600", "12"]
     assert shown["share"].tolist() == ["0.921", "0.500"]
     assert shown["gain"].tolist() == ["0.000", "0.300"]  # no "-0.000"
-    assert shown["error"].tolist() == ["3.10e-06", "2.00e-05"]
+    assert shown["error"].tolist() == ["3.1e-06", "2.0e-05"]
     assert shown["kept"].tolist() == ["yes", "no"]
     assert tables.for_readers(frame, digits=2).data["share"].tolist() == ["0.92", "0.50"]
     assert tables.decimals([0.9213]) == 3 and tables.decimals([12.34]) == 1

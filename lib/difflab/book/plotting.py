@@ -169,11 +169,12 @@ def score_panel(
     """Scores against training-set size (log2 axis): each score's mean over seeds with, shaded, its
     95% interval where `counted(score)` gives the noises of all seeds the mean is a share of
     (Wilson's), else its range over seeds (`summary.loc[score]` has columns mean, min, max by size;
-    `scores` maps a score to its line style); and stretches of sizes shaded by colour (`shaded`:
-    colour -> sizes)."""
-    for score, style in scores.items():
+    `scores` maps a score to its line style, whose `label`, if any, names it in the legend instead
+    of the score); and stretches of sizes shaded by colour (`shaded`: colour -> sizes)."""
+    for score, given in scores.items():
+        style = {key: value for key, value in given.items() if key != "label"}
         rows = summary.loc[score]
-        ax.plot(rows.index, rows["mean"], marker="o", label=score, **style)
+        ax.plot(rows.index, rows["mean"], marker="o", label=given.get("label", score), **style)
         if counted:
             cells = [intervals.proportion_of(share, counted(score)) for share in rows["mean"]]
             low, high = [c.low for c in cells], [c.high for c in cells]

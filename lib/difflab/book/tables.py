@@ -147,7 +147,7 @@ def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Seri
             if whole:
                 return f"{int(value):,}"
             if tiny:
-                return f"{float(value):.{digits - 1}e}"
+                return f"{float(value):.{max(digits - 2, 1)}e}"
             return intervals.unsigned_zero(float(value), f".{places}f")
         return str(value)
 
@@ -161,6 +161,9 @@ def _worded(label, headers: dict):
     return headers.get(label, HEADERS.get(label, label))
 
 
+CELL_STYLE = [{"selector": "th, td", "props": "padding: 0.3em 0.8em"}]  # columns apart
+
+
 class ReadersTable:
     """A table as for_readers made it: its cells as text (`data`), shown as HTML without an index
     column, and as plain text (its repr: what a glued table's text/plain holds, the same on every
@@ -170,7 +173,8 @@ class ReadersTable:
         self.data = data
 
     def to_html(self) -> str:
-        return self.data.style.hide(axis="index").to_html()
+        style = self.data.style.hide(axis="index").set_table_styles(CELL_STYLE)
+        return style.to_html()
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -188,13 +192,15 @@ def for_readers(
     """A table (DataFrame or Series) as a reader reads it, for a chapter's cell to show: headers
     in words (`headers`, then HEADERS; an identifier left over is an error), numbers to `digits`
     significant digits per column (Intervals as `0.92 [0.87, 0.94]`, counts as integers, no
-    "-0.000"), the index as the first column under its name (none where it only counts rows), no
+    "-0.000"), the index as the first column under its name (none where it only counts rows, 0 to
+    n - 1 unnamed), no
     header row of its own for the columns' name, and no empty cell (an error unless `missing`
     says what a cell that does not apply shows). A ReadersTable."""
     headers = headers or {}
     table = frame.to_frame() if isinstance(frame, pd.Series) else frame.copy()
     table.columns = table.columns.set_names([None] * table.columns.nlevels)
-    keep_index = not isinstance(table.index, pd.RangeIndex)
+    counting = pd.RangeIndex(len(table))  # an index that only counts the rows
+    keep_index = table.index.names != [None] or not table.index.equals(counting)
     if keep_index:
         table.index = table.index.map(lambda label: _worded(label, headers))
         names = [_worded(name or "", headers) for name in table.index.names]

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from difflab.book.glue import with_interval
-from difflab.book.plotting import FULL_WIDTH, MIN_FONT_PT, shared_legend
+from difflab.book.plotting import FULL_WIDTH, shared_legend
 from difflab.book.profiles import Profile
 from difflab.book.sample_cache import sample
 from difflab.book.tables import error_bars, estimates, verdict_row
@@ -294,7 +294,7 @@ PREDICTIONS = {
     "dit_below": "4. bbELS predicts the DiT worst",
     "dstar_smallest": "5. D* beats bbELS at the smallest set",
     "bbels_largest": "5. bbELS beats D* at the largest set",
-    "at_least_08": "6. bbELS's r^2 with the U-Net S is at least 0.8",
+    "at_least_08": "6. bbELS's r² with the U-Net S is at least 0.8",
     "below_twin": "6. ... and below the U-Net S's with its twin",
 }
 
@@ -442,12 +442,11 @@ def glue_table(
 
 
 def schedule_map(schedules: dict, sizes):
-    """The calibrated patch sizes as a map: one row per network, one column per step."""
+    """The calibrated patch sizes as a map: one row per network, one column per step, the size
+    read off the colour bar (a number in each of 25 cells would be too small to read)."""
     frame = pd.DataFrame(schedules).T
     fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.4 * len(frame) + 1.4))
     image = ax.imshow(np.log(frame.to_numpy()), cmap="viridis", aspect="auto")
-    for (row, col), k in np.ndenumerate(frame.to_numpy()):
-        ax.text(col, row, k, ha="center", va="center", fontsize=MIN_FONT_PT, color="white")
     ax.set(yticks=range(len(frame)), yticklabels=frame.index, xlabel="DDIM step t")
     ax.set_xticks(range(len(frame.columns)), frame.columns, rotation=90)
     cbar = fig.colorbar(image, ax=ax, ticks=np.log(sizes))
@@ -477,9 +476,9 @@ def r_squared_plot(table: pd.DataFrame):
     for offset, column, marker in zip((-0.27, -0.09, 0.09, 0.27), CLOSED_FORMS, "osD^"):
         centre, error = error_bars(table[column])
         ax.errorbar(centre, rows + offset, xerr=error, fmt=marker, label=column, zorder=3)
-    ax.set(yticks=rows, yticklabels=table.index, xlabel="median $r^2$", xlim=(0.4, 1.0))
+    ax.set(yticks=rows, yticklabels=table.index, xlabel="median $r^2$", xlim=(0.4, 1.01))
     ax.invert_yaxis()
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=5)
     return fig
 
 
