@@ -166,7 +166,7 @@ def expected_glue(page: str) -> tuple[list[str], list[str]]:
     for kind, notebook, key, spec in GLUE_ROLE.findall((ROOT / f"{page}.md").read_text()):
         value = glued(Path(notebook or page).stem)[key]
         if kind == "md":
-            texts.append(re.sub(r"[*_`]", "", value).strip())
+            texts.append(re.sub(r"[*_`]", "", str(value)).strip())
         else:
             numbers.append(format(float(value) if spec[-1:] in tuple("eEfFgGn%") else value, spec))
     return numbers, texts

@@ -7,7 +7,7 @@ import pytest
 
 from difflab.book import glue, tables
 from difflab.book.claims import Claim
-from difflab.book.studies import seed_interval, write_study
+from difflab.book.studies import seed_interval, seed_table, write_study
 from difflab.core import intervals
 from difflab.core.intervals import Interval
 
@@ -141,6 +141,20 @@ def test_a_studys_seeds_give_the_mean_and_students_interval(tmp_data):
     assert interval == intervals.over_seeds([2.0, 2.2, 1.8]) and interval.n == 3
     unmeasured = seed_interval("gains", "gain", sampler="Heun")  # as spread: NaN, counted 0
     assert unmeasured.n == 0 and np.isnan(unmeasured[:3]).all()
+    table = seed_table("gains", {"gain": "FID gain"}, sampler="DDIM")
+    assert table.loc["FID gain", "seeds"] == 3 and table.loc["FID gain", "highest"] == 2.2
+    shown = tables.for_readers(seed_table("gains", {"gain": "FID gain"}, sampler="Heun")).data
+    assert shown.iloc[0].tolist() == [
+        "FID gain",
+        "not measured",
+        "not measured",
+        "0",
+        "not measured",
+    ]
+    undefined = pd.DataFrame({"median": [unmeasured, ABOVE]})  # an interval of nothing is missing
+    with pytest.raises(ValueError, match="empty cell"):
+        tables.for_readers(undefined)
+    assert tables.for_readers(undefined, missing="-").data["median"].tolist()[0] == "-"
 
 
 @pytest.mark.parametrize(

@@ -96,10 +96,13 @@ def seed_table(name: str, labels: dict[str, str], unit: str = "seeds", **where) 
     rows = {}
     for key, label in labels.items():
         s = spread(name, key, **where)
+        measured = s["count"] > 0  # a count the study did not run (a reader's own): said so
         rows[label] = {
-            "lowest": s["min"],
-            "highest": s["max"],
+            "lowest": s["min"] if measured else "not measured",
+            "highest": s["max"] if measured else "not measured",
             unit: s["count"],
-            f"mean over the {unit} [95%]": seed_interval(name, key, **where),
+            f"mean over the {unit} [95%]": (
+                seed_interval(name, key, **where) if measured else "not measured"
+            ),
         }
     return pd.DataFrame(rows).T.rename_axis("measured over the study")

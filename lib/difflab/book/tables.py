@@ -120,7 +120,9 @@ def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Seri
     decimals that give the column's largest value `digits` significant digits (in scientific
     notation where even the largest is below 0.001), booleans as
     yes/no, and a missing value as `missing` (an error where None)."""
-    values = list(column)
+    values = [
+        None if isinstance(v, Interval) and not np.isfinite(v.estimate) else v for v in column
+    ]  # an interval undefined on the data (intervals.median of nothing) is a missing cell
     numbers = [
         v for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
     ]
@@ -161,7 +163,7 @@ def _worded(label, headers: dict):
     return headers.get(label, HEADERS.get(label, label))
 
 
-CELL_STYLE = [{"selector": "th, td", "props": "padding: 0.3em 0.8em"}]  # columns apart
+CELL_STYLE = [{"selector": "th, td", "props": "padding: 0.3em 0.6em"}]  # columns apart
 
 
 class ReadersTable:
