@@ -585,7 +585,7 @@ def checks(found: dict, exact: dict[str, tuple[str, bool]]) -> pd.DataFrame:
         }
     ).T
     measured = predictions_table({PREDICTIONS[key]: result for key, result in found.items()})
-    return pd.concat([rows, measured]).fillna("")[measured.columns]
+    return pd.concat([rows, measured]).fillna("")[measured.columns].rename_axis("prediction")
 
 
 def measured(found: dict) -> dict[str, intervals.Interval]:
