@@ -32,12 +32,21 @@ def read_study(name: str) -> dict:
     )
 
 
+def study_values(name: str, key: str, section: str = "rows", **where) -> list[float]:
+    """`key` in each row of the study's `section` that matches `where` (none: the study did not
+    measure that case, such as a reader's own sample count)."""
+    return [
+        row[key] for row in read_study(name)[section] if all(row[k] == v for k, v in where.items())
+    ]
+
+
 def spread(name: str, key: str, section: str = "rows", **where) -> dict[str, float]:
     """The smallest and largest `key` over the rows of the study's `section` that match `where`, and
     their count (0, with NaN bounds, when the study did not measure that case: a reader's own sample count)."""
-    values = [
-        row[key] for row in read_study(name)[section] if all(row[k] == v for k, v in where.items())
-    ]
+    return _spread(study_values(name, key, section, **where))
+
+
+def _spread(values: list[float]) -> dict[str, float]:
     if not values:
         return {"min": math.nan, "max": math.nan, "count": 0}
     return {"min": min(values), "max": max(values), "count": len(values)}
@@ -81,9 +90,10 @@ def seed_interval(name: str, key: str, section: str = "rows", **where):
     """The mean of `key` over the rows of the study's `section` that match `where` (one per seed
     or block), with its Student-t interval over them (difflab.core.intervals.over_seeds); NaN with
     no rows, as `spread` (a profile whose counts the study did not measure: smoke)."""
-    values = [
-        row[key] for row in read_study(name)[section] if all(row[k] == v for k, v in where.items())
-    ]
+    return _mean(study_values(name, key, section, **where))
+
+
+def _mean(values: list[float]) -> intervals.Interval:
     if not values:
         return intervals.Interval(math.nan, math.nan, math.nan, 0, "seeds", "not measured")
     return intervals.over_seeds(values)
@@ -92,17 +102,16 @@ def seed_interval(name: str, key: str, section: str = "rows", **where):
 def seed_table(name: str, labels: dict[str, str], unit: str = "seeds", **where) -> pd.DataFrame:
     """The study's spread as a reader's table: one row per key (its label in words), its lowest
     and highest value over the rows that match `where`, how many rows, and their mean with its
-    95% interval (seed_interval)."""
+    95% interval (seed_interval); a key the study did not measure at `where` (a reader's own
+    count) reads "not measured"."""
     rows = {}
     for key, label in labels.items():
-        s = spread(name, key, **where)
-        measured = s["count"] > 0  # a count the study did not run (a reader's own): said so
+        values = study_values(name, key, **where)  # the study read once per key
+        s, mean = _spread(values), _mean(values)
         rows[label] = {
-            "lowest": s["min"] if measured else "not measured",
-            "highest": s["max"] if measured else "not measured",
+            "lowest": s["min"] if values else "not measured",
+            "highest": s["max"] if values else "not measured",
             unit: s["count"],
-            f"mean over the {unit} [95%]": (
-                seed_interval(name, key, **where) if measured else "not measured"
-            ),
+            f"mean over the {unit} [95%]": mean if values else "not measured",
         }
     return pd.DataFrame(rows).T.rename_axis("measured over the study")

@@ -90,18 +90,7 @@ def row_bands(values, interval) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # Headers of the fields that recur in the chapters' tables, in words; a chapter names its others.
-HEADERS = {
-    "rp": "RP",
-    "retrieval": "retrieval accuracy",
-    "median_similarity": "median similarity",
-    "null_median": "median of shuffled pairs",
-    "threshold": "threshold",
-    "seed": "seed",
-    "steps": "steps",
-    "sampler": "sampler",
-    "model": "model",
-    "t": "t",
-}
+HEADERS = {"rp": "RP", "retrieval": "retrieval accuracy", "median_similarity": "median similarity"}
 IDENTIFIER = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 
 
@@ -114,27 +103,34 @@ def decimals(values, digits: int = 3) -> int:
     return max(0, digits - 1 - int(np.floor(np.log10(max(finite)))))
 
 
+def _missing(value) -> bool:
+    """An empty cell: None, NaN, or an interval undefined on the data (a median of nothing)."""
+    if isinstance(value, Interval):
+        return not np.isfinite(value.estimate)
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
 def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Series:
     """One column's cells as text: Intervals to `digits` significant digits of their estimate,
     integers (and floats that are whole numbers, counts) as integers, other floats to the
     decimals that give the column's largest value `digits` significant digits (in scientific
     notation where even the largest is below 0.001), booleans as
     yes/no, and a missing value as `missing` (an error where None)."""
-    values = [
-        None if isinstance(v, Interval) and not np.isfinite(v.estimate) else v for v in column
-    ]  # an interval undefined on the data (intervals.median of nothing) is a missing cell
+    values = [None if _missing(v) else v for v in column]
     numbers = [
-        v for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+        float(v)
+        for v in values
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
     ]
-    if missing is None and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in values):
+    if missing is None and None in values:
         raise ValueError(
             f"column {column.name!r} has an empty cell (NaN); allowed: a table without empty "
             "cells (split a pivot into tables that are full) or missing='—' where a cell does "
             "not apply"
         )
-    whole = all(float(v).is_integer() for v in numbers if np.isfinite(v))
-    places = decimals([float(v) for v in numbers], digits)
-    tiny = bool(numbers) and max(abs(float(v)) for v in numbers) < 1e-3  # errors, 3.1e-06
+    whole = all(v.is_integer() for v in numbers if np.isfinite(v))
+    places = decimals(numbers, digits)
+    tiny = bool(numbers) and max(map(abs, numbers)) < 1e-3  # errors, 3.1e-06
     cells = [c for c in values if isinstance(c, Interval)]
     spec = f".{decimals([c.estimate for c in cells], digits)}f" if cells else ""
 
@@ -143,7 +139,7 @@ def _column_text(column: pd.Series, digits: int, missing: str | None) -> pd.Seri
             return format(value, spec)
         if isinstance(value, (bool, np.bool_)):
             return "yes" if value else "no"
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if value is None:
             return missing
         if isinstance(value, (int, float, np.number)):
             if whole:
@@ -203,8 +199,10 @@ def for_readers(
     table.columns = table.columns.set_names([None] * table.columns.nlevels)
     counting = pd.RangeIndex(len(table))  # an index that only counts the rows
     keep_index = table.index.names != [None] or not table.index.equals(counting)
+    row_labels = []
     if keep_index:
         table.index = table.index.map(lambda label: _worded(label, headers))
+        row_labels = list(table.index)
         names = [_worded(name or "", headers) for name in table.index.names]
         table = table.reset_index(names=names if table.index.nlevels > 1 else names[0])
     table = pd.DataFrame(
@@ -214,7 +212,6 @@ def for_readers(
     worded = [_worded(label, headers) for label in table.columns]
     grouped = any(isinstance(label, tuple) for label in worded)
     table.columns = pd.MultiIndex.from_tuples(worded) if grouped else worded
-    row_labels = list(frame.index.map(lambda label: _worded(label, headers))) if keep_index else []
     labels = [
         part
         for label in [*table.columns, *row_labels]
