@@ -1,12 +1,12 @@
-"""What chapter 8's reduced search costs: the local machines' r^2 with three networks as the number
-of training images they search grows.
+"""What chapter 8's reduced search costs: the local machines' r^2 with four networks as the number
+of training images they search, and calibrate with, grows.
 
 Searching every patch of the 60,000 training images is a GPU's job; at the `ci` scale chapter 8's
-bbELS searches a few hundred drawn images (every patch of each), LS a thousand, and the calibration
-fewer still. For chapter 2's standard U-Net, ResNet and DiT, this study calibrates the patch sizes
-with several counts, then makes each machine's images from 8 noises of seeds 0 and 1 with several
-counts (LS up to all 60,000 images) and writes the median r^2 with the network's own images to
-data/studies/local_search.json.
+machines search a few hundred drawn images (bbELS every patch of each), and the calibration fewer
+still. For chapter 2's standard U-Net, ResNet and DiT and the convolution-only U-Net, this study
+calibrates each machine for itself with several counts, then makes each machine's images from 8
+noises of seeds 0 and 1 with several counts (LS up to all 60,000 images), and writes the median
+r^2 with the network's own images to data/studies/local_search.json.
 
     python studies/local_search.py
 """
@@ -17,13 +17,13 @@ from tqdm import tqdm
 
 import difflab
 from difflab.book.studies import write_study
-from difflab.book.zoo import reproducibility_models
+from difflab.book.zoo import convolution_only_models, reproducibility_models
 from difflab.chapters import ch08_local_machines as ch08
 
-NETWORKS = ("U-Net S", "ResNet", "DiT")
+NETWORKS = ("U-Net S", "U-Net S, no attention", "ResNet", "DiT")
 SEEDS, NOISES, CALIBRATION_SEED = (0, 1), 8, 3
-CALIBRATION = (64, 256, 1024)  # images searched while calibrating (bbELS)
-SEARCHED = {"bbELS": (64, 256, 1024, 4096), "LS": (256, 1024, 4096, 16384, None)}
+CALIBRATION = (64, 256)  # images searched while calibrating
+SEARCHED = {"bbELS": (64, 256, 1024), "LS": (256, 1024, 4096, 16384, None)}
 CHAPTER = ch08.CPU_SEARCH  # the counts chapter 8 uses on a CPU
 
 
@@ -34,55 +34,46 @@ def main() -> None:
     shape, sizes = train.shape[1:], ch08.patch_sizes(settings.resolution)
     noise = {seed: difflab.seeded_noise(seed, NOISES, shape) for seed in SEEDS}
     calibration_noise = difflab.seeded_noise(CALIBRATION_SEED, NOISES, shape)
-    configs = reproducibility_models(settings)
+    configs = reproducibility_models(settings) | convolution_only_models(settings)
     rows, schedules = [], {}
 
-    def r_squared(machine, images, schedule):
+    def r_squared(machine, images):
         tic = time.perf_counter()
-        made = {
-            s: difflab.sample(machine.scheduled(schedule), x, "ddim", steps)
-            for s, x in noise.items()
-        }
+        made = {s: difflab.sample(machine, x, "ddim", steps) for s, x in noise.items()}
         r2 = ch08.median_r_squared(made, images)
         return {"r2_median": r2, "seconds": time.perf_counter() - tic}
 
     for name in tqdm(NETWORKS, desc="networks"):
         network = difflab.get_denoiser(configs[name])
         images = {s: difflab.sample(network, x, "ddim", steps) for s, x in noise.items()}
-        for count in CALIBRATION:
-            calibration = ch08.calibrate(network, train, calibration_noise, steps, count, sizes)
-            schedules[name, count] = ch08.schedule(calibration)
-            machine = ch08.MACHINES["bbELS"](train, 3, candidates=CHAPTER.bbels)
-            rows.append(
-                {"network": name, "machine": "bbELS", "searched": CHAPTER.bbels,
-                 "calibration": count, **r_squared(machine, images, schedules[name, count])}
-            )  # fmt: skip
-        for machine_name, counts in SEARCHED.items():
-            for count in counts:
-                if machine_name == "bbELS" and count == CHAPTER.bbels:
-                    continue  # measured above with the chapter's calibration
-                machine = ch08.MACHINES[machine_name](train, 3, candidates=count)
-                schedule = schedules[name, CHAPTER.calibration]
-                rows.append(
-                    {"network": name, "machine": machine_name, "searched": count or len(train),
-                     "calibration": CHAPTER.calibration, **r_squared(machine, images, schedule)}
-                )  # fmt: skip
-                print(rows[-1], flush=True)
+        for machine_name, kind in ch08.MACHINES.items():
+            for count in CALIBRATION:
+                machine = kind(train, 3, candidates=count)
+                calibration = ch08.calibrate(network, machine, calibration_noise, steps, sizes)
+                schedules[name, machine_name, count] = ch08.schedule(calibration)
+            for count in SEARCHED[machine_name]:
+                for calibrated in CALIBRATION:
+                    if calibrated != CHAPTER.calibration and count != CHAPTER.machines:
+                        continue  # other calibrations: at the chapter's search only
+                    schedule = schedules[name, machine_name, calibrated]
+                    machine = kind(train, schedule, candidates=count)
+                    rows.append(
+                        {"network": name, "machine": machine_name,
+                         "searched": count or len(train), "calibration": calibrated,
+                         **r_squared(machine, images)}
+                    )  # fmt: skip
+                    print(rows[-1], flush=True)
     write_study(
         "local_search",
         {
             "seeds": list(SEEDS),
             "noises_per_seed": NOISES,
             "calibration_seed": CALIBRATION_SEED,
-            "chapter": {
-                "calibration": CHAPTER.calibration,
-                "bbELS": CHAPTER.bbels,
-                "LS": CHAPTER.ls,
-            },
+            "chapter": {"calibration": CHAPTER.calibration, "machines": CHAPTER.machines},
             "train_images": len(train),
             "schedules": [
-                {"network": n, "calibration": c, "sizes": list(s.values())}
-                for (n, c), s in schedules.items()
+                {"network": n, "machine": m, "calibration": c, "sizes": list(s.values())}
+                for (n, m, c), s in schedules.items()
             ],
             "rows": rows,
         },

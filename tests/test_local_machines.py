@@ -17,9 +17,9 @@ def train():
     return torch.rand(10, 1, 6, 6, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
 
-def test_patch_sizes_run_up_to_the_whole_image():
-    assert ch08.patch_sizes(16) == (3, 5, 7, 9, 11, 13, 15, 31)
-    assert ch08.patch_sizes(6)[-1] == 11
+def test_patch_sizes_are_every_odd_size_up_to_the_whole_image():
+    assert ch08.patch_sizes(16) == tuple(range(3, 32, 2))
+    assert ch08.patch_sizes(6) == (3, 5, 7, 9, 11)
 
 
 def test_the_search_is_every_image_at_the_paper_scale_only():
@@ -29,104 +29,181 @@ def test_the_search_is_every_image_at_the_paper_scale_only():
 
 def test_calibrating_against_d_star_picks_the_whole_image(train):
     noise = torch.randn(4, 1, 6, 6, generator=torch.Generator().manual_seed(1))
-    calibration = ch08.calibrate(EmpiricalDenoiser(train), train, noise, 4, None, (3, 11))
-    assert calibration.agreements.shape == (4, 2, 4)  # steps, sizes, trajectories
+    ls = LocalScoreMachine(train, 3)
+    calibration = ch08.calibrate(EmpiricalDenoiser(train), ls, noise, 4, (3, 11))
+    assert calibration.agreements.shape == calibration.score_cosines.shape == (4, 2, 4)
     assert list(calibration.table().columns) == [3, 11] and len(calibration.table()) == 4
     assert set(ch08.schedule(calibration).values()) == {11}
+    # the authors' rule too, once the scores are not the noise itself (at t = 999 every size's
+    # score has a cosine of 1 with the network's to within rounding)
+    assert set(calibration.authors_sizes()[1:]) == {11}
+
+
+class IgnoresTheSize(LocalScoreMachine):
+    """A mutant: a machine that predicts with its own patch size whatever size it is asked for."""
+
+    def predict(self, x, t, k):
+        return super().predict(x, t, self.patch_size)
+
+
+@pytest.mark.parametrize("machine, found", [(LocalScoreMachine, 5), (IgnoresTheSize, 3)])
+def test_a_calibration_finds_the_size_of_a_machine_made_with_another(train, machine, found):
+    """The network is LS with 5-pixel patches; the calibrated machine is made with 3. Both rules
+    find 5; a calibration whose machine ignores the size asked for (the mutant) finds 3."""
+    noise = torch.randn(6, 1, 6, 6, generator=torch.Generator().manual_seed(3))
+    network = LocalScoreMachine(train, 5)
+    calibration = ch08.calibrate(network, machine(train, 3), noise, 4, (3, 5, 7, 9))
+    authors = calibration.authors_sizes()[1:]  # at t = 999 the scores tie to within rounding
+    assert set(calibration.best_sizes()) == set(authors) == {found}
 
 
 def test_a_calibration_resamples_its_trajectories():
     """Sizes 3 and 5 at two steps; trajectory 0 alone prefers 5 at the second step, the others 3."""
     agreements = np.array([[[0.9, 0.9, 0.9], [0.1, 0.1, 0.1]], [[0.2, 0.6, 0.6], [0.8, 0.1, 0.1]]])
-    calibration = ch08.Calibration((999, 499), (3, 5), agreements)
+    calibration = ch08.Calibration((999, 499), (3, 5), agreements, agreements)
     assert calibration.best_sizes().tolist() == [3, 3]
     assert calibration.best_sizes(np.array([[0, 0, 0], [1, 2, 0]])).tolist() == [[3, 3], [5, 3]]
     assert calibration.table().loc[499].tolist() == [0.6, 0.1]
 
 
-def test_machine_and_closed_form_images_follow_the_schedule(train):
-    noise = {0: torch.randn(3, 1, 6, 6, generator=torch.Generator().manual_seed(2))}
-    sizes = dict.fromkeys([999, 749, 499, 249], 3)
-    search = ch08.Search(ls=4, bbels=5)
-    made = ch08.machine_images(train, sizes, noise, 4, search)
+def test_the_authors_rule_takes_the_median_of_each_trajectorys_best_size():
+    """One step, sizes 3, 5, 7: the trajectories' best sizes are 3, 7 and 7 by the scores' cosine
+    (median 7), while the median agreement is best at 5."""
+    scores = np.array([[[0.9, 0.1, 0.1], [0.5, 0.5, 0.5], [0.1, 0.9, 0.9]]])
+    agreements = np.array([[[0.1, 0.1, 0.1], [0.9, 0.8, 0.8], [0.1, 0.1, 0.1]]])
+    calibration = ch08.Calibration((999,), (3, 5, 7), agreements, scores)
+    assert calibration.authors_sizes().tolist() == [7] and calibration.best_sizes().tolist() == [5]
+
+
+def test_stability_compares_two_draws_and_the_two_rules():
+    def made(best: list[int], authors: list[int]) -> ch08.Calibration:
+        sizes = (3, 5, 7)
+        one_hot = lambda picks: np.eye(3)[[sizes.index(k) for k in picks]][..., None]
+        return ch08.Calibration(tuple(range(4)), sizes, one_hot(best), one_hot(authors))
+
+    first = {"net": {"LS": made([3, 5, 7, 7], [3, 5, 5, 7])}}
+    second = {"net": {"LS": made([3, 5, 5, 7], [3, 3, 3, 3])}}
+    row = ch08.stability(first, second).loc[("net", "LS")]
+    assert row[("another draw", "same size")] == 0.75
+    assert row[("another draw", "largest difference")] == 2
+    assert row[("the authors' rule", "same size")] == 0.75
+
+
+def test_machine_and_closed_form_images_follow_the_schedule_and_search_the_same_images(train):
     from difflab.core.sampling import sample
 
-    expected = sample(LocalScoreMachine(train, 3, candidates=4), noise[0], "ddim", 4)
-    assert torch.allclose(made["LS"][0], expected) and set(made) == {"LS", "bbELS"}
+    noise = {0: torch.randn(3, 1, 6, 6, generator=torch.Generator().manual_seed(2))}
+    sizes = {"LS": dict.fromkeys([999, 749, 499, 249], 3), "bbELS": dict.fromkeys([999], 3)}
+    sizes["bbELS"] |= dict.fromkeys([749, 499, 249], 5)
+    search = ch08.Search(machines=4)
+    made = ch08.machine_images(train, sizes, noise, 4, search)
+    for name, machine in ch08.MACHINES.items():
+        expected = sample(machine(train, sizes[name], candidates=4), noise[0], "ddim", 4)
+        assert torch.allclose(made[name][0], expected)
     both = ch08.predictions({"a": train, "b": train}, {"a": sizes, "b": sizes}, noise, 4, search)
     assert both["a"]["D*"] is both["b"]["D*"]  # one training set: its closed forms made once
     assert set(both["a"]) == set(ch08.CLOSED_FORMS)
+    whole = LocalScoreMachine(train, 11, candidates=4)  # D* of the four images the machines search
+    assert torch.allclose(both["a"]["D*"][0], sample(whole, noise[0], "ddim", 4), atol=1e-5)
+    assert not torch.allclose(
+        both["a"]["D*"][0], sample(EmpiricalDenoiser(train), noise[0], "ddim", 4)
+    )
 
 
 def test_tables_score_each_predictor_against_its_network(train):
     net = {0: train[:4], 1: train[4:8]}
     other = {s: x.roll(1, -1) for s, x in net.items()}
-    predictors = {"net": {"itself": net, "negated": {s: -x for s, x in net.items()}}}
-    r2 = ch08.RSquared.of({"net": net}, predictors, {"net": ["other"]}, {"other": other})
-    assert r2.columns == ["itself", "negated", "other networks"] and r2.n == 8
-    assert r2.seeds[1].tolist() == [4, 5, 6, 7]
-    table = r2.table()
-    assert table.loc["net", "itself"].estimate == pytest.approx(1)
-    assert table.loc["net", "negated"].estimate == 1
-    assert table.loc["net", "other networks"].estimate == ch08.median_r_squared(other, net)
+    negated = {s: -x for s, x in net.items()}
+    predictors = {"net": {"LS": net, "bbELS": negated}}
+    corr = ch08.Correlations.of({"net": net}, predictors, {"net": ["other"]}, {"other": other})
+    assert corr.columns == ["LS", "bbELS", "other networks"] and corr.n == 8
+    assert corr.seeds[1].tolist() == [4, 5, 6, 7]
+    table = corr.table()
+    assert table.loc["net", "LS"].estimate == pytest.approx(1)
+    assert table.loc["net", "bbELS"].estimate == pytest.approx(1)  # r = -1: r^2 = 1
+    machines = corr.machines_table()
+    assert machines.loc["net", ("bbELS", "r")].estimate == pytest.approx(-1)
+    assert machines.loc["net", ("bbELS", "r²")].estimate == pytest.approx(1)
     own = torch.cat([metrics.r_squared(other[s], net[s]) for s in (0, 1)]).median().item()
-    assert ch08.median_r_squared(other, net) == own  # torch's median: the lower middle value
+    assert table.loc["net", "other networks"].estimate == pytest.approx(own)  # the lower middle
     rp, thresholds = ch08.rp_table({"net": net}, {"net": {"itself": net}}, [0, 1])
     assert rp.loc["net", "itself"].estimate == 1.0 and thresholds["net"] < 1
     assert 0.6 < rp.loc["net", "itself"].low < 0.7  # Wilson's interval of 8 out of 8
 
 
-NETWORKS = ["U-Net S", "twin", "ResNet", "DiT", "small", "large"]
-ROLES = ch08.Roles(("U-Net S", "ResNet"), "twin", "DiT", ("small", "large"))
+ROLES = ch08.Roles(
+    unets_and_resnet=("U-Net S", "ResNet"),
+    twin="twin",
+    attention="DiT",
+    ends=("small", "large"),
+    convolution_only=("conv", "ResNet"),
+    attention_pairs=(("conv", "U-Net S"),),
+)
 
 
-def made_up_r_squared(shift: float = 0.0) -> ch08.RSquared:
-    """Per-noise r^2 of two seeds of 2 noises whose lower medians are the given values."""
+def made_up_correlations(shift: float = 0.0) -> ch08.Correlations:
+    """Per-noise r of two seeds of 2 noises whose lower medians are the square roots of the
+    given r^2 values."""
     medians = {
         "U-Net S": {"LS": 0.85, "bbELS": 0.90, "Gaussian": 0.8, "D*": 0.7, "twin": 0.95},
         "ResNet": {"LS": 0.80, "bbELS": 0.85, "Gaussian": 0.8, "D*": 0.7},
         "DiT": {"LS": 0.70, "bbELS": 0.75, "Gaussian": 0.7, "D*": 0.7},
         "small": {"LS": 0.9, "bbELS": 0.8, "Gaussian": 0.5, "D*": 0.99},
         "large": {"LS": 0.8, "bbELS": 0.9, "Gaussian": 0.7, "D*": 0.8},
+        "conv": {"LS": 0.90, "bbELS": 0.92, "Gaussian": 0.8, "D*": 0.7},
     }  # seed 0: the value and 0.02 above it; seed 1: `shift` below both
     values = {
-        name: {c: np.array([v, v + 0.02, v - shift, v + 0.02 - shift]) for c, v in row.items()}
+        name: {c: np.sqrt([v, v + 0.02, v - shift, v + 0.02 - shift]) for c, v in row.items()}
         for name, row in medians.items()
     }
     peers = {name: ["twin"] if name == "U-Net S" else [] for name in medians}
-    return ch08.RSquared(values, peers, {0: np.arange(2), 1: np.arange(2, 4)})
+    return ch08.Correlations(values, peers, {0: np.arange(2), 1: np.arange(2, 4)})
 
 
-SHRINKING = {"U-Net S": ch08.Calibration(tuple(range(6)), (3, 31), np.zeros((6, 2, 3)))}
-SHRINKING["U-Net S"].agreements[:3, 1] = 1  # the whole image for the first half of the steps
+def made_up_calibration(whole_steps: int) -> ch08.Calibration:
+    """Six steps, sizes 3 and 31: the whole image for the first `whole_steps` steps."""
+    agreements = np.zeros((6, 2, 3))
+    agreements[:whole_steps, 1] = 1
+    return ch08.Calibration(tuple(range(6)), (3, 31), agreements, agreements)
+
+
+SHRINKING = {
+    name: dict.fromkeys(ch08.MACHINES, made_up_calibration(3))
+    for name in ("U-Net S", "ResNet", "DiT", "small", "large", "twin")
+} | {"conv": dict.fromkeys(ch08.MACHINES, made_up_calibration(2))}
 
 
 def test_locality_compares_the_first_and_last_thirds_of_the_steps():
     assert ch08.locality(dict(enumerate([31, 31, 31, 15, 9, 9, 3, 3, 5]))) == (31, 11 / 3)
-    assert ch08.shrink_margin(SHRINKING) == 28
+    assert ch08.shrink_margin(SHRINKING, ROLES.original) == 28
+    assert ch08.smaller_margin(SHRINKING, ROLES.attention_pairs) == pytest.approx(28 / 6)
 
 
 def test_prediction_margins_are_positive_where_a_prediction_holds():
-    margins = ch08.prediction_margins(made_up_r_squared(), SHRINKING, ROLES)
+    margins = ch08.prediction_margins(made_up_correlations(), SHRINKING, ROLES)
     assert set(margins) == set(ch08.PREDICTIONS)
     assert margins["shrinks"] == 28 and margins["over_gaussian"] == pytest.approx(0.05)
     assert margins["dit_below"] == pytest.approx(0.10)
     assert margins["below_twin"] == pytest.approx(0.05)
     assert margins["dstar_smallest"] == pytest.approx(0.19)
+    assert margins["conv_better"] == pytest.approx(0.02)
+    assert margins["conv_over_ls"] == pytest.approx(0.02)  # the convolution-only U-Net's
+    assert margins["conv_smaller"] == pytest.approx(28 / 6)  # one step more at 31 than 3
+    assert margins["conv_r"] == pytest.approx(np.sqrt(0.92) - 0.9)  # r, not r^2
 
 
 def test_each_margin_has_its_interval_and_the_checks_read_verdicts_off_it():
-    r2 = made_up_r_squared(shift=0.3)  # seed 1 far below seed 0: wide intervals, but every
-    # difference between two columns of a network moves with it (bbELS - LS is 0.05 throughout)
-    margins = ch08.margin_intervals(r2, SHRINKING, ROLES)
-    by_seed = ch08.margins_by_seed(r2, SHRINKING, ROLES)
-    point = ch08.prediction_margins(r2, SHRINKING, ROLES)
+    corr = made_up_correlations(shift=0.3)  # seed 1 far below seed 0: wide intervals
+    margins = ch08.margin_intervals(corr, SHRINKING, ROLES)
+    by_seed = ch08.margins_by_seed(corr, SHRINKING, ROLES)
+    point = ch08.prediction_margins(corr, SHRINKING, ROLES)
     assert {k: m.estimate for k, m in margins.items()} == pytest.approx(point)
     assert margins["shrinks"] == (28, 28, 28, 3, "calibration trajectories", "percentile bootstrap")
+    assert margins["conv_smaller"].unit == "calibration trajectories"
     assert margins["at_least_08"].low < 0 < margins["at_least_08"].high  # 0.9 or 0.6 at a seed
     frame = ch08.checks(margins, by_seed)
     verdicts = frame.set_index(frame.index.map({v: k for k, v in ch08.PREDICTIONS.items()}))
-    assert verdicts.loc["shrinks", "verdict"] == verdicts.loc["over_ls", "verdict"] == "held"
+    assert verdicts.loc["shrinks", "verdict"] == "held"
     assert verdicts.loc["at_least_08", "verdict"] == "undecided"
     assert verdicts.loc["at_least_08", "point verdict"] == "failed"  # the lower median: 0.6 - 0.8
     count, unit = verdicts.loc["at_least_08", "would be decided by"].split(" ", 1)
@@ -143,11 +220,11 @@ def test_each_margin_has_its_interval_and_the_checks_read_verdicts_off_it():
 
 
 def test_margins_by_seed_are_the_margins_of_each_seed_alone():
-    r2 = made_up_r_squared(shift=0.1)
-    by_seed = ch08.margins_by_seed(r2, SHRINKING, ROLES)
-    alone = ch08.RSquared(
-        {n: {c: v[2:] for c, v in row.items()} for n, row in r2.values.items()},
-        r2.peers,
+    corr = made_up_correlations(shift=0.1)
+    by_seed = ch08.margins_by_seed(corr, SHRINKING, ROLES)
+    alone = ch08.Correlations(
+        {n: {c: v[2:] for c, v in row.items()} for n, row in corr.values.items()},
+        corr.peers,
         {1: np.arange(2)},
     )
     expected = ch08.prediction_margins(alone, SHRINKING, ROLES)
@@ -156,7 +233,14 @@ def test_margins_by_seed_are_the_margins_of_each_seed_alone():
 
 def test_a_search_says_its_counts_in_words():
     assert ch08.CPU_SEARCH.describe() == (
-        "LS searches 1,024 training images, bbELS 256 training images, and the calibration of "
-        "the patch sizes 64 training images."
+        "LS, bbELS (every patch of each image) and $D^\\star$ search the same 256 training "
+        "images; the calibration of the patch sizes searches 64."
     )
-    assert ch08.Search().describe().startswith("LS searches every training image, bbELS every")
+    assert ch08.Search().describe().startswith("LS, bbELS (every patch of each image) and")
+    assert (
+        ch08.Search()
+        .describe()
+        .endswith(
+            "search every training image; the calibration of the patch sizes searches every image."
+        )
+    )

@@ -7,6 +7,9 @@ from difflab.core.data import TITLES
 from difflab.core.devices import ENV, default_device, describe
 from difflab.core.models import ARCHITECTURES
 
+# the standard network's twins in models.ARCHITECTURES, by suffix: chapter 6's, and chapter 8's
+TWINS = {"-class": "class-conditional", "-conv": "convolution-only"}
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -16,7 +19,7 @@ class Profile:
     resolution: int
     train_steps: int  # the standard model's training budget
     batch_size: int
-    standard_arch: str  # the standard model's network (its class-conditional twin: + "-class")
+    standard_arch: str  # the standard model's network (its twins: TWINS)
     wide_arch: str  # chapter 2's wider U-Net
     lr: float  # the standard model's optimizer and EMA (and its variants')
     ema_decay: float
@@ -62,12 +65,13 @@ class Profile:
                 raise ValueError(
                     f"{name}={arch!r} is unknown; allowed: {', '.join(map(repr, ARCHITECTURES))}"
                 )
-        if f"{self.standard_arch}-class" not in ARCHITECTURES:
-            twins = [arch for arch in ARCHITECTURES if f"{arch}-class" in ARCHITECTURES]
-            raise ValueError(
-                f"standard_arch={self.standard_arch!r} has no class-conditional twin "
-                f"'{self.standard_arch}-class'; allowed: {', '.join(map(repr, twins))}"
-            )
+        for suffix, twin in TWINS.items():
+            if f"{self.standard_arch}{suffix}" not in ARCHITECTURES:
+                allowed = [arch for arch in ARCHITECTURES if f"{arch}{suffix}" in ARCHITECTURES]
+                raise ValueError(
+                    f"standard_arch={self.standard_arch!r} has no {twin} twin "
+                    f"'{self.standard_arch}{suffix}'; allowed: {', '.join(map(repr, allowed))}"
+                )
 
 
 PROFILES = {

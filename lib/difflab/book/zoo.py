@@ -60,6 +60,13 @@ def reproducibility_models(profile: Profile) -> dict[str, TrainConfig]:
     }
 
 
+def convolution_only_models(profile: Profile) -> dict[str, TrainConfig]:
+    """The standard model with its attention blocks removed (`standard_arch` + "-conv"), two
+    training runs: the convolution-only networks whose images Kamb and Ganguli's machines predict."""
+    alone = replace(standard(profile), snapshots=(), arch=f"{profile.standard_arch}-conv")
+    return {"U-Net S, no attention": alone, "U-Net S, no attention, seed 1": replace(alone, seed=1)}
+
+
 def memorization_sweep(profile: Profile) -> dict[tuple[str, int], TrainConfig]:
     """Each sweep width on each nested subset (the first n images of one fixed permutation), all
     with one training budget, so that the training-set size is the only thing that changes.
@@ -155,6 +162,7 @@ def zoo(profile: Profile) -> dict[str, TrainConfig]:
     return {
         "standard": standard(profile),
         **reproducibility_models(profile),
+        **convolution_only_models(profile),
         **{
             f"sweep {arch} n={n}": config
             for (arch, n), config in memorization_sweep(profile).items()

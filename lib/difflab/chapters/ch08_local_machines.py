@@ -9,20 +9,27 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from difflab.book.glue import with_interval
 from difflab.book.plotting import FULL_WIDTH, shared_legend
 from difflab.book.profiles import Profile
 from difflab.book.sample_cache import sample
 from difflab.book.tables import error_bars, estimates, verdict_row
-from difflab.book.zoo import get_denoiser, memorization_sweep, reproducibility_models
+from difflab.book.zoo import (
+    convolution_only_models,
+    get_denoiser,
+    memorization_sweep,
+    reproducibility_models,
+)
 from difflab.core import intervals, metrics
 from difflab.core.data import load_images
 from difflab.core.denoisers import Denoiser, EmpiricalDenoiser, GaussianDenoiser
 from difflab.core.local import (
     BorderedLocalScoreMachine,
+    LocalDenoiser,
     LocalScoreMachine,
-    patch_size_agreements,
+    searched_images,
 )
 from difflab.training.loop import training_images
 
@@ -31,31 +38,32 @@ CLOSED_FORMS = ("LS", "bbELS", "Gaussian", "D*")
 
 
 def patch_sizes(resolution: int) -> tuple[int, ...]:
-    """The sizes a calibration tries: every odd size below the image's side, and the whole image
-    seen from every pixel (2 side - 1: LS and bbELS are then D*)."""
-    return (*range(3, resolution, 2), 2 * resolution - 1)
+    """The sizes a calibration tries: every odd size from 3 to the whole image seen from every
+    pixel (2 side - 1: LS and bbELS are then D*)."""
+    return tuple(range(3, 2 * resolution, 2))
 
 
 @dataclass(frozen=True)
 class Search:
-    """How many training images each machine searches (None: all of them): bbELS searches every
-    patch of each, so it can afford fewer than LS; the calibration tries many sizes, so fewer
-    still. Chapter 8's study measures what the counts cost in r^2."""
+    """How many training images the machines search (None: all of them). Both machines search the
+    same ones (one draw), and D* is the optimal denoiser of those, so that what separates them is
+    how each looks at an image; the calibration, which tries every size, searches fewer.
+    Chapter 8's study measures what the counts cost in r^2."""
 
+    machines: int | None = None
     calibration: int | None = None
-    bbels: int | None = None
-    ls: int | None = None
 
     def describe(self) -> str:
         """The counts in a sentence (Markdown), for the chapter's set-up cell."""
-        count = lambda n: "every training image" if n is None else f"{n:,} training images"
+        count = lambda n: "every training image" if n is None else f"the same {n:,} training images"
+        calibration = "every image" if self.calibration is None else f"{self.calibration:,}"
         return (
-            f"LS searches {count(self.ls)}, bbELS {count(self.bbels)}, and the calibration of "
-            f"the patch sizes {count(self.calibration)}."
+            f"LS, bbELS (every patch of each image) and $D^\\star$ search {count(self.machines)}; "
+            f"the calibration of the patch sizes searches {calibration}."
         )
 
 
-CPU_SEARCH = Search(calibration=64, bbels=256, ls=1024)  # data/studies/local_search.json
+CPU_SEARCH = Search(machines=256, calibration=64)  # data/studies/local_search.json
 
 
 def search_for(profile: Profile) -> Search:
@@ -63,16 +71,39 @@ def search_for(profile: Profile) -> Search:
     return Search() if profile.name == "paper" else CPU_SEARCH
 
 
-def networks(profile: Profile, device) -> tuple[dict, dict, dict]:
-    """Chapter 2's seven networks, and chapter 3's sweep at its smallest and largest training sets
-    (its wider U-Net, and its narrower one as the peer): the networks, the training images each
-    learned from, and the peers of each network that the machines predict."""
+@dataclass(frozen=True)
+class Roles:
+    """Which network plays which part in the predictions: chapter 2's U-Nets and its ResNet
+    (predictions 2-4 call them convolutional, though all but the ResNet have attention), the
+    standard U-Net's seed twin, the DiT, chapter 3's sweep at its (smallest, largest) training
+    set, the convolution-only networks, and each convolution-only U-Net beside the U-Net with
+    attention of the same seed."""
+
+    unets_and_resnet: tuple[str, ...]
+    twin: str
+    attention: str
+    ends: tuple[str, str]
+    convolution_only: tuple[str, ...]
+    attention_pairs: tuple[tuple[str, str], ...]
+
+    @property
+    def original(self) -> list[str]:
+        """The networks of predictions 1-6: chapter 2's seven and the sweep's ends."""
+        return [*self.unets_and_resnet, self.attention, *self.ends]
+
+
+def networks(profile: Profile, device) -> tuple[dict, dict, dict, Roles]:
+    """Chapter 2's seven networks, the two convolution-only U-Nets, and chapter 3's sweep at its
+    smallest and largest training sets (its wider U-Net, and its narrower one as the peer): the
+    networks, the training images each learned from, the peers of each network that the
+    machines predict, and the parts they play."""
     train, _ = load_images(profile.dataset, profile.resolution)
-    configs = reproducibility_models(profile)
+    configs = reproducibility_models(profile) | convolution_only_models(profile)
     nets = {name: get_denoiser(config, device) for name, config in configs.items()}
     trains = dict.fromkeys(configs, train)
     peers = {name: [other for other in configs if other != name] for name in configs}
     sweep, (narrow, wide) = memorization_sweep(profile), profile.sweep_archs
+    ends = []
     for n in (profile.sweep_sizes[0], profile.sweep_sizes[-1]):
         name, peer = f"{wide}, {n} images", f"{narrow}, {n} images"
         nets |= {
@@ -81,19 +112,31 @@ def networks(profile: Profile, device) -> tuple[dict, dict, dict]:
         }
         trains[name] = training_images(sweep[wide, n])
         peers[name] = [peer]
-    return nets, trains, peers
+        ends.append(name)
+    conv = list(convolution_only_models(profile))
+    roles = Roles(
+        unets_and_resnet=tuple(n for n in reproducibility_models(profile) if n != "DiT"),
+        twin="U-Net S, seed 1",
+        attention="DiT",
+        ends=tuple(ends),
+        convolution_only=(*conv, "ResNet"),
+        attention_pairs=tuple(zip(conv, ("U-Net S", "U-Net S, seed 1"))),
+    )
+    return nets, trains, peers, roles
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """How well bbELS with each patch size agrees with a network along the network's own DDIM
-    trajectories: the centred cosine of each trajectory's clean-image estimates, shape (steps,
-    sizes, trajectories). The trajectories are the calibration's random unit: `indices` picks
-    some of them (all by default, or a batch of resamples, shape (resamples, trajectories))."""
+    """How well a machine with each patch size agrees with a network along the network's own DDIM
+    trajectories, shape (steps, sizes, trajectories): `agreements`, the centred cosine of the
+    clean-image estimates (the book's rule); `score_cosines`, the uncentred cosine of the scores
+    (the authors'). The trajectories are the calibration's random unit: `indices` picks some of
+    them (all by default, or a batch of resamples, shape (resamples, trajectories))."""
 
     steps: tuple[int, ...]
     sizes: tuple[int, ...]
     agreements: np.ndarray
+    score_cosines: np.ndarray
 
     def scores(self, indices=slice(None)) -> np.ndarray:
         """The median agreement over the chosen trajectories: (steps, sizes[, resamples])."""
@@ -105,26 +148,52 @@ class Calibration:
         return pd.DataFrame(self.scores(), index=self.steps, columns=self.sizes).rename_axis("t")
 
     def best_sizes(self, indices=slice(None)) -> np.ndarray:
-        """Kamb and Ganguli's rule: at each step the size that agrees best (steps[, resamples])."""
+        """The book's rule: at each step the size whose median agreement is best (steps[,
+        resamples])."""
         return np.asarray(self.sizes)[self.scores(indices).argmax(axis=1)]
+
+    def authors_sizes(self) -> np.ndarray:
+        """Kamb and Ganguli's rule: each trajectory's best size by the cosine of the scores, then
+        the (lower) median of those sizes at each step."""
+        best = np.asarray(self.sizes)[self.score_cosines.argmax(axis=1)]  # (steps, trajectories)
+        return intervals.lower_median(best, axis=-1)
 
 
 @torch.no_grad()
-def calibrate(
-    network: Denoiser,
-    train: torch.Tensor,
-    noise: torch.Tensor,
-    steps: int,
-    candidates: int | None,
-    sizes,
-) -> Calibration:
-    """Along the network's own DDIM trajectories from `noise`, how well bbELS with each patch size
-    agrees with the network (a Calibration)."""
+def calibrate(network: Denoiser, machine: LocalDenoiser, noise: torch.Tensor, steps: int, sizes):
+    """Along the network's own DDIM trajectories from `noise`, how well `machine` with each patch
+    size agrees with the network (a Calibration)."""
     _, path = sample(network, noise, "ddim", steps, return_trajectory=True)
-    machine = BorderedLocalScoreMachine(train, sizes[0], candidates=candidates).to(noise.device)
-    agreements = patch_size_agreements(machine, path, sizes)
-    cosines = [[row[k].cpu().numpy() for k in sizes] for row in agreements.values()]
-    return Calibration(tuple(agreements), tuple(sizes), np.array(cosines))
+    machine = machine.to(noise.device)
+    centred, scores = [], []
+    for x, x0, t in zip(path.x, path.x0, path.t):
+        a = machine.alphas_cumprod[t].sqrt().item()
+        made = [machine.predict(x, t, k) for k in sizes]
+        centred.append([metrics.pair_similarity(m, x0).cpu().numpy() for m in made])
+        scores.append([_cosine(x - a * m, x - a * x0) for m in made])
+    return Calibration(tuple(path.t), tuple(sizes), np.array(centred), np.array(scores))
+
+
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+    """The uncentred cosine of a_i and b_i."""
+    return F.cosine_similarity(a.flatten(1), b.flatten(1)).cpu().numpy()
+
+
+def calibrations_of(
+    nets: dict, trains: dict, noise: torch.Tensor, steps: int, search: Search, sizes, seed: int = 0
+) -> dict[str, dict[str, Calibration]]:
+    """Each machine calibrated for itself against each network: {network: {machine:
+    Calibration}}, the machines searching `search.calibration` images drawn with `seed`."""
+    return {
+        name: {
+            machine: calibrate(
+                nets[name], kind(trains[name], sizes[0], candidates=search.calibration, seed=seed),
+                noise, steps, sizes,
+            )
+            for machine, kind in MACHINES.items()
+        }
+        for name in trains
+    }  # fmt: skip
 
 
 def schedule(calibration: Calibration) -> dict[int, int]:
@@ -132,22 +201,52 @@ def schedule(calibration: Calibration) -> dict[int, int]:
     return dict(zip(calibration.steps, calibration.best_sizes().tolist()))
 
 
+def stability(first: dict, second: dict) -> pd.DataFrame:
+    """Two calibrations of each network and machine on different draws (noises and images), and
+    the authors' rule beside the book's on the first: the share of steps where they pick the same
+    size, and the largest difference (pixels). Rows: (network, machine)."""
+    rows = {}
+    for name, machines in second.items():
+        for machine, again in machines.items():
+            once = first[name][machine]
+            book, redrawn, authors = once.best_sizes(), again.best_sizes(), once.authors_sizes()
+            rows[name, machine] = {
+                ("another draw", "same size"): np.mean(book == redrawn),
+                ("another draw", "largest difference"): np.abs(book - redrawn).max(),
+                ("the authors' rule", "same size"): np.mean(book == authors),
+                ("the authors' rule", "largest difference"): np.abs(book - authors).max(),
+            }
+    frame = pd.DataFrame(rows).T
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame.rename_axis(["network", "machine"])
+
+
+@torch.no_grad()
+def network_images(nets: dict, noise: dict, steps: int) -> dict[str, dict]:
+    """Each network's DDIM images from each seed's noises (the build's cache holds chapter 2's):
+    {network: {seed: images}}."""
+    return {
+        name: {seed: sample(net, x, "ddim", steps).cpu() for seed, x in noise.items()}
+        for name, net in nets.items()
+    }
+
+
 @torch.no_grad()
 def machine_images(
-    train: torch.Tensor, sizes: dict[int, int], noise: dict, steps: int, search: Search
+    train: torch.Tensor, sizes: dict[str, dict[int, int]], noise: dict, steps: int, search: Search
 ) -> dict[str, dict]:
-    """Each local machine's DDIM images from each seed's noises with the calibrated patch sizes:
-    {machine: {seed: images}}."""
-    counts = {"LS": search.ls, "bbELS": search.bbels}
+    """Each local machine's DDIM images from each seed's noises with its own calibrated patch
+    sizes (sizes[machine]), all searching the same images: {machine: {seed: images}}."""
     return {
         name: {
             seed: sample(
-                machine(train, sizes, candidates=counts[name]).to(x.device), x, "ddim", steps
+                machine(train, sizes[name], candidates=search.machines).to(x.device),
+                x, "ddim", steps,
             ).cpu()
             for seed, x in noise.items()
         }
         for name, machine in MACHINES.items()
-    }
+    }  # fmt: skip
 
 
 @torch.no_grad()
@@ -159,18 +258,21 @@ def predictions(trains: dict, schedules: dict, noise: dict, steps: int, search: 
     for name, sizes in schedules.items():
         train = trains[name]
         if id(train) not in closed:
-            closed[id(train)] = closed_form_images(train, noise, steps)
+            closed[id(train)] = closed_form_images(train, noise, steps, search)
         made[name] = machine_images(train, sizes, noise, steps, search) | closed[id(train)]
     return made
 
 
 @torch.no_grad()
-def closed_form_images(train: torch.Tensor, noise: dict, steps: int) -> dict[str, dict]:
-    """The Gaussian denoiser's and D*'s DDIM images of one training set: {name: {seed: images}}."""
+def closed_form_images(
+    train: torch.Tensor, noise: dict, steps: int, search: Search
+) -> dict[str, dict]:
+    """The Gaussian denoiser's (fitted to every training image) and D*'s (of the images the
+    machines search) DDIM images: {name: {seed: images}}."""
     device = next(iter(noise.values())).device
     denoisers = {
         "Gaussian": GaussianDenoiser.fit(train).to(device),
-        "D*": EmpiricalDenoiser(train).to(device),
+        "D*": EmpiricalDenoiser(searched_images(train, search.machines)).to(device),
     }
     return {
         name: {seed: sample(d, x, "ddim", steps).cpu() for seed, x in noise.items()}
@@ -178,23 +280,25 @@ def closed_form_images(train: torch.Tensor, noise: dict, steps: int) -> dict[str
     }
 
 
-def r_squared_values(a: dict, b: dict) -> np.ndarray:
-    """The r^2 of a[seed] with b[seed], noise by noise, over every seed of b in order."""
-    return torch.cat([metrics.r_squared(a[seed], b[seed]) for seed in b]).numpy()
+def correlations(a: dict, b: dict) -> np.ndarray:
+    """The correlation r of a[seed] with b[seed] (their centred pixel cosine), noise by noise, over
+    every seed of b in order."""
+    return torch.cat([metrics.pair_similarity(a[seed], b[seed]) for seed in b]).numpy()
 
 
 def median_r_squared(a: dict, b: dict) -> float:
     """The median r^2 of a[seed] with b[seed] over every noise of every seed of b."""
-    return float(intervals.lower_median(r_squared_values(a, b)))
+    return float(intervals.lower_median(correlations(a, b) ** 2))
 
 
 @dataclass(frozen=True)
-class RSquared:
-    """The r^2 of each closed form's images, and of each peer network's, with each network's,
-    noise by noise: the chapter's table and its intervals are medians of these. values[network]
-    [column] holds one r^2 per noise, the seeds' noises in order (seeds[seed]: their indices);
-    the columns of peers[network] are the networks it is compared with, the others its closed
-    forms. A median takes the noises `indices` (all, one seed's, or a batch of resamples)."""
+class Correlations:
+    """The correlation r of each closed form's images, and of each peer network's, with each
+    network's, noise by noise: the chapter's tables and intervals are medians of these or of their
+    squares (the paper's r^2). values[network][column] holds one r per noise, the seeds' noises in
+    order (seeds[seed]: their indices); the columns of peers[network] are the networks it is
+    compared with, the others its closed forms. A median takes the noises `indices` (all, one
+    seed's, or a batch of resamples)."""
 
     values: dict[str, dict[str, np.ndarray]]
     peers: dict[str, list[str]]
@@ -203,12 +307,12 @@ class RSquared:
     PEERS = "other networks"
 
     @classmethod
-    def of(cls, networks: dict, predictors: dict, peers: dict, everyone: dict) -> "RSquared":
+    def of(cls, networks: dict, predictors: dict, peers: dict, everyone: dict) -> "Correlations":
         """From images: networks[name][seed] a network's, predictors[name][predictor][seed] the
         closed forms' that predict them, everyone[peer][seed] those of its peers[name]."""
         values = {
-            name: {p: r_squared_values(images, networks[name]) for p, images in predictors[name].items()}
-            | {peer: r_squared_values(everyone[peer], networks[name]) for peer in peers[name]}
+            name: {p: correlations(images, networks[name]) for p, images in predictors[name].items()}
+            | {peer: correlations(everyone[peer], networks[name]) for peer in peers[name]}
             for name in networks
         }  # fmt: skip
         first = next(iter(networks.values()))
@@ -227,22 +331,37 @@ class RSquared:
         name, values = next(iter(self.values.items()))
         return [c for c in values if c not in self.peers[name]] + [self.PEERS]
 
-    def median(self, network: str, column: str, indices=slice(None)):
-        """A column's median r^2 over the chosen noises; for the peers, the median over the peers
-        of each one's median."""
+    def median(self, network: str, column: str, indices=slice(None), squared: bool = True):
+        """A column's median r^2 (or r) over the chosen noises; for the peers, the median over the
+        peers of each one's median."""
         if column == self.PEERS:
-            peers = [self.median(network, peer, indices) for peer in self.peers[network]]
+            peers = [self.median(network, p, indices, squared) for p in self.peers[network]]
             return np.median(peers, axis=0)
-        return intervals.lower_median(self.values[network][column][indices])
+        r = self.values[network][column][indices]
+        return intervals.lower_median(r**2 if squared else r)
+
+    def interval(self, network: str, column: str, squared: bool = True) -> intervals.Interval:
+        """median's 95% interval over the noises."""
+        return intervals.bootstrap_indices(
+            partial(self.median, network, column, squared=squared), self.n
+        )
 
     def table(self) -> pd.DataFrame:
-        """The medians (rows: networks; columns: the closed forms and the peers), each an Interval
-        over the noises."""
+        """The median r^2 (rows: networks; columns: the closed forms and the peers), each an
+        Interval over the noises."""
+        return pd.DataFrame(
+            {name: {c: self.interval(name, c) for c in self.columns} for name in self.values}
+        ).T
+
+    def machines_table(self) -> pd.DataFrame:
+        """Each machine's median r and r^2 with each network (Intervals): the paper's text gives
+        r^2, its evaluation code computes r."""
         return pd.DataFrame(
             {
                 name: {
-                    c: intervals.bootstrap_indices(partial(self.median, name, c), self.n)
-                    for c in self.columns
+                    (machine, quantity): self.interval(name, machine, squared)
+                    for machine in MACHINES
+                    for quantity, squared in (("r", False), ("r²", True))
                 }
                 for name in self.values
             }
@@ -278,13 +397,23 @@ def locality(sizes) -> tuple:
     return values[:third].mean(axis=0), values[-third:].mean(axis=0)
 
 
-def shrink_margin(calibrations: dict[str, Calibration], indices=slice(None)):
-    """Prediction 1's deciding difference: the smallest drop, over the networks, of the calibrated
-    patch size from the first third of the steps to the last, calibrated on the trajectories
-    `indices`."""
-    drops = [np.subtract(*locality(c.best_sizes(indices))) for c in calibrations.values()]
-    return np.min(drops, axis=0)
+def shrink_margin(calibrations: dict, names, indices=slice(None)):
+    """Prediction 1's deciding difference: the smallest drop, over the networks `names`, of
+    bbELS's calibrated patch size from the first third of the steps to the last, calibrated on
+    the trajectories `indices`."""
+    sizes = [calibrations[n]["bbELS"].best_sizes(indices) for n in names]
+    return np.min([np.subtract(*locality(s)) for s in sizes], axis=0)
 
+
+def smaller_margin(calibrations: dict, pairs, indices=slice(None)):
+    """Prediction 9's deciding difference: the smallest amount, over the (convolution-only,
+    attention) pairs, by which bbELS's patch size averaged over the steps is smaller for the
+    convolution-only network, calibrated on the trajectories `indices`."""
+    mean = lambda name: calibrations[name]["bbELS"].best_sizes(indices).mean(axis=0)
+    return np.min([mean(attention) - mean(conv) for conv, attention in pairs], axis=0)
+
+
+PAPER_R_BOUND = 0.9  # prediction 10's
 
 PREDICTIONS = {
     "shrinks": "1. the patch shrinks as the noise falls",
@@ -296,66 +425,69 @@ PREDICTIONS = {
     "bbels_largest": "5. bbELS beats D* at the largest set",
     "at_least_08": "6. bbELS's r² with the U-Net S is at least 0.8",
     "below_twin": "6. ... and below the U-Net S's with its twin",
+    "conv_better": "7. bbELS predicts the convolution-only U-Net better",
+    "conv_over_ls": "8. without attention, bbELS predicts better than LS",
+    "conv_smaller": "9. smaller patches without attention",
+    "conv_r": "10. bbELS's median r with the convolution-only U-Net is at least 0.9",
 }
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Which network plays which part in the predictions: the convolutional networks (the standard
-    U-Net first), its seed twin, the network with attention, and chapter 3's sweep at its
-    (smallest, largest) training set."""
-
-    convolutional: tuple[str, ...]
-    twin: str
-    attention: str
-    ends: tuple[str, str]
+FROM_CALIBRATIONS = ("shrinks", "conv_smaller")  # decided on the calibration's trajectories
 
 
 def prediction_margins(
-    r2: RSquared, calibrations: dict, roles: Roles, indices=slice(None)
+    corr: Correlations, calibrations: dict, roles: Roles, indices=slice(None)
 ) -> dict[str, float]:
     """The difference that decides each of the chapter's predictions (PREDICTIONS; positive: it
     held), from the medians over the noises `indices` (all, a seed's, or a batch of resamples);
-    prediction 1's from the calibrations, on all their trajectories."""
-    m = lambda name, column: r2.median(name, column, indices)
-    conv = lambda column: np.array([m(name, column) for name in roles.convolutional])
+    those of FROM_CALIBRATIONS from the calibrations, on all their trajectories."""
+    m = lambda name, column: corr.median(name, column, indices)
+    over = lambda names, a, b: np.min([m(n, a) - m(n, b) for n in names], axis=0)
+    convolutional = lambda column: np.array([m(n, column) for n in roles.unets_and_resnet])
     smallest, largest = roles.ends
-    standard = m(roles.convolutional[0], "bbELS")
+    standard = roles.unets_and_resnet[0]
+    pairs = roles.attention_pairs
     return {
-        "shrinks": shrink_margin(calibrations),
-        "over_gaussian": (conv("bbELS") - conv("Gaussian")).min(axis=0),
-        "over_dstar": (conv("bbELS") - conv("D*")).min(axis=0),
-        "over_ls": (conv("bbELS") - conv("LS")).min(axis=0),
-        "dit_below": conv("bbELS").min(axis=0) - m(roles.attention, "bbELS"),
+        "shrinks": shrink_margin(calibrations, roles.original),
+        "over_gaussian": over(roles.unets_and_resnet, "bbELS", "Gaussian"),
+        "over_dstar": over(roles.unets_and_resnet, "bbELS", "D*"),
+        "over_ls": over(roles.unets_and_resnet, "bbELS", "LS"),
+        "dit_below": convolutional("bbELS").min(axis=0) - m(roles.attention, "bbELS"),
         "dstar_smallest": m(smallest, "D*") - m(smallest, "bbELS"),
         "bbels_largest": m(largest, "bbELS") - m(largest, "D*"),
-        "at_least_08": standard - 0.8,
-        "below_twin": m(roles.convolutional[0], roles.twin) - standard,
+        "at_least_08": m(standard, "bbELS") - 0.8,
+        "below_twin": m(standard, roles.twin) - m(standard, "bbELS"),
+        "conv_better": np.min([m(c, "bbELS") - m(a, "bbELS") for c, a in pairs], axis=0),
+        "conv_over_ls": over(roles.convolution_only, "bbELS", "LS"),
+        "conv_smaller": smaller_margin(calibrations, pairs),
+        "conv_r": corr.median(pairs[0][0], "bbELS", indices, squared=False) - PAPER_R_BOUND,
     }
 
 
 def margin_intervals(
-    r2: RSquared, calibrations: dict, roles: Roles
+    corr: Correlations, calibrations: dict, roles: Roles
 ) -> dict[str, intervals.Interval]:
     """Each prediction's deciding difference with its interval: over the noises, resampled alike
-    for every network and closed form; prediction 1's over the calibration trajectories."""
-    paths = next(iter(calibrations.values())).agreements.shape[-1]
-    shrinks = partial(shrink_margin, calibrations)
-    found = {"shrinks": intervals.bootstrap_indices(shrinks, paths, "calibration trajectories")}
-    decide = lambda key: lambda i: prediction_margins(r2, calibrations, roles, i)[key]
-    return found | {
-        key: intervals.bootstrap_indices(decide(key), r2.n)
+    for every network and closed form; those of FROM_CALIBRATIONS over the calibration
+    trajectories."""
+    first = next(iter(calibrations.values()))["bbELS"]
+    paths, unit = first.agreements.shape[-1], "calibration trajectories"
+    found = {
+        "shrinks": partial(shrink_margin, calibrations, roles.original),
+        "conv_smaller": partial(smaller_margin, calibrations, roles.attention_pairs),
+    }
+    found = {key: intervals.bootstrap_indices(f, paths, unit) for key, f in found.items()}
+    decide = lambda key: lambda i: prediction_margins(corr, calibrations, roles, i)[key]
+    return {
+        key: found[key] if key in found else intervals.bootstrap_indices(decide(key), corr.n)
         for key in PREDICTIONS
-        if key not in found
     }
 
 
-def margins_by_seed(r2: RSquared, calibrations: dict, roles: Roles) -> pd.DataFrame:
+def margins_by_seed(corr: Correlations, calibrations: dict, roles: Roles) -> pd.DataFrame:
     """prediction_margins measured on each seed's noises alone (one column per seed)."""
     return pd.DataFrame(
         {
-            seed: prediction_margins(r2, calibrations, roles, block)
-            for seed, block in r2.seeds.items()
+            seed: prediction_margins(corr, calibrations, roles, block)
+            for seed, block in corr.seeds.items()
         }
     )
 
@@ -385,54 +517,55 @@ def glue_margins(margins: dict[str, intervals.Interval], by_seed: pd.DataFrame) 
     return glued
 
 
-def peers_over_machines(r2: RSquared, trained, indices=slice(None)):
+def peers_over_machines(corr: Correlations, trained, indices=slice(None)):
     """How far the better machine stays below the other networks, at worst over `trained`."""
-    return np.min(
-        [
-            r2.median(n, r2.PEERS, indices)
-            - np.maximum(r2.median(n, "LS", indices), r2.median(n, "bbELS", indices))
-            for n in trained
-        ],
-        axis=0,
-    )
+    m = lambda name, column: corr.median(name, column, indices)
+    gaps = [m(n, corr.PEERS) - np.maximum(m(n, "LS"), m(n, "bbELS")) for n in trained]
+    return np.min(gaps, axis=0)
+
+
+SHORT = {"bbELS": "bbels", "LS": "ls", "Gaussian": "gaussian", "D*": "dstar",
+         "other networks": "peers"}  # fmt: skip
 
 
 def glue_table(
-    table: pd.DataFrame, rp: pd.DataFrame, thresholds, r2: RSquared, roles: Roles
+    table: pd.DataFrame, rp: pd.DataFrame, thresholds, corr: Correlations, roles: Roles
 ) -> dict:
-    """The r^2 and RP numbers the text quotes: ranges over the convolutional networks, single
-    networks' values with their intervals, how far the better machine stays below the peers, and
-    which network the peers agree with least and bbELS predicts worst."""
+    """The r^2, r and RP numbers the text quotes: ranges over chapter 2's U-Nets and ResNet
+    (`_ch2_`), single networks' values with their intervals, how far the better machine stays
+    below the peers, and which network the peers agree with least and bbELS predicts worst."""
     medians = estimates(table)
-    conv, unet, (smallest, largest) = (
-        medians.loc[list(roles.convolutional)],
-        roles.convolutional[0],
-        roles.ends,
-    )
-    ranges = {"bbELS": "bbels", "LS": "ls", "Gaussian": "gaussian", "D*": "dstar",
-              "other networks": "peers"}  # fmt: skip
+    unet, (smallest, largest) = roles.unets_and_resnet[0], roles.ends
+    (conv, _), (conv_twin, _) = roles.attention_pairs
     glued = {"rp_threshold_unet": thresholds[unet], "rp_fpr_percent": 1}
-    for column, short in ranges.items():
-        glued |= {
-            f"r2_{short}_conv_min": conv[column].min(),
-            f"r2_{short}_conv_max": conv[column].max(),
-        }
+    for column, short in SHORT.items():
+        values = medians.loc[list(roles.unets_and_resnet), column]
+        glued |= {f"r2_{short}_ch2_min": values.min(), f"r2_{short}_ch2_max": values.max()}
     cells = {
         "r2_bbels_unet": table.loc[unet, "bbELS"],
         "r2_ls_unet": table.loc[unet, "LS"],
         "r2_bbels_dit": table.loc[roles.attention, "bbELS"],
         "r2_bbels_resnet": table.loc["ResNet", "bbELS"],
+        "r2_ls_resnet": table.loc["ResNet", "LS"],
         "r2_peers_resnet": table.loc["ResNet", "other networks"],
         "r2_dstar_smallest": table.loc[smallest, "D*"],
         "r2_dstar_largest": table.loc[largest, "D*"],
         "r2_bbels_largest": table.loc[largest, "bbELS"],
+        "r2_bbels_conv": table.loc[conv, "bbELS"],
+        "r2_ls_conv": table.loc[conv, "LS"],
+        "r2_bbels_conv_twin": table.loc[conv_twin, "bbELS"],
+        "r2_gaussian_conv": table.loc[conv, "Gaussian"],
+        "r2_dstar_conv": table.loc[conv, "D*"],
+        "r_bbels_conv": corr.interval(conv, "bbELS", squared=False),
+        "r_bbels_unet": corr.interval(unet, "bbELS", squared=False),
         "rp_bbels_unet": rp.loc[unet, "bbELS"],
         "rp_ls_unet": rp.loc[unet, "LS"],
         "rp_gaussian_unet": rp.loc[unet, "Gaussian"],
-        "r2_twin": intervals.bootstrap_indices(partial(r2.median, unet, roles.twin), r2.n),
+        "r2_twin": corr.interval(unet, roles.twin),
+        "r2_twin_conv": corr.interval(conv, conv_twin),
     }
-    trained = [*roles.convolutional, roles.attention]
-    gap = intervals.bootstrap_indices(partial(peers_over_machines, r2, trained), r2.n)
+    trained = [*roles.unets_and_resnet, roles.attention, conv, conv_twin]
+    gap = intervals.bootstrap_indices(partial(peers_over_machines, corr, trained), corr.n)
     for name, interval in (cells | {"peers_over_machines_min": gap}).items():
         glued |= with_interval(name, interval)
     return glued | {
@@ -441,28 +574,61 @@ def glue_table(
     }
 
 
+def glue_schedules(schedules: dict, roles: Roles, sizes) -> dict:
+    """What the text says of the calibrated sizes: at how many steps each machine takes the whole
+    image for the standard U-Net and its convolution-only twin, the smallest size any network
+    reaches, the ResNet's largest size after its first step, and the mean sizes of prediction 9."""
+    (conv, unet), _ = roles.attention_pairs
+    whole = lambda name, machine: sum(k == sizes[-1] for k in schedules[name][machine].values())
+    mean = lambda name: np.mean(list(schedules[name]["bbELS"].values()))
+    resnet = list(schedules["ResNet"]["bbELS"].values())
+    return {
+        "whole_steps_unet": whole(unet, "bbELS"),
+        "whole_steps_conv": whole(conv, "bbELS"),
+        "whole_steps_unet_ls": whole(unet, "LS"),
+        "whole_steps_conv_ls": whole(conv, "LS"),
+        "k_reached_min": min(min(s[m].values()) for s in schedules.values() for m in MACHINES),
+        "k_resnet_first": resnet[0],
+        "k_resnet_later_max": max(resnet[1:]),
+        "k_mean_unet": mean(unet),
+        "k_mean_conv": mean(conv),
+    }
+
+
 def schedule_map(schedules: dict, sizes):
-    """The calibrated patch sizes as a map: one row per network, one column per step, the size
-    read off the colour bar (a number in each of 25 cells would be too small to read)."""
-    frame = pd.DataFrame(schedules).T
-    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 0.4 * len(frame) + 1.4))
-    image = ax.imshow(np.log(frame.to_numpy()), cmap="viridis", aspect="auto")
-    ax.set(yticks=range(len(frame)), yticklabels=frame.index, xlabel="DDIM step t")
-    ax.set_xticks(range(len(frame.columns)), frame.columns, rotation=90)
-    cbar = fig.colorbar(image, ax=ax, ticks=np.log(sizes))
-    cbar.ax.set_yticklabels(sizes)
+    """The calibrated patch sizes as maps, one per machine: one row per network, one column per
+    step, the size read off the colour bar (a number in each cell would be too small to read)."""
+    frames = {m: pd.DataFrame({n: s[m] for n, s in schedules.items()}).T for m in MACHINES}
+    rows = len(next(iter(frames.values())))
+    fig, axes = plt.subplots(
+        len(frames), 1, figsize=(FULL_WIDTH, 2 * (0.3 * rows + 0.6)), sharex=True
+    )
+    for ax, (machine, frame) in zip(axes, frames.items()):
+        image = ax.imshow(
+            np.log(frame.to_numpy()), cmap="viridis", aspect="auto",
+            vmin=np.log(sizes[0]), vmax=np.log(sizes[-1]),
+        )  # fmt: skip
+        ax.set(yticks=range(len(frame)), yticklabels=frame.index, title=machine)
+    axes[-1].set_xticks(range(len(frame.columns)), frame.columns, rotation=90)
+    axes[-1].set_xlabel("DDIM step t")
+    ticks = [k for k in sizes if k in (3, 5, 7, 11, 15, 21, sizes[-1])]
+    cbar = fig.colorbar(image, ax=axes, ticks=np.log(ticks))
+    cbar.ax.set_yticklabels(ticks)
     cbar.set_label("patch size k")
     return fig
 
 
-def agreement_map(scores: pd.DataFrame):
-    """A calibration's agreements: one row per patch size, one column per step."""
-    fig, ax = plt.subplots(figsize=(FULL_WIDTH, 3))
-    image = ax.imshow(scores.T.to_numpy(), cmap="magma", aspect="auto", vmin=0, vmax=1)
-    ax.set(yticks=range(len(scores.columns)), yticklabels=scores.columns)
-    ax.set(xlabel="DDIM step t", ylabel="patch size k")
+def agreement_map(tables: dict[str, pd.DataFrame]):
+    """Calibrations' agreements, one panel each (titled by its key): one row per patch size, one
+    column per step."""
+    fig, axes = plt.subplots(len(tables), 1, figsize=(FULL_WIDTH, 3.2 * len(tables)), sharex=True)
+    for ax, (title, scores) in zip(np.atleast_1d(axes), tables.items()):
+        image = ax.imshow(scores.T.to_numpy(), cmap="magma", aspect="auto", vmin=0, vmax=1)
+        shown = range(0, len(scores.columns), 2)
+        ax.set(yticks=shown, yticklabels=scores.columns[::2], ylabel="patch size k", title=title)
     ax.set_xticks(range(len(scores)), scores.index, rotation=90)
-    fig.colorbar(image, ax=ax, label="median centred cosine")
+    ax.set_xlabel("DDIM step t")
+    fig.colorbar(image, ax=axes, label="median centred cosine")
     return fig
 
 
@@ -490,35 +656,35 @@ def search_rows(study: dict) -> pd.DataFrame:
 
 def search_plot(study: dict, search: Search):
     """The study: each machine's median r^2 against the images it searches, one line per
-    network, with the chapter's counts marked."""
+    network, with the chapter's count marked."""
     rows = search_rows(study)
     fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 3.4), sharey=True)
-    for ax, (machine, count) in zip(axes, [("bbELS", search.bbels), ("LS", search.ls)]):
+    for ax, machine in zip(axes, ("bbELS", "LS")):
         for network, part in rows[rows["machine"] == machine].groupby("network"):
             part = part.sort_values("searched")
             ax.plot(part["searched"], part["r2_median"], marker="o", label=network)
-        if count:
-            ax.axvline(count, ls="--", color="0.5")
+        if search.machines:
+            ax.axvline(search.machines, ls="--", color="0.5")
         ax.set(xscale="log", xlabel="training images searched", title=machine)
     axes[0].set_ylabel("median $r^2$ with the network")
     shared_legend(fig, axes, columns=3)
     return fig
 
 
-def study_glue(study: dict) -> dict:
-    """What the study says of the chapter's counts: the largest r^2 gained by searching the most
+def study_glue(study: dict, search: Search) -> dict:
+    """What the study says of the chapter's count: the largest r^2 gained by searching the most
     images measured, per machine, and the largest change from calibrating with more images."""
-    rows, at, chapter = pd.DataFrame(study["rows"]), search_rows(study), study["chapter"]
+    rows, at = pd.DataFrame(study["rows"]), search_rows(study)
     glued = {"study_noises": len(study["seeds"]) * study["noises_per_seed"]}
     for machine, short in (("bbELS", "bbels"), ("LS", "ls")):
         mine = at[at["machine"] == machine]
         most = mine[mine["searched"] == mine["searched"].max()].set_index("network")["r2_median"]
-        here = mine[mine["searched"] == chapter[machine]].set_index("network")["r2_median"]
+        here = mine[mine["searched"] == search.machines].set_index("network")["r2_median"]
         glued |= {
             f"study_{short}_gain_max": (most - here).max(),
             f"study_{short}_most": int(mine["searched"].max()),
         }
-    calibrated = rows[(rows["machine"] == "bbELS") & (rows["searched"] == chapter["bbELS"])]
+    calibrated = rows[(rows["machine"] == "bbELS") & (rows["searched"] == search.machines)]
     spread = calibrated.groupby("network")["r2_median"].agg(lambda r: r.max() - r.min())
     glued |= {
         "study_calibration_spread_max": spread.max(),

@@ -19,14 +19,15 @@ k >= 2 max(H, W) - 1, then gives every pixel the same weights, and LS is the emp
 is bbELS, the boundary-broken ELS: a pixel within k // 2 of a border is compared only with the
 patches at the same distance from that border (a corner pixel with the patches at that corner), an
 inner pixel with every inner patch; with a whole-image patch it is LS. The patch size k may depend
-on the step: `patch_size` is an odd integer or a mapping from the DDPM step t to one (what
-`best_patch_sizes` returns).
+on the step: `patch_size` is an odd integer or a mapping from the DDPM step t to one (what chapter
+8's calibration returns).
 
-Both are attention: the state's patches are the queries, the candidates' patches the keys, their
-centre pixels the values, and the logit above is one matrix product once the key carries its
-squared norm (`attend`). `candidates` draws the training images to search (all of their patches),
-the way down to a CPU's budget, as the paper's code limits its images: chapter 8 measures what it
-costs.
+LS's patch distance is a k x k box sum of the squared pixel differences (x - a y_n)^2, one map per
+image, so its cost does not grow with k. ELS and bbELS are attention: the state's patches are the
+queries, the candidates' patches the keys, their centre pixels the values, and the logit above is
+one matrix product once the key carries its squared norm (`attend`). `candidates` draws the
+training images to search (all of their patches), the way down to a CPU's budget, as the paper's
+code limits its images: chapter 8 measures what it costs.
 """
 
 from collections.abc import Mapping
@@ -34,7 +35,6 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from difflab.core import metrics
 from difflab.core.denoisers import Denoiser
 
 PADDINGS = ("zeros", "circular")
@@ -100,8 +100,8 @@ def _attend_chunk(queries, keys, values, block):
 
 class LocalDenoiser(Denoiser):
     """What the machines share: the training images, the patch size at each step, the borders,
-    the drawn candidates, and the logits as one matrix product (the module's docstring). A
-    subclass says how the state's patches meet the candidates' (`_local`)."""
+    the drawn candidates, and D* once the patch covers the whole image (the module's docstring).
+    A subclass says how the state's patches meet the candidates' (`_local`)."""
 
     dtypes = (torch.float32,)
 
@@ -219,6 +219,12 @@ def _per_chunk(block: int, size: int) -> int:
     return max(1, 8 * block // size)
 
 
+def searched_images(train: torch.Tensor, count: int | None, seed: int = 0) -> torch.Tensor:
+    """The training images a machine with `candidates=count` and `seed` searches."""
+    drawn = _draw(len(train), count, seed)
+    return train if drawn is None else train[drawn]
+
+
 def _draw(n: int, count: int | None, seed: int) -> torch.Tensor | None:
     """`count` of range(n) drawn without replacement (all of them, in order, when count is None
     or at least n)."""
@@ -230,15 +236,40 @@ def _draw(n: int, count: int | None, seed: int) -> torch.Tensor | None:
 class LocalScoreMachine(LocalDenoiser):
     """LS: each pixel's posterior mean over the training images, weighted by the patch at that
     pixel only (the formula in the module's docstring). `candidates`: the training images searched
-    (drawn with `seed`; all when None)."""
+    (drawn with `seed`; all when None).
+
+    The patch distance ||P_i x - a P_i y||^2 is the sum over the patch of the pixels' squared
+    differences (x - a y)^2, which are zero outside the image: a k x k box sum of one map per
+    image, so the cost does not grow with k."""
 
     _whole_is_d_star = True
 
     def _local(self, x, k, a, s2):
-        px = patches(x, k, self.padding).permute(2, 0, 1)  # one group per pixel: (pixels, b, d)
-        chunks = ((z.permute(2, 0, 1), y.permute(2, 0, 1)) for z, y in self._patches(k))
-        out = _posterior_mean(px, chunks, a, s2, self.block)  # (pixels, batch, channels)
-        return out.permute(1, 2, 0).reshape(x.shape)
+        return _local_scores(self, x, k, a, s2)
+
+
+def _local_scores(machine: LocalDenoiser, x, k, a, s2):
+    """LS's estimate (the class's docstring), chunk by chunk of searched images."""
+    b, c, h, w = x.shape
+    found = None
+    images = machine.searched()
+    for y in images.split(_per_chunk(machine.block, b * h * w)):
+        squared = (x[None] - a * y[:, None]).pow(2).sum(2)  # (n, b, h, w)
+        distance = _box_sum(squared.flatten(0, 1)[:, None], k, machine.padding)
+        logits = distance.view(len(y), b, h * w).div_(-2 * s2)
+        lse = logits.logsumexp(0)  # (b, pixels)
+        weights = (logits - lse).exp_()
+        mean = torch.einsum("nbi,nci->bic", weights, y.flatten(2))
+        found = merge(found, (lse[..., None], mean))
+    return found[1].transpose(1, 2).reshape(x.shape)
+
+
+def _box_sum(maps: torch.Tensor, k: int, padding: str) -> torch.Tensor:
+    """The sum of each map (m, 1, h, w) over the k x k window around every pixel, the map being
+    zero outside (`zeros`) or wrapped around (`circular`)."""
+    if padding == "circular":
+        return F.avg_pool2d(F.pad(maps, [k // 2] * 4, mode="circular"), k, stride=1) * k * k
+    return F.avg_pool2d(maps, k, stride=1, padding=k // 2, count_include_pad=True) * k * k
 
 
 class EquivariantLocalScoreMachine(LocalDenoiser):
@@ -275,6 +306,8 @@ class BorderedLocalScoreMachine(LocalDenoiser):
 
     def _local(self, x, k, a, s2):
         b, c, h, w = x.shape
+        if k - 1 >= max(h, w):  # every pixel within k // 2 of two borders: each searches its own
+            return _local_scores(self, x, k, a, s2)  # position only, as LS does
         px = patches(x, k).view(b, -1, h, w)
         regions = [
             (rows, cols)
@@ -334,31 +367,3 @@ def _unregion(out: torch.Tensor, b: int, rows, cols) -> torch.Tensor:
     if col_alone:
         return out.view(nc, b, nr, ch).permute(1, 3, 2, 0)
     return out.view(b, nr, nc, ch).permute(0, 3, 1, 2)
-
-
-@torch.no_grad()
-def patch_size_agreements(
-    machine: LocalDenoiser, path, sizes
-) -> dict[int, dict[int, torch.Tensor]]:
-    """Along a network's own trajectories (`path`, a sampling.Trajectory: its states and its
-    clean-image predictions), how well the machine with each patch size in `sizes` agrees with the
-    network from the same states: the centred cosine of each trajectory's image, {t: {k: cosines}}."""
-    for k in sizes:
-        _check_patch(k, "sizes")
-    return {
-        t: {k: metrics.pair_similarity(machine.predict(x, t, k), x0) for k in sizes}
-        for x, x0, t in zip(path.x, path.x0, path.t)
-    }
-
-
-def patch_size_scores(machine: LocalDenoiser, path, sizes) -> dict[int, dict[int, float]]:
-    """patch_size_agreements' median over the trajectories, {t: {k: agreement}}."""
-    return {
-        t: {k: cosines.median().item() for k, cosines in row.items()}
-        for t, row in patch_size_agreements(machine, path, sizes).items()
-    }
-
-
-def best_patch_sizes(scores: dict[int, dict[int, float]]) -> dict[int, int]:
-    """Kamb and Ganguli's rule: at each step, the patch size whose machine agrees best."""
-    return {t: max(row, key=row.get) for t, row in scores.items()}

@@ -114,8 +114,25 @@ class ResNetBackbone(nn.Module):
         return self.out(h)
 
 
+def _blocks(kinds: str, attention: bool) -> dict:
+    """diffusers' block types of a U-Net whose levels are `kinds` ("A": attention at that level,
+    "-": none; down from the top), and its middle block's attention. Without `attention` every
+    block is a plain convolution (the convolution-only networks of Kamb and Ganguli)."""
+    down = [("AttnDownBlock2D" if attention and kind == "A" else "DownBlock2D") for kind in kinds]
+    up = [name.replace("Down", "Up") for name in reversed(down)]
+    return {
+        "down_block_types": tuple(down),
+        "up_block_types": tuple(up),
+        "add_attention": attention,
+    }
+
+
 def _unet(
-    channels: int, resolution: int, widths: tuple[int, ...], backbone: type = UNetBackbone
+    channels: int,
+    resolution: int,
+    widths: tuple[int, ...],
+    backbone: type = UNetBackbone,
+    attention: bool = True,
 ) -> nn.Module:
     return backbone(
         sample_size=resolution,
@@ -124,12 +141,13 @@ def _unet(
         block_out_channels=widths,
         layers_per_block=1,
         norm_num_groups=8,
-        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+        **_blocks("-A-", attention),
     )
 
 
-def _ddpm(channels: int, resolution: int, backbone: type = UNetBackbone) -> nn.Module:
+def _ddpm(
+    channels: int, resolution: int, backbone: type = UNetBackbone, attention: bool = True
+) -> nn.Module:
     """The second paper's network, score_sde's `ddpm` for CIFAR-10 (nf 128, ch_mult (1, 2, 2, 2), 2
     res blocks a level, attention at the second level: 16x16 at 32x32, dropout 0.1), in diffusers'
     layout of the same net (google/ddpm-cifar10-32's config)."""
@@ -140,8 +158,7 @@ def _ddpm(channels: int, resolution: int, backbone: type = UNetBackbone) -> nn.M
         block_out_channels=(128, 256, 256, 256),
         layers_per_block=2,
         dropout=0.1,
-        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+        **_blocks("-A--", attention),
     )
 
 
@@ -157,8 +174,7 @@ def _ddpmpp(channels: int, resolution: int, base: int) -> nn.Module:
         block_out_channels=(2 * base,) * 3,
         layers_per_block=4,
         dropout=0.13,
-        down_block_types=("DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+        **_blocks("-A-", attention=True),
     )
 
 
@@ -172,12 +188,14 @@ ARCHITECTURES = {
     "resnet": lambda c, r: ResNetBackbone(c),
     "mlp": lambda c, r: MLPBackbone((c, r, r)),
     "unet-s-class": lambda c, r: _unet(c, r, (16, 32, 32), ClassUNetBackbone),
+    "unet-s-conv": lambda c, r: _unet(c, r, (16, 32, 32), attention=False),
     "dit-s-class": lambda c, r: ClassDiTBackbone(
         sample_size=r, in_channels=c, out_channels=c, **DIT_S
     ),
     # the papers' sizes (the `paper` profile's)
     "ddpm": _ddpm,
     "ddpm-class": lambda c, r: _ddpm(c, r, ClassUNetBackbone),
+    "ddpm-conv": lambda c, r: _ddpm(c, r, attention=False),
     "ddpmpp-64": lambda c, r: _ddpmpp(c, r, 64),
     "ddpmpp-128": lambda c, r: _ddpmpp(c, r, 128),
     "ddpmpp-256": lambda c, r: _ddpmpp(c, r, 256),
