@@ -5,7 +5,7 @@ Searching every patch of the 60,000 training images is a GPU's job; at the `ci` 
 machines search a few hundred drawn images (bbELS every patch of each), and the calibration fewer
 still. For chapter 2's standard U-Net, ResNet and DiT and the convolution-only U-Net, this study
 calibrates each machine for itself with several counts, then makes each machine's images from 8
-noises of seeds 0 and 1 with several counts (LS up to all 60,000 images), and writes the median
+noises of seeds 0 and 1 with several counts, and writes the median
 r^2 with the network's own images to data/studies/local_search.json.
 
     python studies/local_search.py
@@ -23,8 +23,9 @@ from difflab.chapters import ch08_local_machines as ch08
 NETWORKS = ("U-Net S", "U-Net S, no attention", "ResNet", "DiT")
 SEEDS, NOISES, CALIBRATION_SEED = (0, 1), 8, 3
 CALIBRATION = (64, 256)  # images searched while calibrating
-SEARCHED = {"bbELS": (64, 256, 1024), "LS": (256, 1024, 4096, 16384, None)}
+SEARCHED = {"bbELS": (64, 256, 1024), "LS": (256, 1024, 4096)}
 CHAPTER = ch08.CPU_SEARCH  # the counts chapter 8 uses on a CPU
+STABILITY = ((64, 8), (256, 8), (256, 24))  # (images, trajectories) of each pair of calibrations
 
 
 def main() -> None:
@@ -63,6 +64,25 @@ def main() -> None:
                          **r_squared(machine, images)}
                     )  # fmt: skip
                     print(rows[-1], flush=True)
+    stability = []
+    for name in tqdm(NETWORKS[:2], desc="stability"):
+        network = difflab.get_denoiser(configs[name])
+        for images, paths in STABILITY:
+            draws = [difflab.seeded_noise(CALIBRATION_SEED + d, paths, shape) for d in (0, 1)]
+            for machine_name, kind in ch08.MACHINES.items():
+                first, second = (
+                    {name: {machine_name: ch08.calibrate(
+                        network, kind(train, 3, candidates=images, seed=d), draws[d], steps, sizes
+                    )}}
+                    for d in (0, 1)
+                )  # fmt: skip
+                row = ch08.stability(first, second).loc[(name, machine_name), "another draw"]
+                stability.append(
+                    {"network": name, "machine": machine_name, "images": images,
+                     "trajectories": paths, "same_size": float(row["same size"]),
+                     "agreement_lost": float(row["agreement lost"])}
+                )  # fmt: skip
+                print(stability[-1], flush=True)
     write_study(
         "local_search",
         {
@@ -76,6 +96,7 @@ def main() -> None:
                 for (n, m, c), s in schedules.items()
             ],
             "rows": rows,
+            "stability": stability,
         },
     )
 

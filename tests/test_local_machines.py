@@ -85,7 +85,7 @@ def test_stability_compares_two_draws_and_the_two_rules():
     second = {"net": {"LS": made([3, 5, 5, 7], [3, 3, 3, 3])}}
     row = ch08.stability(first, second).loc[("net", "LS")]
     assert row[("another draw", "same size")] == 0.75
-    assert row[("another draw", "largest difference")] == 2
+    assert row[("another draw", "agreement lost")] == 1  # one-hot agreements: all of it
     assert row[("the authors' rule", "same size")] == 0.75
 
 
@@ -244,3 +244,36 @@ def test_a_search_says_its_counts_in_words():
             "search every training image; the calibration of the patch sizes searches every image."
         )
     )
+
+
+def test_the_study_is_read_at_the_chapter_s_counts():
+    row = lambda machine, searched, calibration, r2: dict(
+        network="net", machine=machine, searched=searched, calibration=calibration, r2_median=r2
+    )
+    study = {
+        "seeds": [0, 1],
+        "noises_per_seed": 8,
+        "chapter": {"calibration": 64, "machines": 256},
+        "rows": [
+            row("bbELS", 256, 64, 0.80),
+            row("bbELS", 1024, 64, 0.83),
+            row("bbELS", 256, 256, 0.78),
+            row("LS", 256, 64, 0.70),
+            row("LS", 4096, 64, 0.75),
+        ],  # fmt: skip
+        "stability": [
+            dict(images=64, trajectories=8, same_size=0.2, agreement_lost=0.05),
+            dict(images=64, trajectories=8, same_size=0.3, agreement_lost=0.02),
+            dict(images=256, trajectories=24, same_size=0.6, agreement_lost=0.01),
+        ],
+    }
+    glued = ch08.study_glue(study, ch08.Search(machines=256, calibration=64))
+    assert glued["study_noises"] == 16 and glued["study_ls_most"] == 4096
+    assert glued["study_bbels_gain_max"] == pytest.approx(0.03)
+    assert glued["study_ls_gain_max"] == pytest.approx(0.05)
+    assert glued["study_bbels_gain_min"] == pytest.approx(0.03)  # one network: its only change
+    assert glued["study_calibration_spread_max"] == pytest.approx(0.02)
+    assert glued["study_same_max_chapter"] == 0.3 and glued["study_lost_max_chapter"] == 0.05
+    assert glued["study_same_max_most"] == 0.6 and glued["study_stability_paths_most"] == 24
+    table = ch08.study_stability(study)
+    assert table.loc[(64, 8), "same size, lowest"] == 0.2 and len(table) == 2

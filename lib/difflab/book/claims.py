@@ -122,6 +122,7 @@ CLAIMS = {
     "08_local_machines": [
         Claim("margin_shrinks", ">", 0, "1. the patch shrinks as the noise falls (pixels)"),
         Claim("margin_over_gaussian", ">", 0, "2. bbELS predicts better than the Gaussian"),
+        Claim("margin_over_dstar", ">", 0, "2. bbELS predicts better than D* of its images"),
         Claim("margin_bbels_largest", ">", 0, "5. bbELS beats D* at the largest set"),
         Claim("margin_at_least_08", ">", 0, "6. bbELS's r² with the U-Net S above 0.8"),
         Claim("margin_below_twin", ">", 0, "6. ... and below the U-Net S's with its twin"),

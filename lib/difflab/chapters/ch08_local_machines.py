@@ -204,21 +204,31 @@ def schedule(calibration: Calibration) -> dict[int, int]:
 def stability(first: dict, second: dict) -> pd.DataFrame:
     """Two calibrations of each network and machine on different draws (noises and images), and
     the authors' rule beside the book's on the first: the share of steps where they pick the same
-    size, and the largest difference (pixels). Rows: (network, machine)."""
+    size, and the most median agreement (first draw's, at any step) that the other's sizes lose
+    against the book's. Rows: (network, machine)."""
     rows = {}
     for name, machines in second.items():
         for machine, again in machines.items():
             once = first[name][machine]
-            book, redrawn, authors = once.best_sizes(), again.best_sizes(), once.authors_sizes()
+            book = once.best_sizes()
+            rules = {"another draw": again.best_sizes(), "the authors' rule": once.authors_sizes()}
             rows[name, machine] = {
-                ("another draw", "same size"): np.mean(book == redrawn),
-                ("another draw", "largest difference"): np.abs(book - redrawn).max(),
-                ("the authors' rule", "same size"): np.mean(book == authors),
-                ("the authors' rule", "largest difference"): np.abs(book - authors).max(),
+                (rule, column): value
+                for rule, sizes in rules.items()
+                for column, value in (
+                    ("same size", np.mean(book == sizes)),
+                    ("agreement lost", np.max(_agreement(once, book) - _agreement(once, sizes))),
+                )
             }
     frame = pd.DataFrame(rows).T
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
     return frame.rename_axis(["network", "machine"])
+
+
+def _agreement(calibration: Calibration, sizes) -> np.ndarray:
+    """The calibration's median agreement at each step with the given size at that step."""
+    columns = [calibration.sizes.index(k) for k in sizes]
+    return calibration.scores()[np.arange(len(columns)), columns]
 
 
 @torch.no_grad()
@@ -558,6 +568,7 @@ def glue_table(
         "r2_dstar_conv": table.loc[conv, "D*"],
         "r_bbels_conv": corr.interval(conv, "bbELS", squared=False),
         "r_bbels_unet": corr.interval(unet, "bbELS", squared=False),
+        "r_bbels_dit": corr.interval(roles.attention, "bbELS", squared=False),
         "rp_bbels_unet": rp.loc[unet, "bbELS"],
         "rp_ls_unet": rp.loc[unet, "LS"],
         "rp_gaussian_unet": rp.loc[unet, "Gaussian"],
@@ -566,7 +577,12 @@ def glue_table(
     }
     trained = [*roles.unets_and_resnet, roles.attention, conv, conv_twin]
     gap = intervals.bootstrap_indices(partial(peers_over_machines, corr, trained), corr.n)
-    for name, interval in (cells | {"peers_over_machines_min": gap}).items():
+    resnet = lambda i: corr.median("ResNet", "bbELS", i) - corr.median("ResNet", "LS", i)
+    cells |= {
+        "peers_over_machines_min": gap,
+        "bbels_over_ls_resnet": intervals.bootstrap_indices(resnet, corr.n),
+    }
+    for name, interval in cells.items():
         glued |= with_interval(name, interval)
     return glued | {
         "least_agreed": medians.loc[trained, "other networks"].idxmin(),
@@ -575,18 +591,22 @@ def glue_table(
 
 
 def glue_schedules(schedules: dict, roles: Roles, sizes) -> dict:
-    """What the text says of the calibrated sizes: at how many steps each machine takes the whole
-    image for the standard U-Net and its convolution-only twin, the smallest size any network
-    reaches, the ResNet's largest size after its first step, and the mean sizes of prediction 9."""
+    """What the text says of bbELS's calibrated sizes: at how many steps it takes the whole
+    image, and a wide patch (wider than the image's side, short of the whole image: bbELS
+    is then LS), for the standard U-Net and its convolution-only twin; the smallest size any
+    network reaches, the ResNet's first size and its largest after, and the mean sizes of
+    prediction 9."""
     (conv, unet), _ = roles.attention_pairs
-    whole = lambda name, machine: sum(k == sizes[-1] for k in schedules[name][machine].values())
+    whole = lambda name: sum(k == sizes[-1] for k in schedules[name]["bbELS"].values())
     mean = lambda name: np.mean(list(schedules[name]["bbELS"].values()))
     resnet = list(schedules["ResNet"]["bbELS"].values())
+    side = (sizes[-1] + 1) // 2  # the image's: the whole-image size is 2 side - 1
+    wide = lambda name: sum(side < k < sizes[-1] for k in schedules[name]["bbELS"].values())
     return {
-        "whole_steps_unet": whole(unet, "bbELS"),
-        "whole_steps_conv": whole(conv, "bbELS"),
-        "whole_steps_unet_ls": whole(unet, "LS"),
-        "whole_steps_conv_ls": whole(conv, "LS"),
+        "wide_steps_unet": wide(unet),
+        "wide_steps_conv": wide(conv),
+        "whole_steps_unet": whole(unet),
+        "whole_steps_conv": whole(conv),
         "k_reached_min": min(min(s[m].values()) for s in schedules.values() for m in MACHINES),
         "k_resnet_first": resnet[0],
         "k_resnet_later_max": max(resnet[1:]),
@@ -672,7 +692,7 @@ def search_plot(study: dict, search: Search):
 
 
 def study_glue(study: dict, search: Search) -> dict:
-    """What the study says of the chapter's count: the largest r^2 gained by searching the most
+    """What the study says of the chapter's counts: the largest r^2 gained by searching the most
     images measured, per machine, and the largest change from calibrating with more images."""
     rows, at = pd.DataFrame(study["rows"]), search_rows(study)
     glued = {"study_noises": len(study["seeds"]) * study["noises_per_seed"]}
@@ -682,12 +702,39 @@ def study_glue(study: dict, search: Search) -> dict:
         here = mine[mine["searched"] == search.machines].set_index("network")["r2_median"]
         glued |= {
             f"study_{short}_gain_max": (most - here).max(),
+            f"study_{short}_gain_min": (most - here).min(),
             f"study_{short}_most": int(mine["searched"].max()),
         }
-    calibrated = rows[(rows["machine"] == "bbELS") & (rows["searched"] == search.machines)]
-    spread = calibrated.groupby("network")["r2_median"].agg(lambda r: r.max() - r.min())
-    glued |= {
+    calibrated = rows[rows["searched"] == search.machines]
+    spread = calibrated.groupby(["network", "machine"])["r2_median"].agg(
+        lambda r: r.max() - r.min()
+    )
+    stable = pd.DataFrame(study["stability"])
+    ends = {"chapter": (search.calibration, stable["trajectories"].min()),
+            "most": (stable["images"].max(), stable["trajectories"].max())}  # fmt: skip
+    for end, (images, paths) in ends.items():
+        rows = stable[(stable["images"] == images) & (stable["trajectories"] == paths)]
+        glued |= {
+            f"study_same_max_{end}": rows["same_size"].max(),
+            f"study_lost_max_{end}": rows["agreement_lost"].max(),
+        }
+    return glued | {
         "study_calibration_spread_max": spread.max(),
         "study_calibration_most": int(calibrated["calibration"].max()),
+        "study_stability_images_most": int(ends["most"][0]),
+        "study_stability_paths_most": int(ends["most"][1]),
     }
-    return glued
+
+
+def study_stability(study: dict) -> pd.DataFrame:
+    """The study's pairs of calibrations on different draws, by images searched and trajectories:
+    over its networks and machines, the share of steps where both pick the same size (lowest and
+    highest) and the most median agreement the second draw's sizes lose."""
+    rows = pd.DataFrame(study["stability"]).groupby(["images", "trajectories"], sort=False)
+    return pd.DataFrame(
+        {
+            "same size, lowest": rows["same_size"].min(),
+            "same size, highest": rows["same_size"].max(),
+            "agreement lost, at worst": rows["agreement_lost"].max(),
+        }
+    ).rename_axis(["images searched", "trajectories"])
