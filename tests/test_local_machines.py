@@ -233,7 +233,7 @@ def test_margins_by_seed_are_the_margins_of_each_seed_alone():
 
 def test_a_search_says_its_counts_in_words():
     assert ch08.CPU_SEARCH.describe() == (
-        "LS, bbELS (every patch of each image) and $D^\\star$ search the same 256 training "
+        "LS, bbELS (every patch of each image) and D* search the same 256 training "
         "images; the calibration of the patch sizes searches 64."
     )
     assert ch08.Search().describe().startswith("LS, bbELS (every patch of each image) and")

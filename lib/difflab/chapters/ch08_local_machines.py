@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from matplotlib.ticker import NullLocator
 
 from difflab.book.glue import with_interval
 from difflab.book.plotting import FULL_WIDTH, shared_legend
@@ -34,6 +35,7 @@ from difflab.core.local import (
 from difflab.training.loop import training_images
 
 MACHINES = {"LS": LocalScoreMachine, "bbELS": BorderedLocalScoreMachine}
+ARCH_TITLES = {"unet-xs": "U-Net XS", "unet-s": "U-Net S", "unet-m": "U-Net M"}  # the sweep's
 CLOSED_FORMS = ("LS", "bbELS", "Gaussian", "D*")
 
 
@@ -58,7 +60,7 @@ class Search:
         count = lambda n: "every training image" if n is None else f"the same {n:,} training images"
         calibration = "every image" if self.calibration is None else f"{self.calibration:,}"
         return (
-            f"LS, bbELS (every patch of each image) and $D^\\star$ search {count(self.machines)}; "
+            f"LS, bbELS (every patch of each image) and D* search {count(self.machines)}; "
             f"the calibration of the patch sizes searches {calibration}."
         )
 
@@ -105,7 +107,7 @@ def networks(profile: Profile, device) -> tuple[dict, dict, dict, Roles]:
     sweep, (narrow, wide) = memorization_sweep(profile), profile.sweep_archs
     ends = []
     for n in (profile.sweep_sizes[0], profile.sweep_sizes[-1]):
-        name, peer = f"{wide}, {n} images", f"{narrow}, {n} images"
+        name, peer = (f"sweep's {ARCH_TITLES.get(a, a)}, {n:,} images" for a in (wide, narrow))
         nets |= {
             name: get_denoiser(sweep[wide, n], device),
             peer: get_denoiser(sweep[narrow, n], device),
@@ -361,7 +363,7 @@ class Correlations:
         Interval over the noises."""
         return pd.DataFrame(
             {name: {c: self.interval(name, c) for c in self.columns} for name in self.values}
-        ).T
+        ).T.rename_axis("network")
 
     def machines_table(self) -> pd.DataFrame:
         """Each machine's median r and r^2 with each network (Intervals): the paper's text gives
@@ -375,7 +377,7 @@ class Correlations:
                 }
                 for name in self.values
             }
-        ).T
+        ).T.rename_axis("network")
 
 
 def rp_table(
@@ -396,7 +398,7 @@ def rp_table(
         rp[name] = {
             p: intervals.proportion((v > thresholds[name]).numpy()) for p, v in same.items()
         }
-    return pd.DataFrame(rp).T, pd.Series(thresholds)
+    return pd.DataFrame(rp).T.rename_axis("network"), pd.Series(thresholds)
 
 
 def locality(sizes) -> tuple:
@@ -559,6 +561,7 @@ def glue_table(
         "r2_ls_resnet": table.loc["ResNet", "LS"],
         "r2_peers_resnet": table.loc["ResNet", "other networks"],
         "r2_dstar_smallest": table.loc[smallest, "D*"],
+        "r2_ls_smallest": table.loc[smallest, "LS"],
         "r2_dstar_largest": table.loc[largest, "D*"],
         "r2_bbels_largest": table.loc[largest, "bbELS"],
         "r2_bbels_conv": table.loc[conv, "bbELS"],
@@ -623,17 +626,15 @@ def schedule_map(schedules: dict, sizes):
     fig, axes = plt.subplots(
         len(frames), 1, figsize=(FULL_WIDTH, 2 * (0.3 * rows + 0.6)), sharex=True
     )
+    colours = plt.get_cmap("viridis", len(sizes))  # one colour per size
     for ax, (machine, frame) in zip(axes, frames.items()):
-        image = ax.imshow(
-            np.log(frame.to_numpy()), cmap="viridis", aspect="auto",
-            vmin=np.log(sizes[0]), vmax=np.log(sizes[-1]),
-        )  # fmt: skip
+        codes = frame.map(list(sizes).index).to_numpy()
+        image = ax.imshow(codes, cmap=colours, aspect="auto", vmin=-0.5, vmax=len(sizes) - 0.5)
         ax.set(yticks=range(len(frame)), yticklabels=frame.index, title=machine)
     axes[-1].set_xticks(range(len(frame.columns)), frame.columns, rotation=90)
     axes[-1].set_xlabel("DDIM step t")
-    ticks = [k for k in sizes if k in (3, 5, 7, 11, 15, 21, sizes[-1])]
-    cbar = fig.colorbar(image, ax=axes, ticks=np.log(ticks))
-    cbar.ax.set_yticklabels(ticks)
+    cbar = fig.colorbar(image, ax=axes, ticks=range(len(sizes)))
+    cbar.ax.set_yticklabels(sizes)
     cbar.set_label("patch size k")
     return fig
 
@@ -685,7 +686,10 @@ def search_plot(study: dict, search: Search):
             ax.plot(part["searched"], part["r2_median"], marker="o", label=network)
         if search.machines:
             ax.axvline(search.machines, ls="--", color="0.5")
+        counts = sorted(rows.loc[rows["machine"] == machine, "searched"].unique())
         ax.set(xscale="log", xlabel="training images searched", title=machine)
+        ax.set_xticks(counts, [f"{n:,}" for n in counts])
+        ax.xaxis.set_minor_locator(NullLocator())
     axes[0].set_ylabel("median $r^2$ with the network")
     shared_legend(fig, axes, columns=3)
     return fig
