@@ -57,6 +57,21 @@ def test_a_calibration_finds_the_size_of_a_machine_made_with_another(train, mach
     assert set(calibration.best_sizes()) == set(authors) == {found}
 
 
+def test_bbels_borrows_ls_s_calibration_only_where_it_is_ls(train):
+    """6 x 6 images: bbELS is LS from 7 pixels up. Calibrating bbELS at 3 and 5 and taking 7 to
+    11 from LS gives what calibrating bbELS at every size gives."""
+    noise = torch.randn(4, 1, 6, 6, generator=torch.Generator().manual_seed(5))
+    network, sizes = LocalScoreMachine(train, 5), (3, 5, 7, 9, 11)
+    search = ch08.Search(machines=8, calibration=8)
+    found = ch08.calibrations_of({"n": network}, {"n": train}, noise, 4, search, sizes)["n"]
+    bbels = ch08.MACHINES["bbELS"](train, 3, candidates=8)
+    whole = ch08.calibrate(network, bbels, noise, 4, sizes)
+    assert found["bbELS"].sizes == sizes
+    assert np.allclose(found["bbELS"].agreements, whole.agreements, atol=1e-6)
+    assert np.allclose(found["bbELS"].score_cosines, whole.score_cosines, atol=1e-6)
+    assert not np.allclose(found["bbELS"].agreements[:, :2], found["LS"].agreements[:, :2])
+
+
 def test_a_calibration_resamples_its_trajectories():
     """Sizes 3 and 5 at two steps; trajectory 0 alone prefers 5 at the second step, the others 3."""
     agreements = np.array([[[0.9, 0.9, 0.9], [0.1, 0.1, 0.1]], [[0.2, 0.6, 0.6], [0.8, 0.1, 0.1]]])

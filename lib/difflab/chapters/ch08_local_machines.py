@@ -154,6 +154,18 @@ class Calibration:
         resamples])."""
         return np.asarray(self.sizes)[self.scores(indices).argmax(axis=1)]
 
+    def with_sizes_of(self, other: "Calibration") -> "Calibration":
+        """This calibration with the sizes it lacks taken from `other`, a calibration on the same
+        steps and trajectories (of a machine that is this one at those sizes), sizes in order."""
+        sizes = sorted(set(self.sizes) | set(other.sizes))
+        pick = lambda k: (
+            (self, self.sizes.index(k)) if k in self.sizes else (other, other.sizes.index(k))
+        )
+        join = lambda field: np.stack(
+            [getattr(c, field)[:, i] for c, i in map(pick, sizes)], axis=1
+        )
+        return Calibration(self.steps, tuple(sizes), join("agreements"), join("score_cosines"))
+
     def authors_sizes(self) -> np.ndarray:
         """Kamb and Ganguli's rule: each trajectory's best size by the cosine of the scores, then
         the (lower) median of those sizes at each step."""
@@ -185,17 +197,20 @@ def calibrations_of(
     nets: dict, trains: dict, noise: torch.Tensor, steps: int, search: Search, sizes, seed: int = 0
 ) -> dict[str, dict[str, Calibration]]:
     """Each machine calibrated for itself against each network: {network: {machine:
-    Calibration}}, the machines searching `search.calibration` images drawn with `seed`."""
-    return {
-        name: {
-            machine: calibrate(
-                nets[name], kind(trains[name], sizes[0], candidates=search.calibration, seed=seed),
-                noise, steps, sizes,
-            )
-            for machine, kind in MACHINES.items()
+    Calibration}}, the machines searching `search.calibration` images drawn with `seed`. bbELS is
+    LS once no pixel is inner (sizes above the image's side), so those sizes are LS's, computed
+    once."""
+    found = {}
+    for name, train in trains.items():
+        drawn = {"candidates": search.calibration, "seed": seed}
+        ls = calibrate(nets[name], LocalScoreMachine(train, sizes[0], **drawn), noise, steps, sizes)
+        inner = [k for k in sizes if k <= train.shape[-1]]
+        bbels = BorderedLocalScoreMachine(train, sizes[0], **drawn)
+        found[name] = {
+            "LS": ls,
+            "bbELS": calibrate(nets[name], bbels, noise, steps, inner).with_sizes_of(ls),
         }
-        for name in trains
-    }  # fmt: skip
+    return found
 
 
 def schedule(calibration: Calibration) -> dict[int, int]:
@@ -487,7 +502,15 @@ def margin_intervals(
         "conv_smaller": partial(smaller_margin, calibrations, roles.attention_pairs),
     }
     found = {key: intervals.bootstrap_indices(f, paths, unit) for key, f in found.items()}
-    decide = lambda key: lambda i: prediction_margins(corr, calibrations, roles, i)[key]
+    computed = {}  # every key's bootstrap draws the same resamples: all margins once per draw
+
+    def margins(indices):
+        drawn = (indices.shape, indices.tobytes())
+        if drawn not in computed:
+            computed[drawn] = prediction_margins(corr, calibrations, roles, indices)
+        return computed[drawn]
+
+    decide = lambda key: lambda i: margins(i)[key]
     return {
         key: found[key] if key in found else intervals.bootstrap_indices(decide(key), corr.n)
         for key in PREDICTIONS
