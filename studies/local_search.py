@@ -44,23 +44,27 @@ def main() -> None:
         r2 = ch08.median_r_squared(made, images)
         return {"r2_median": r2, "seconds": time.perf_counter() - tic}
 
+    def calibrated(network, noise, images, seed=0):
+        """Both machines calibrated for themselves against `network`, searching `images`."""
+        search = ch08.Search(calibration=images)
+        return ch08.calibrations_of({0: network}, {0: train}, noise, steps, search, sizes, seed)[0]
+
     for name in tqdm(NETWORKS, desc="networks"):
         network = difflab.get_denoiser(configs[name])
         images = {s: difflab.sample(network, x, "ddim", steps) for s, x in noise.items()}
-        for machine_name, kind in ch08.MACHINES.items():
-            for count in CALIBRATION:
-                machine = kind(train, 3, candidates=count)
-                calibration = ch08.calibrate(network, machine, calibration_noise, steps, sizes)
+        for count in CALIBRATION:
+            for machine_name, calibration in calibrated(network, calibration_noise, count).items():
                 schedules[name, machine_name, count] = ch08.schedule(calibration)
+        for machine_name, kind in ch08.MACHINES.items():
             for count in SEARCHED[machine_name]:
-                for calibrated in CALIBRATION:
-                    if calibrated != CHAPTER.calibration and count != CHAPTER.machines:
+                for calibrated_with in CALIBRATION:
+                    if calibrated_with != CHAPTER.calibration and count != CHAPTER.machines:
                         continue  # other calibrations: at the chapter's search only
-                    schedule = schedules[name, machine_name, calibrated]
+                    schedule = schedules[name, machine_name, calibrated_with]
                     machine = kind(train, schedule, candidates=count)
                     rows.append(
                         {"network": name, "machine": machine_name,
-                         "searched": count or len(train), "calibration": calibrated,
+                         "searched": count or len(train), "calibration": calibrated_with,
                          **r_squared(machine, images)}
                     )  # fmt: skip
                     print(rows[-1], flush=True)
@@ -68,14 +72,12 @@ def main() -> None:
     for name in tqdm(NETWORKS[:2], desc="stability"):
         network = difflab.get_denoiser(configs[name])
         for images, paths in STABILITY:
-            draws = [difflab.seeded_noise(CALIBRATION_SEED + d, paths, shape) for d in (0, 1)]
-            for machine_name, kind in ch08.MACHINES.items():
-                first, second = (
-                    {name: {machine_name: ch08.calibrate(
-                        network, kind(train, 3, candidates=images, seed=d), draws[d], steps, sizes
-                    )}}
-                    for d in (0, 1)
-                )  # fmt: skip
+            first, second = (
+                {name: calibrated(network, difflab.seeded_noise(CALIBRATION_SEED + d, paths, shape),
+                                  images, seed=d)}
+                for d in (0, 1)
+            )  # fmt: skip
+            for machine_name in ch08.MACHINES:
                 row = ch08.stability(first, second).loc[(name, machine_name), "another draw"]
                 stability.append(
                     {"network": name, "machine": machine_name, "images": images,

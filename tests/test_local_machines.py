@@ -30,7 +30,8 @@ def test_the_search_is_every_image_at_the_paper_scale_only():
 def test_calibrating_against_d_star_picks_the_whole_image(train):
     noise = torch.randn(4, 1, 6, 6, generator=torch.Generator().manual_seed(1))
     ls = LocalScoreMachine(train, 3)
-    calibration = ch08.calibrate(EmpiricalDenoiser(train), ls, noise, 4, (3, 11))
+    path = ch08.trajectories(EmpiricalDenoiser(train), noise, 4)
+    calibration = ch08.calibrate(path, ls, (3, 11))
     assert calibration.agreements.shape == calibration.score_cosines.shape == (4, 2, 4)
     assert list(calibration.table().columns) == [3, 11] and len(calibration.table()) == 4
     assert set(ch08.schedule(calibration).values()) == {11}
@@ -52,7 +53,8 @@ def test_a_calibration_finds_the_size_of_a_machine_made_with_another(train, mach
     find 5; a calibration whose machine ignores the size asked for (the mutant) finds 3."""
     noise = torch.randn(6, 1, 6, 6, generator=torch.Generator().manual_seed(3))
     network = LocalScoreMachine(train, 5)
-    calibration = ch08.calibrate(network, machine(train, 3), noise, 4, (3, 5, 7, 9))
+    path = ch08.trajectories(network, noise, 4)
+    calibration = ch08.calibrate(path, machine(train, 3), (3, 5, 7, 9))
     authors = calibration.authors_sizes()[1:]  # at t = 999 the scores tie to within rounding
     assert set(calibration.best_sizes()) == set(authors) == {found}
 
@@ -65,7 +67,7 @@ def test_bbels_borrows_ls_s_calibration_only_where_it_is_ls(train):
     search = ch08.Search(machines=8, calibration=8)
     found = ch08.calibrations_of({"n": network}, {"n": train}, noise, 4, search, sizes)["n"]
     bbels = ch08.MACHINES["bbELS"](train, 3, candidates=8)
-    whole = ch08.calibrate(network, bbels, noise, 4, sizes)
+    whole = ch08.calibrate(ch08.trajectories(network, noise, 4), bbels, sizes)
     assert found["bbELS"].sizes == sizes
     assert np.allclose(found["bbELS"].agreements, whole.agreements, atol=1e-6)
     assert np.allclose(found["bbELS"].score_cosines, whole.score_cosines, atol=1e-6)

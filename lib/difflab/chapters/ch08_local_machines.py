@@ -173,12 +173,17 @@ class Calibration:
         return intervals.lower_median(best, axis=-1)
 
 
+def trajectories(network: Denoiser, noise: torch.Tensor, steps: int):
+    """The network's own DDIM trajectories from `noise` (a sampling.Trajectory: its states and
+    its clean-image estimates), what a calibration compares the machines with."""
+    return sample(network, noise, "ddim", steps, return_trajectory=True)[1]
+
+
 @torch.no_grad()
-def calibrate(network: Denoiser, machine: LocalDenoiser, noise: torch.Tensor, steps: int, sizes):
-    """Along the network's own DDIM trajectories from `noise`, how well `machine` with each patch
-    size agrees with the network (a Calibration)."""
-    _, path = sample(network, noise, "ddim", steps, return_trajectory=True)
-    machine = machine.to(noise.device)
+def calibrate(path, machine: LocalDenoiser, sizes) -> Calibration:
+    """Along a network's trajectories (`path`, from `trajectories`), how well `machine` with
+    each patch size agrees with the network from the same states (a Calibration)."""
+    machine = machine.to(path.x.device)
     centred, scores = [], []
     for x, x0, t in zip(path.x, path.x0, path.t):
         a = machine.alphas_cumprod[t].sqrt().item()
@@ -202,14 +207,12 @@ def calibrations_of(
     once."""
     found = {}
     for name, train in trains.items():
+        path = trajectories(nets[name], noise, steps)
         drawn = {"candidates": search.calibration, "seed": seed}
-        ls = calibrate(nets[name], LocalScoreMachine(train, sizes[0], **drawn), noise, steps, sizes)
+        ls = calibrate(path, LocalScoreMachine(train, sizes[0], **drawn), sizes)
         inner = [k for k in sizes if k <= train.shape[-1]]
         bbels = BorderedLocalScoreMachine(train, sizes[0], **drawn)
-        found[name] = {
-            "LS": ls,
-            "bbELS": calibrate(nets[name], bbels, noise, steps, inner).with_sizes_of(ls),
-        }
+        found[name] = {"LS": ls, "bbELS": calibrate(path, bbels, inner).with_sizes_of(ls)}
     return found
 
 
@@ -249,31 +252,26 @@ def _agreement(calibration: Calibration, sizes) -> np.ndarray:
 
 
 @torch.no_grad()
-def network_images(nets: dict, noise: dict, steps: int) -> dict[str, dict]:
-    """Each network's DDIM images from each seed's noises (the build's cache holds chapter 2's):
-    {network: {seed: images}}."""
+def ddim_images(denoisers: dict, noise: dict, steps: int) -> dict[str, dict]:
+    """Each denoiser's DDIM images from each seed's noises (the build's cache holds those another
+    chapter made): {denoiser: {seed: images}}."""
     return {
-        name: {seed: sample(net, x, "ddim", steps).cpu() for seed, x in noise.items()}
-        for name, net in nets.items()
+        name: {seed: sample(d, x, "ddim", steps).cpu() for seed, x in noise.items()}
+        for name, d in denoisers.items()
     }
 
 
-@torch.no_grad()
 def machine_images(
     train: torch.Tensor, sizes: dict[str, dict[int, int]], noise: dict, steps: int, search: Search
 ) -> dict[str, dict]:
     """Each local machine's DDIM images from each seed's noises with its own calibrated patch
     sizes (sizes[machine]), all searching the same images: {machine: {seed: images}}."""
-    return {
-        name: {
-            seed: sample(
-                machine(train, sizes[name], candidates=search.machines).to(x.device),
-                x, "ddim", steps,
-            ).cpu()
-            for seed, x in noise.items()
-        }
+    device = next(iter(noise.values())).device
+    machines = {
+        name: machine(train, sizes[name], candidates=search.machines).to(device)
         for name, machine in MACHINES.items()
-    }  # fmt: skip
+    }
+    return ddim_images(machines, noise, steps)
 
 
 @torch.no_grad()
@@ -290,7 +288,6 @@ def predictions(trains: dict, schedules: dict, noise: dict, steps: int, search: 
     return made
 
 
-@torch.no_grad()
 def closed_form_images(
     train: torch.Tensor, noise: dict, steps: int, search: Search
 ) -> dict[str, dict]:
@@ -301,10 +298,7 @@ def closed_form_images(
         "Gaussian": GaussianDenoiser.fit(train).to(device),
         "D*": EmpiricalDenoiser(searched_images(train, search.machines)).to(device),
     }
-    return {
-        name: {seed: sample(d, x, "ddim", steps).cpu() for seed, x in noise.items()}
-        for name, d in denoisers.items()
-    }
+    return ddim_images(denoisers, noise, steps)
 
 
 def correlations(a: dict, b: dict) -> np.ndarray:
