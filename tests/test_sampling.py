@@ -50,6 +50,25 @@ def test_time_grid():
     assert time_grid(5, 4) == [4, 3, 2, 1, 0]
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((5, 999, "foo"), r"grid='foo' is unknown; allowed: 'even', 'paper'"),
+        ((0, 999), r"steps=0 is not allowed; allowed: integers 1\.\.t_start\+1 = 1000"),
+        ((5, 3), r"steps=5 is not allowed; allowed: integers 1\.\.t_start\+1 = 4"),
+        ((2, 1000), r"t_start=1000 is out of range; allowed: integers 0\.\.999"),
+        ((2, -1), r"t_start=-1 is out of range; allowed: integers 0\.\.999"),
+        ((1, 999, "paper"), r"steps=1 is not allowed with grid='paper' .*; allowed: steps >= 2"),
+    ],
+)
+def test_a_time_grid_it_cannot_make_is_named(args, message):
+    """Before: grid='foo' gave the even grid, steps=0 a ZeroDivisionError, steps > t_start + 1
+    repeated times, t_start out of range times that are no DDPM times, and one paper step the time
+    0 instead of t_start."""
+    with pytest.raises(ValueError, match=message):
+        time_grid(*args)
+
+
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_every_sampler_is_deterministic(unet, sampler):
     noise = torch.randn(3, 1, 8, 8)
@@ -269,6 +288,50 @@ def test_seeded_noise_is_the_seed_s_normal_draw():
     assert not torch.equal(
         difflab.seeded_noise(3, 4, (1, 2, 2)), difflab.seeded_noise(4, 4, (1, 2, 2))
     )
+    for seed in (-(2**63), 2**64 - 1):  # torch's whole range of seeds
+        assert torch.equal(
+            difflab.seeded_noise(seed, 2, (3,)),
+            torch.randn(2, 3, generator=torch.Generator().manual_seed(seed)),
+        )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((0, -3, (1, 2, 2)), r"n=-3 is not allowed; allowed: an integer >= 1"),
+        ((0, 0, (1, 2, 2)), r"n=0 is not allowed; allowed: an integer >= 1"),
+        ((0, 2.0, (1, 2, 2)), r"n=2\.0 is not allowed; allowed: an integer >= 1"),
+        (
+            (2**64, 2, (1, 2, 2)),
+            r"seed=18446744073709551616 is not allowed; allowed: an integer in -2\*\*63\.\.2\*\*64-1",
+        ),
+        (
+            (1.5, 2, (1, 2, 2)),
+            r"seed=1\.5 is not allowed; allowed: an integer in -2\*\*63\.\.2\*\*64-1",
+        ),
+        (
+            (0, 2, (1, -2, 2)),
+            r"shape=\(1, -2, 2\) is not allowed; allowed: a tuple of integers >= 1",
+        ),
+        ((0, 2, 5), r"shape=5 is not allowed; allowed: a tuple of integers >= 1"),
+    ],
+)
+def test_noise_it_cannot_draw_is_named(args, message):
+    """Before: n=-3, seed=2**64 and a negative side were a raw RuntimeError, n=0 an empty set."""
+    with pytest.raises(ValueError, match=message):
+        difflab.seeded_noise(*args)
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 2.5])
+def test_a_batch_size_sample_cannot_take_is_named(unet, batch_size):
+    """Before: batch_size=0 was a ZeroDivisionError, a negative one a raw RuntimeError."""
+    with pytest.raises(
+        ValueError,
+        match=rf"batch_size={batch_size!r} is not allowed; allowed: an integer >= 1",
+    ):
+        difflab.core.sampling.sample(
+            NetDenoiser(unet), torch.randn(2, 1, 8, 8), batch_size=batch_size
+        )
 
 
 def test_a_trajectory_applies_another_function_at_each_of_its_states(unet):

@@ -123,6 +123,8 @@ def time_grid(steps: int, t_start: int, grid: str = "even") -> list[int]:
     diffusers' "trailing" spacing (999, 899, ..., 99 for 10 steps). "paper": the second paper's
     grid (its `get_time_sequence` with late_t), linspace(0, t_start, steps) truncated to integers,
     whose last step is at t = 0 (999, 888, ..., 111, 0)."""
+    # check_settings's grid, steps and t_start checks ('ddim' runs on every grid, eta 0 passes)
+    check_settings("ddim", steps, t_start, grid=grid)
     if grid == "paper":
         return [int(t) for t in torch.linspace(0, t_start, steps, dtype=torch.float64).flip(0)]
     return [round(t_start - k * (t_start + 1) / steps) for k in range(steps)]
@@ -193,6 +195,19 @@ def evaluations(sampler: str, steps: int, t_start: int = T - 1, grid: str = "eve
 def seeded_noise(seed: int, n: int, shape: tuple[int, ...]) -> torch.Tensor:
     """n starting noises of one image shape, N(0, I) from a generator seeded by `seed`: the book's
     noise sets (the same seed gives the same noises in every chapter)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not -(2**63) <= seed < 2**64:
+        raise ValueError(
+            f"seed={seed!r} is not allowed; allowed: an integer in -2**63..2**64-1 (torch's seeds)"
+        )
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n={n!r} is not allowed; allowed: an integer >= 1 (the noises drawn)")
+    if not isinstance(shape, tuple | list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape
+    ):
+        raise ValueError(
+            f"shape={shape!r} is not allowed; allowed: a tuple of integers >= 1, one image's "
+            f"shape such as (1, 28, 28)"
+        )
     return torch.randn(n, *shape, generator=torch.Generator().manual_seed(seed))
 
 
@@ -222,6 +237,10 @@ def sample(
     Trajectory when asked. (In a book build, difflab.sample looks in the build's sample cache first:
     difflab.book.sample_cache.)"""
     check_settings(sampler, steps, t_start, eta, grid)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            f"batch_size={batch_size!r} is not allowed; allowed: an integer >= 1 (noises per batch)"
+        )
     denoiser.check_input(noise, "noise")
     per_batch = _labelled(denoiser, noise, labels, guidance, batch_size)
     chunks = noise.split(batch_size)
