@@ -1,5 +1,6 @@
 # make book   set up (venv from requirements.lock, data, browser), execute every chapter, render the HTML book (CPU, offline)
 # make test   the same, then the tests (they read the executed chapters and open the rendered pages in Chromium)
+# make check  the fast loop while changing the library: every test that needs no built book, without building it
 # make bench  the speed benchmarks: ratios side by side against diffusers and the GEMM bound (not tests)
 # make studies  the seed-spread studies behind the chapters' reduced sample counts (data/studies/, committed)
 # make lock   after changing requirements.txt or pyproject.toml: resolve requirements.lock again (uv, hashes)
@@ -20,7 +21,7 @@ BIN := $(VENV)/bin
 # 1: install the ranges of requirements.txt (the newest releases they allow) instead of the lock
 RANGES ?= 0
 
-.PHONY: setup system book test bench studies models repository lock latest colab-check gpu-check clean
+.PHONY: setup system book test check bench studies models repository lock latest colab-check gpu-check clean
 
 setup: $(VENV)/.installed system
 
@@ -45,6 +46,9 @@ book: setup
 
 test: book
 	$(BIN)/python -m pytest -q
+
+check: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m "not book"
 
 # Side-by-side speed ratios (not tests): each prints its ratio and writes _build/benchmarks/NAME.json.
 bench: setup

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "tests"), str(ROOT / "scripts")]
 
 import difflab  # noqa: E402
+from difflab.book.catalogue import standard  # noqa: E402
 from difflab.book.profiles import get_profile  # noqa: E402
-from difflab.book.zoo import standard  # noqa: E402
 from difflab.core import devices  # noqa: E402
 from difflab.core.models import CONDITIONAL  # noqa: E402
 from difflab.training.loop import Run, TrainConfig  # noqa: E402

@@ -18,8 +18,9 @@ import argparse
 import numpy as np
 
 import difflab
-from difflab.book.studies import over_seeds, write_study
-from difflab.book.zoo import profile_classifier
+from difflab import Role
+from difflab.book.studies import measured_rows, write_study
+from difflab.book.trained import profile_classifier
 from difflab.chapters import ch04_symmetry_breaking as symmetry
 from difflab.core.gaussian import DataMoments
 from difflab.core.quality import FeatureDistance
@@ -44,7 +45,7 @@ def main() -> None:
     lam = moments.top[0]
     classifier = profile_classifier(settings)
     unet = difflab.get_denoiser(difflab.standard(settings))
-    denoisers = {"U-Net S": unet, "optimal D*": difflab.EmpiricalDenoiser(train)}
+    denoisers = {Role.STANDARD.label: unet, "optimal D*": difflab.EmpiricalDenoiser(train)}
     judges = {"side": moments.side}
 
     def crossing(name):
@@ -72,9 +73,9 @@ def main() -> None:
         }
 
     rows = (
-        over_seeds(crossing("U-Net S"), args.clones, range(args.seeds))
-        + over_seeds(crossing("optimal D*"), args.clones, range(args.dstar_seeds))
-        + over_seeds(fid_ratios, args.fid, range(args.seeds))
+        measured_rows(crossing(Role.STANDARD.label), args.clones, range(args.seeds))
+        + measured_rows(crossing("optimal D*"), args.clones, range(args.dstar_seeds))
+        + measured_rows(fid_ratios, args.fid, range(args.seeds))
     )
     write_study(
         "critical_time_samples",

@@ -38,10 +38,15 @@ of inpainting is set by the measurement and the solver, not by the model, at thi
 import argparse
 
 import difflab
-from difflab.book.studies import over_seeds, write_study
+from difflab import Role
+from difflab.book.studies import measured_rows, write_study
 from difflab.chapters import ch06_beyond_unconditional as inverse
 
-PAIRS = {"seed pair": "U-Net S, seed 1", "DiT pair": "DiT", "Gaussian": "Gaussian denoiser"}
+PAIRS = {
+    "seed pair": Role.SEED_TWIN.label,
+    "DiT pair": Role.DIT.label,
+    "Gaussian": "Gaussian denoiser",
+}
 # each score of solution_agreement under the name the study records it by
 SCORES = {
     "threshold": "threshold",
@@ -63,7 +68,8 @@ def main() -> None:
     configs = difflab.reproducibility_models(settings)
     train_images, _ = difflab.load_images(settings.dataset, settings.resolution)
     models = {
-        name: difflab.get_denoiser(configs[name]) for name in ("U-Net S", "U-Net S, seed 1", "DiT")
+        role.label: difflab.get_denoiser(configs[role])
+        for role in (Role.STANDARD, Role.SEED_TWIN, Role.DIT)
     }
     models["Gaussian denoiser"] = difflab.GaussianDenoiser.fit(train_images)
     test_images, _ = difflab.load_images(settings.dataset, settings.resolution, train=False)
@@ -92,7 +98,7 @@ def main() -> None:
     rows = [
         {"solver": solver, **row}
         for solver in inverse.SOLVERS
-        for row in over_seeds(lambda n, block: measure(solver, block), [BLOCK], range(args.blocks))
+        for row in measured_rows(lambda n, block: measure(solver, block), [BLOCK], range(args.blocks))
     ]
     write_study("inverse_problems", {"block": BLOCK, "step_size": args.step_size, "rows": rows})
 

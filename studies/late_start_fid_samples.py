@@ -32,8 +32,8 @@ import torch
 from tqdm import tqdm
 
 import difflab
-from difflab.book.studies import over_seeds, write_study
-from difflab.book.zoo import profile_classifier
+from difflab.book.studies import measured_rows, write_study
+from difflab.book.trained import profile_classifier
 from difflab.chapters.ch05_late_initialization import (
     fid_reference,
     score_table,
@@ -82,7 +82,7 @@ def main() -> None:
         {
             "plms_best_starts": {str(k): t for (_, k), t in best.items()},
             "sweep_samples": args.sweep_samples,
-            "rows": over_seeds(measure, args.counts, range(1, args.seeds + 1)),
+            "rows": measured_rows(measure, args.counts, range(1, args.seeds + 1)),
         },
     )
 

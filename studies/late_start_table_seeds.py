@@ -13,8 +13,8 @@ over the seeds. Seed 1 is the chapter's own table; seed 2 is the chapter's secon
 import argparse
 
 import difflab
-from difflab.book.studies import over_seeds, read_study, write_study
-from difflab.book.zoo import profile_classifier
+from difflab.book.studies import measured_rows, read_study, write_study
+from difflab.book.trained import profile_classifier
 from difflab.chapters.ch05_late_initialization import fid_reference, score_table, table_starts
 from difflab.core.gaussian import DataMoments
 from difflab.core.quality import FeatureDistance
@@ -45,7 +45,7 @@ def main() -> None:
         "late_start_table_seeds",
         {
             "starts": [[s, k, t] for (s, k), t in starts.items()],
-            "rows": over_seeds(measure, [args.count], range(1, args.seeds + 1)),
+            "rows": measured_rows(measure, [args.count], range(1, args.seeds + 1)),
         },
     )
 

@@ -16,15 +16,20 @@ import time
 from tqdm import tqdm
 
 import difflab
+from difflab.book.catalogue import (
+    Role,
+    convolution_only_models,
+    labelled,
+    reproducibility_models,
+)
 from difflab.book.studies import write_study
-from difflab.book.zoo import convolution_only_models, reproducibility_models
 from difflab.chapters import ch08_local_machines as ch08
 
-NETWORKS = ("U-Net S", "U-Net S, no attention", "ResNet", "DiT")
+NETWORKS = (Role.STANDARD.label, Role.CONVOLUTION_ONLY.label, Role.RESNET.label, Role.DIT.label)
 SEEDS, NOISES, CALIBRATION_SEED = (0, 1), 8, 3
 CALIBRATION = (64, 256)  # images searched while calibrating
 SEARCHED = {"bbELS": (64, 256, 1024), "LS": (256, 1024, 4096)}
-CHAPTER = ch08.CPU_SEARCH  # the counts chapter 8 uses on a CPU
+CHAPTER = ch08.search_for(difflab.get_profile("ci"))  # the counts chapter 8 uses on a CPU
 STABILITY = ((64, 8), (256, 8), (256, 24))  # (images, trajectories) of each pair of calibrations
 
 
@@ -35,7 +40,7 @@ def main() -> None:
     shape, sizes = train.shape[1:], ch08.patch_sizes(settings.resolution)
     noise = {seed: difflab.seeded_noise(seed, NOISES, shape) for seed in SEEDS}
     calibration_noise = difflab.seeded_noise(CALIBRATION_SEED, NOISES, shape)
-    configs = reproducibility_models(settings) | convolution_only_models(settings)
+    configs = labelled(reproducibility_models(settings) | convolution_only_models(settings))
     rows, schedules = [], {}
 
     def r_squared(machine, images):

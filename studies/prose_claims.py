@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 import difflab
+from difflab import Role
 from difflab.book.studies import write_study
 from difflab.chapters import ch04_symmetry_breaking as symmetry
 from difflab.chapters.ch01_deterministic_map import guess_gap, settled_step
@@ -47,7 +48,7 @@ from difflab.core import gaussian, metrics
 from difflab.core.gaussian import DataMoments
 from difflab.training.loop import training_images
 
-GAP_MODELS = {"eps": "U-Net S", "v": "U-Net S, v-pred", "edm": "U-Net S, EDM (VE)"}
+GAP_MODELS = {"eps": Role.STANDARD.label, "v": Role.V_PRED.label, "edm": Role.EDM.label}
 
 
 def guess_rows(settings, seeds) -> list[dict]:
@@ -66,8 +67,8 @@ def guess_rows(settings, seeds) -> list[dict]:
 
 def gap_rows(settings, seeds) -> list[dict]:
     models = {
-        name: difflab.get_denoiser(c)
-        for name, c in difflab.reproducibility_models(settings).items()
+        role.label: difflab.get_denoiser(c)
+        for role, c in difflab.reproducibility_models(settings).items()
     }
     train, _ = difflab.load_images(settings.dataset, settings.resolution)
     gaussian = difflab.GaussianDenoiser.fit(train)
@@ -75,7 +76,7 @@ def gap_rows(settings, seeds) -> list[dict]:
     for seed in seeds:
         z = difflab.seeded_noise(seed, 256, train.shape[1:])
         _, path = difflab.sample(
-            models["U-Net S"], z, "ddim", settings.sample_steps, return_trajectory=True
+            models[Role.STANDARD.label], z, "ddim", settings.sample_steps, return_trajectory=True
         )
         gap = gap_to(gaussian, models, path)
         middle = gap.index[np.argmin(np.abs(np.array(path.t) - 500))]

@@ -15,7 +15,8 @@ import argparse
 import torch
 
 import difflab
-from difflab.book.studies import over_seeds, write_study
+from difflab import Role
+from difflab.book.studies import measured_rows, write_study
 from difflab.chapters.ch02_reproducibility import emergence, sampler_consistency
 
 
@@ -29,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = difflab.get_profile("ci")
     configs = difflab.reproducibility_models(settings)
-    runs = [configs["U-Net S"], configs["U-Net S, seed 1"]]
+    runs = [configs[Role.STANDARD], configs[Role.SEED_TWIN]]
     checkpoints = [*runs[0].snapshots, settings.train_steps]
     along = [
         {
@@ -63,7 +64,7 @@ def main() -> None:
         {
             "threshold": args.threshold,
             "checkpoints": checkpoints,
-            "rows": over_seeds(measure, args.counts, range(args.seeds)),
+            "rows": measured_rows(measure, args.counts, range(args.seeds)),
         },
     )
 

@@ -14,7 +14,7 @@ import argparse
 import torch
 
 import difflab
-from difflab.book.studies import over_seeds, write_study
+from difflab.book.studies import measured_rows, write_study
 from difflab.chapters.ch01_deterministic_map import sampler_agreement, sampler_steps
 
 
@@ -49,7 +49,7 @@ def main() -> None:
         {
             "reference_steps": 4 * steps,
             "sampler_steps": samplers,
-            "rows": over_seeds(measure, args.counts, range(args.seeds)),
+            "rows": measured_rows(measure, args.counts, range(args.seeds)),
         },
     )
 

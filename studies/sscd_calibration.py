@@ -34,6 +34,7 @@ import time
 import torch
 
 import difflab
+from difflab import Role
 from difflab.book.studies import write_study
 from difflab.core import metrics
 
@@ -92,8 +93,8 @@ def main() -> None:
     configs = difflab.reproducibility_models(settings)
     z = difflab.seeded_noise(0, args.noises, (1, settings.resolution, settings.resolution))
     a, b = (
-        difflab.sample(difflab.get_denoiser(configs[name]), z, "ddim", settings.sample_steps)
-        for name in ("U-Net S", "U-Net S, seed 1")
+        difflab.sample(difflab.get_denoiser(configs[role]), z, "ddim", settings.sample_steps)
+        for role in (Role.STANDARD, Role.SEED_TWIN)
     )
     rows = resolution_rows(a, b)
     chosen = args.resolution or min(

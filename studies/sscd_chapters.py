@@ -45,6 +45,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import difflab
+from difflab import Role
 from difflab.book.studies import write_study
 from difflab.chapters import ch02_reproducibility as reproducibility
 from difflab.chapters import ch03_memorization as memorization
@@ -58,7 +59,7 @@ TEST_PAIRS = 2000
 def chapter_2(settings, seed: int, count: int) -> dict:
     """Chapter 2's SSCD scores at one seed: the first `count` of the seed's noises."""
     configs = difflab.reproducibility_models(settings)
-    models = {name: difflab.get_denoiser(config) for name, config in configs.items()}
+    models = {role.label: difflab.get_denoiser(config) for role, config in configs.items()}
     train_images, _ = difflab.load_images(settings.dataset, settings.resolution)
     everyone = {**models, "Gaussian denoiser": difflab.GaussianDenoiser.fit(train_images)}
     z = difflab.seeded_noise(seed, settings.n_samples, train_images.shape[1:])[:count]
@@ -75,13 +76,15 @@ def chapter_2(settings, seed: int, count: int) -> dict:
     rp06, acc = metrics.pairwise_scores(samples, [seed], 0.6, sscd)
     rpcal, _ = metrics.pairwise_scores(samples, [seed], threshold, sscd)
     gaussian = [(name, "Gaussian denoiser") for name in models]
-    snapshots = [*configs["U-Net S"].snapshots, settings.train_steps]
+    snapshots = [*configs[Role.STANDARD].snapshots, settings.train_steps]
     along = [
         {
-            k: models[name] if k == settings.train_steps else difflab.get_snapshot(configs[name], k)
+            k: models[role.label]
+            if k == settings.train_steps
+            else difflab.get_snapshot(configs[role], k)
             for k in snapshots
         }
-        for name in ("U-Net S", "U-Net S, seed 1")
+        for role in (Role.STANDARD, Role.SEED_TWIN)
     ]
     images = reproducibility.along_training(*along, z, settings.sample_steps)
     gain = {

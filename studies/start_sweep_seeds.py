@@ -29,7 +29,7 @@ import torch
 
 import difflab
 from difflab.book.studies import write_study
-from difflab.book.zoo import profile_classifier
+from difflab.book.trained import profile_classifier
 from difflab.chapters.ch05_late_initialization import (
     DataMoments,
     best_starts,

@@ -2,6 +2,9 @@ import pytest
 import torch
 
 from difflab.core.data import load_images
+from difflab.core.devices import set_float32_precision
+
+set_float32_precision(exact=True)  # the book's precision: float32 as float32 on a GPU, no TF32
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from book import HTML, ROOT, glued, script
 from claims import DESCRIPTIVE, UNASSERTED_CLAIMS
 
 from difflab.book import papers
+from difflab.book.catalogue import Role
 from difflab.book.claims import CLAIMS
 
 pytestmark = pytest.mark.book
@@ -441,7 +442,7 @@ class TestLocalMachines:
     def test_the_resnet_is_where_equivariance_shows(self):
         g = self.g()  # bbELS above LS for the ResNet, by its interval
         assert g["bbels_over_ls_resnet_low"] > 0
-        assert g["least_agreed"] == g["worst_predicted"] == "ResNet"
+        assert g["least_agreed"] == g["worst_predicted"] == Role.RESNET.label
 
     def test_the_paper_s_number_is_the_book_s_as_r_and_above_it_as_r_squared(self):
         g = self.g()  # the paper's 0.94 inside the interval of bbELS's median r with the

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from difflab.book.catalogue import catalogue
 from difflab.book.profiles import get_profile
-from difflab.book.zoo import zoo
 from difflab.training import keys
-from difflab.training.classifier import ClassifierConfig, classifier_key
+from difflab.training.classifier import ClassifierConfig, classifier_dir_key
 from difflab.training.loop import TrainConfig
 from difflab.training.store import config_key, model_dir
 
@@ -18,10 +18,10 @@ MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 REMAKE = "delete data/models/*, run `make models`, and commit data/models"
 
 
-@pytest.mark.parametrize("name", zoo(get_profile("ci")))
+@pytest.mark.parametrize("name", catalogue(get_profile("ci")))
 def test_every_ci_zoo_model_is_committed(name, monkeypatch):
     monkeypatch.setenv("DIFFLAB_DATA", str(MODELS.parent))
-    folder = model_dir(zoo(get_profile("ci"))[name])
+    folder = model_dir(catalogue(get_profile("ci"))[name])
     assert (folder / "model.safetensors").exists(), (
         f"the ci model {name!r} is not in the cache: {REMAKE}"
     )
@@ -34,7 +34,7 @@ def test_committed_models_match_the_current_training_code(manifest):
     record = json.loads(manifest.read_text())
     is_classifier = manifest.parent.name.startswith("classifier-")
     key = (
-        classifier_key(ClassifierConfig(**record["config"]))
+        classifier_dir_key(ClassifierConfig(**record["config"]))
         if is_classifier
         else config_key(TrainConfig(**record["config"]))
     )

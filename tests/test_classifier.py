@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from difflab.book.profiles import get_profile
-from difflab.book.zoo import profile_classifier
+from difflab.book.trained import profile_classifier
 from difflab.core.data import load_images
 from difflab.training import classifier
 from difflab.training.classifier import ClassifierConfig, classifier_dir, get_classifier

@@ -225,8 +225,8 @@ def _made_up_tables(shift: float = 0.0) -> dict:
     conditional[("retrieved", "A vs B", 2.0)] = np.ones(8, bool)
     inverse = {}
     for task in ("inpainting", "down-sampling"):
-        for partner in ("B", "DiT", "Gaussian"):
-            rate = np.ones(8, bool) if partner == "B" else hit if partner == "DiT" else ~hit
+        for partner in ("B", "D", "Gaussian"):
+            rate = np.ones(8, bool) if partner == "B" else hit if partner == "D" else ~hit
             inverse |= {
                 ("hits", task, "projection", partner): rate,
                 ("similarity", task, "projection", partner): flat(0.9),
@@ -258,7 +258,7 @@ def test_each_prediction_is_decided_by_its_margins_interval():
         margin_intervals,
     )
 
-    parts = Parts("A vs B", ("A vs C", "B vs C"), ("A", "B", "C"), "B", "DiT", "Gaussian",
+    parts = Parts("A vs B", ("A vs C", "B vs C"), ("A", "B", "C"), "B", "D", "Gaussian",
                   (("F", "G"), ("F", "S"), ("G", "S")), ("F", "G"))  # fmt: skip
     tasks = ("inpainting", "down-sampling")
     found = margin_intervals(_made_up_tables(), parts, tasks, (0.0, 2.0), 2)

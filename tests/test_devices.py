@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from difflab.book.catalogue import catalogue
 from difflab.book.profiles import get_profile
-from difflab.book.zoo import zoo
 from difflab.chapters.ch06_beyond_unconditional import Inpainting, ProjectedDenoiser
 from difflab.chapters.ch07_when_decided import Nudged
 from difflab.core import devices, parallel
@@ -46,13 +46,13 @@ def stray_tensors(module: torch.nn.Module, device: str) -> list[str]:
 
 
 def one_model_per_architecture() -> dict:
-    models = zoo(get_profile("ci"))
+    models = catalogue(get_profile("ci"))
     return {config.arch: models[name] for name, config in reversed(models.items())}
 
 
 @pytest.mark.parametrize("arch", one_model_per_architecture())
 def test_a_cached_model_comes_wholly_on_the_device_asked_for(arch):
-    denoiser = store.get_denoiser(one_model_per_architecture()[arch], "meta")
+    denoiser = store.trained_denoiser(one_model_per_architecture()[arch], "meta")
     assert not stray_tensors(denoiser, "meta")
     assert (
         denoiser.alphas_cumprod.device.type == "meta"
@@ -103,20 +103,20 @@ def test_every_random_draw_comes_from_a_cpu_generator():
 
 def test_a_device_torch_cannot_use_is_refused_with_the_way_out(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.delenv(devices.ENV, raising=False)
+    monkeypatch.delenv(devices.DEVICE_ENV, raising=False)
     with pytest.raises(
         RuntimeError,
         match=r"device='cuda' is not available: torch .* sees no GPU here.*"
         r"DIFFLAB_DEVICE=cpu",
     ):
-        store.get_denoiser(one_model_per_architecture()["unet-s"], "cuda")
+        store.trained_denoiser(one_model_per_architecture()["unet-s"], "cuda")
     with pytest.raises(ValueError, match=r"device='gpu' is not a device; allowed: 'cpu', 'cuda'"):
         devices.checked("gpu")
 
 
 def test_paper_names_cuda_and_auto_says_where_it_runs(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.delenv(devices.ENV, raising=False)
+    monkeypatch.delenv(devices.DEVICE_ENV, raising=False)
     assert (
         get_profile("paper").device == "cuda"
     )  # no silent move to the CPU: refused at its first model
@@ -125,7 +125,7 @@ def test_paper_names_cuda_and_auto_says_where_it_runs(monkeypatch, capsys):
     assert "profile auto: the ci scale on cpu (" in capsys.readouterr().out
     get_profile("ci")
     assert capsys.readouterr().out == ""  # the book's build prints nothing
-    monkeypatch.setenv(devices.ENV, "cpu")  # asked for: the paper scale on the CPU
+    monkeypatch.setenv(devices.DEVICE_ENV, "cpu")  # asked for: the paper scale on the CPU
     assert (
         get_profile("paper").device == "cpu" and get_profile("ci", device="meta").device == "meta"
     )

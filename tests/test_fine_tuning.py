@@ -77,9 +77,9 @@ def test_a_child_needs_its_parents_weights(tmp_path):
 
 
 def test_fine_tuning_starts_from_the_parent_and_is_stored_in_half_precision(tmp_data):
-    parent = store.get_denoiser(PARENT, "cpu", progress=False, allow_training=True)
-    child = store.get_denoiser(CHILD, "cpu", progress=False, allow_training=True)
-    fresh = store.get_denoiser(
+    parent = store.trained_denoiser(PARENT, "cpu", progress=False, allow_training=True)
+    child = store.trained_denoiser(CHILD, "cpu", progress=False, allow_training=True)
+    fresh = store.trained_denoiser(
         TrainConfig(**{**CHILD.as_dict(), "parent": None, "seed": 1}),
         "cpu",
         progress=False,
@@ -94,7 +94,7 @@ def test_fine_tuning_starts_from_the_parent_and_is_stored_in_half_precision(tmp_
     assert torch.equal(
         _weights(child), _weights(child).half().float()
     )  # ... holding float16 values
-    snapshot = store.get_snapshot(CHILD, 2, "cpu")
+    snapshot = store.trained_snapshot(CHILD, 2, "cpu")
     assert torch.equal(_weights(snapshot), _weights(snapshot).half().float())
     noise = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     ends = {"parent": sample(parent, noise, "ddim", 3), "child": sample(child, noise, "ddim", 3)}
@@ -127,8 +127,8 @@ def test_along_fine_tuning_scores_each_step_against_each_reference():
 
 
 def test_fine_tuning_runs_follow_each_run_at_each_seed_and_trends_read_them(tmp_data):
-    parent = store.get_denoiser(PARENT, "cpu", progress=False, allow_training=True)
-    child = store.get_denoiser(CHILD, "cpu", progress=False, allow_training=True)
+    parent = store.trained_denoiser(PARENT, "cpu", progress=False, allow_training=True)
+    child = store.trained_denoiser(CHILD, "cpu", progress=False, allow_training=True)
     noise = {0: torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))}
     samples = {
         name: {0: sample(model, noise[0], "ddim", 5).cpu()}

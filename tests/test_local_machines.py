@@ -24,7 +24,8 @@ def test_patch_sizes_are_every_odd_size_up_to_the_whole_image():
 
 def test_the_search_is_every_image_at_the_paper_scale_only():
     assert ch08.search_for(get_profile("paper")) == ch08.Search()
-    assert ch08.search_for(get_profile("ci")) == ch08.CPU_SEARCH
+    assert ch08.search_for(get_profile("smoke")) == ch08.Search()  # smoke runs the paper's path
+    assert ch08.search_for(get_profile("ci")) == ch08.Search(machines=256, calibration=64)
 
 
 def test_calibrating_against_d_star_picks_the_whole_image(train):
@@ -149,12 +150,14 @@ def test_tables_score_each_predictor_against_its_network(train):
 
 
 ROLES = ch08.Roles(
-    unets_and_resnet=("U-Net S", "ResNet"),
+    unets_and_resnet=("unet", "resnet"),
+    standard="unet",
     twin="twin",
-    attention="DiT",
+    attention="dit",
+    resnet="resnet",
     ends=("small", "large"),
-    convolution_only=("conv", "ResNet"),
-    attention_pairs=(("conv", "U-Net S"),),
+    convolution_only=("conv", "resnet"),
+    attention_pairs=(("conv", "unet"),),
 )
 
 
@@ -162,9 +165,9 @@ def made_up_correlations(shift: float = 0.0) -> ch08.Correlations:
     """Per-noise r of two seeds of 2 noises whose lower medians are the square roots of the
     given r^2 values."""
     medians = {
-        "U-Net S": {"LS": 0.85, "bbELS": 0.90, "Gaussian": 0.8, "D*": 0.7, "twin": 0.95},
-        "ResNet": {"LS": 0.80, "bbELS": 0.85, "Gaussian": 0.8, "D*": 0.7},
-        "DiT": {"LS": 0.70, "bbELS": 0.75, "Gaussian": 0.7, "D*": 0.7},
+        "unet": {"LS": 0.85, "bbELS": 0.90, "Gaussian": 0.8, "D*": 0.7, "twin": 0.95},
+        "resnet": {"LS": 0.80, "bbELS": 0.85, "Gaussian": 0.8, "D*": 0.7},
+        "dit": {"LS": 0.70, "bbELS": 0.75, "Gaussian": 0.7, "D*": 0.7},
         "small": {"LS": 0.9, "bbELS": 0.8, "Gaussian": 0.5, "D*": 0.99},
         "large": {"LS": 0.8, "bbELS": 0.9, "Gaussian": 0.7, "D*": 0.8},
         "conv": {"LS": 0.90, "bbELS": 0.92, "Gaussian": 0.8, "D*": 0.7},
@@ -173,7 +176,7 @@ def made_up_correlations(shift: float = 0.0) -> ch08.Correlations:
         name: {c: np.sqrt([v, v + 0.02, v - shift, v + 0.02 - shift]) for c, v in row.items()}
         for name, row in medians.items()
     }
-    peers = {name: ["twin"] if name == "U-Net S" else [] for name in medians}
+    peers = {name: ["twin"] if name == "unet" else [] for name in medians}
     return ch08.Correlations(values, peers, {0: np.arange(2), 1: np.arange(2, 4)})
 
 
@@ -186,7 +189,7 @@ def made_up_calibration(whole_steps: int) -> ch08.Calibration:
 
 SHRINKING = {
     name: dict.fromkeys(ch08.MACHINES, made_up_calibration(3))
-    for name in ("U-Net S", "ResNet", "DiT", "small", "large", "twin")
+    for name in ("unet", "resnet", "dit", "small", "large", "twin")
 } | {"conv": dict.fromkeys(ch08.MACHINES, made_up_calibration(2))}
 
 
@@ -249,7 +252,7 @@ def test_margins_by_seed_are_the_margins_of_each_seed_alone():
 
 
 def test_a_search_says_its_counts_in_words():
-    assert ch08.CPU_SEARCH.describe() == (
+    assert ch08.search_for(get_profile("ci")).describe() == (
         "LS, bbELS (every patch of each image) and D* search the same 256 training "
         "images; the calibration of the patch sizes searches 64."
     )

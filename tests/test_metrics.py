@@ -91,6 +91,21 @@ def test_rp_needs_paired_sets(fashion8):
         metrics.rp_score(fashion8[0][:3], fashion8[0][:4], 0.5)
 
 
+@pytest.mark.parametrize(
+    "b_shape, message",
+    [
+        ((4, 1, 8, 8), r"a of shape \(3, 1, 8, 8\) and b of shape \(4, 1, 8, 8\) are not allowed"),
+        ((3, 1, 8, 9), r"a of shape \(3, 1, 8, 8\) and b of shape \(3, 1, 8, 9\) are not allowed"),
+    ],
+)
+def test_r_squared_needs_batches_of_one_shape(b_shape, message):
+    """Before: a raw RuntimeError from the product of their features."""
+    with pytest.raises(
+        ValueError, match=message + r"; allowed: two batches of the same shape, a_i paired with b_i"
+    ):
+        metrics.r_squared(torch.randn(3, 1, 8, 8), torch.randn(*b_shape))
+
+
 def test_derangement_moves_every_index():
     for seed in range(5):
         partner = metrics.derangement(50, seed)
@@ -197,7 +212,13 @@ def test_the_paper_profile_uses_the_papers_sscd_once_downloaded(monkeypatch, tmp
     )
     monkeypatch.setattr(metrics, "SSCD", lambda: "onnx")
     monkeypatch.setattr(metrics.OfficialSSCD, "__init__", lambda self, device: None)
-    assert metrics.profile_sscd(get_profile("paper")) == "onnx"  # not downloaded
+    paper, smoke, ci = (get_profile(name, device="cpu") for name in ("paper", "smoke", "ci"))
+    assert paper.sscd == smoke.sscd == "disc_large"  # smoke runs the paper's path
+    assert metrics.sscd(paper.sscd) == "onnx"  # not downloaded
     (tmp_path / "sscd_disc_large.pt").write_bytes(b"")
-    assert isinstance(metrics.profile_sscd(get_profile("paper")), metrics.OfficialSSCD)
-    assert metrics.profile_sscd(get_profile("ci")) == "onnx"  # ci: the calibrated model, always
+    assert isinstance(metrics.sscd(smoke.sscd), metrics.OfficialSSCD)
+    assert metrics.sscd(ci.sscd) == "onnx"  # ci: the calibrated model, always
+    with pytest.raises(
+        ValueError, match=r"model='large' is unknown; allowed: 'mixup', 'disc_large'"
+    ):
+        metrics.sscd("large")

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from difflab.book.catalogue import catalogue
 from difflab.book.papers import NETWORK_PARAMETERS
 from difflab.book.profiles import get_profile
-from difflab.book.zoo import zoo
 from difflab.core.models import ARCHITECTURES, CONDITIONAL, build_network, parameters_of
 
 
@@ -14,9 +14,9 @@ def test_paper_scale_networks_have_the_papers_parameter_counts(arch):
 
 
 def test_the_paper_profile_trains_the_papers_networks_and_ci_keeps_its_own():
-    paper = {config.arch for config in zoo(get_profile("paper")).values()}
+    paper = {config.arch for config in catalogue(get_profile("paper")).values()}
     assert {"ddpm", "ddpm-class", "ddpmpp-64", "ddpmpp-128", "ddpmpp-256"} <= paper
-    ci = {config.arch for config in zoo(get_profile("ci")).values()}
+    ci = {config.arch for config in catalogue(get_profile("ci")).values()}
     assert not ci & {"ddpm", "ddpm-class", *NETWORK_PARAMETERS}
 
 

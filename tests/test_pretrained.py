@@ -6,7 +6,7 @@ from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 
 from difflab import sample
 from difflab.book.profiles import get_profile
-from difflab.book.zoo import profile_pipelines
+from difflab.book.trained import profile_pipelines
 from difflab.training.pretrained import load_pipeline
 
 

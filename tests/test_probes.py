@@ -17,7 +17,7 @@ FIX = (
 
 @pytest.fixture(scope="module")
 def recorded():
-    return probes.recorded()
+    return probes.recorded_probes()
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -67,4 +67,4 @@ def test_a_missing_record_says_how_to_make_it(tmp_data):
         FileNotFoundError,
         match=r"network_probes.json is missing .*python -m difflab.training.probes --write",
     ):
-        probes.recorded()
+        probes.recorded_probes()

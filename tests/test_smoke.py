@@ -9,6 +9,7 @@ import pytest
 from book import ROOT, glued, glued_in, script
 
 build_book = script("build_book")
+pytestmark = pytest.mark.book  # it compares with the CI build's glued values
 
 # the chapters' own counts at a toy size (chapter 7 picks steps of the 25-step grid: the profile keeps 25)
 KNOBS = {

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from difflab.book.studies import (
-    over_seeds,
+    measured_rows,
     read_study,
     spread,
     study_minima,
@@ -77,8 +77,8 @@ def test_a_damaged_or_missing_study_names_the_file_and_the_fix(tmp_data):
         read_study("broken")
 
 
-def test_over_seeds_measures_every_count_and_seed_in_order():
-    rows = over_seeds(lambda n, seed: {"value": n + seed}, counts=[10, 20], seeds=range(2))
+def test_measured_rows_measure_every_count_and_seed_in_order():
+    rows = measured_rows(lambda n, seed: {"value": n + seed}, counts=[10, 20], seeds=range(2))
     assert [(r["n"], r["seed"], r["value"]) for r in rows] == [
         (10, 0, 10),
         (10, 1, 11),

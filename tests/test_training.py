@@ -5,9 +5,9 @@ import diffusers
 import pytest
 import torch
 
-from difflab.book import zoo
+from difflab.book import trained
+from difflab.book.catalogue import standard as standard_config
 from difflab.book.profiles import get_profile
-from difflab.book.zoo import standard as standard_config
 from difflab.core import models
 from difflab.training import checkpoints, keys, loop, store
 from difflab.training.loop import TrainConfig, train
@@ -161,9 +161,9 @@ def test_cache_trains_once_then_loads(tmp_data, monkeypatch):
     calls = []
     real_train = store.train
     monkeypatch.setattr(store, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
-    first = store.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
+    first = store.trained_denoiser(TINY, "cpu", progress=False, allow_training=True)
     store._loaded.clear()  # as in a new process
-    second = store.get_denoiser(TINY, "cpu", progress=False)
+    second = store.trained_denoiser(TINY, "cpu", progress=False)
     assert len(calls) == 1 and torch.equal(_weights(first), _weights(second))
     folder = store.model_dir(TINY)
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -247,31 +247,31 @@ def test_a_missing_model_is_an_error_that_says_how_to_train_it(tmp_data, monkeyp
             r"Train it with `python -m difflab.book.zoo ci 'standard'`.* DIFFLAB_TRAIN=1"
         ),
     ):
-        zoo.get_denoiser(standard, "cpu")
+        trained.get_denoiser(standard, "cpu")
     monkeypatch.setenv("DIFFLAB_TRAIN", "0")
     with pytest.raises(
         store.NotTrainedError, match=r"difflab.get_denoiser\(config, allow_training=True\)"
     ):
-        store.get_denoiser(TINY, "cpu")  # not a zoo model
+        store.trained_denoiser(TINY, "cpu")  # not a zoo model
 
 
 def test_opting_in_trains(tmp_data, monkeypatch):
     monkeypatch.setenv("DIFFLAB_TRAIN", "1")
-    store.get_denoiser(TINY, "cpu", progress=False)
+    store.trained_denoiser(TINY, "cpu", progress=False)
     assert (store.model_dir(TINY) / "model.safetensors").exists()
     store._loaded.clear()
     monkeypatch.delenv("DIFFLAB_TRAIN")
-    store.get_denoiser(TINY, "cpu")  # cached now: no opt-in needed
+    store.trained_denoiser(TINY, "cpu")  # cached now: no opt-in needed
 
 
 def test_a_new_training_revision_misses_the_cache(tmp_data, monkeypatch):
-    store.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
+    store.trained_denoiser(TINY, "cpu", progress=False, allow_training=True)
     monkeypatch.setattr(keys, "TRAINING_REVISION", keys.TRAINING_REVISION + 1)
     assert not (store.model_dir(TINY) / "model.safetensors").exists()
 
 
 def test_loading_weights_of_another_config_is_refused(tmp_data):
-    store.get_denoiser(TINY, "cpu", progress=False, allow_training=True)
+    store.trained_denoiser(TINY, "cpu", progress=False, allow_training=True)
     weights = store.model_dir(TINY) / "model.safetensors"
     with pytest.raises(ValueError, match="does not match its config"):
         store.load_denoiser(weights, TrainConfig(**{**TINY.as_dict(), "seed": 5}))
@@ -293,12 +293,15 @@ def test_edm_model_learns_and_denoises_in_vp_time(tmp_path):
 
 def test_snapshots_keep_the_ema_weights_along_training(tmp_data):
     config = TrainConfig(**{**TINY.as_dict(), "steps": 8, "snapshots": (2, 5)})
-    final = store.get_denoiser(config, "cpu", progress=False, allow_training=True)
-    early, middle = store.get_snapshot(config, 2, "cpu"), store.get_snapshot(config, 5, "cpu")
+    final = store.trained_denoiser(config, "cpu", progress=False, allow_training=True)
+    early, middle = (
+        store.trained_snapshot(config, 2, "cpu"),
+        store.trained_snapshot(config, 5, "cpu"),
+    )
     assert not torch.equal(_weights(early), _weights(middle))
     assert not torch.equal(_weights(middle), _weights(final))
     with pytest.raises(ValueError, match="step=3 is not a snapshot"):
-        store.get_snapshot(config, 3)
+        store.trained_snapshot(config, 3)
     with pytest.raises(ValueError, match="snapshots=\\(9,\\) is not allowed"):
         TrainConfig(**{**TINY.as_dict(), "snapshots": (9,)})
 

@@ -18,7 +18,7 @@ FIX = (
 
 
 def test_training_computes_what_its_revision_recorded():
-    recorded, now = digests.recorded(), digests.pinned_digests()
+    recorded, now = digests.recorded_digests(), digests.pinned_digests()
     if (recorded["torch"], recorded["diffusers"]) != (now["torch"], now["diffusers"]):
         pytest.skip(
             f"digests recorded with torch {recorded['torch']} and diffusers {recorded['diffusers']}; "
@@ -72,9 +72,9 @@ def test_the_digest_is_deterministic_and_sees_a_change_of_behaviour(tmp_path, mo
 
 
 def test_the_classifier_revision_is_in_its_key(monkeypatch):
-    before = classifier.classifier_key(digests.CLASSIFIER)
+    before = classifier.classifier_dir_key(digests.CLASSIFIER)
     monkeypatch.setattr(keys, "CLASSIFIER_REVISION", keys.CLASSIFIER_REVISION + 1)
-    assert classifier.classifier_key(digests.CLASSIFIER) != before
+    assert classifier.classifier_dir_key(digests.CLASSIFIER) != before
 
 
 def test_digests_need_pinned_numerics_and_a_recording(monkeypatch, tmp_data):
@@ -87,4 +87,4 @@ def test_digests_need_pinned_numerics_and_a_recording(monkeypatch, tmp_data):
         FileNotFoundError,
         match=r"training_digests.json is missing .*python -m difflab.training.digests --write",
     ):
-        digests.recorded()
+        digests.recorded_digests()

@@ -3,66 +3,86 @@
 - difflab.core: the numerics (forward process, data, networks, denoisers, the Gaussian closed form,
   samplers, metrics);
 - difflab.training: making models (the training loop, checkpoints, the model store, the classifier);
-- difflab.book: the book's machinery (profiles, the zoo, the papers' numbers, studies, plotting, glue,
-  the build's sample cache);
+- difflab.book: the book's machinery (profiles, the catalogue and its trained models, the papers'
+  numbers, studies, plotting, glue, the build's sample cache);
 - difflab.chapters: one module per chapter, its experiments.
 
-Models, samplers and training come from diffusers and torch. The names chapters use are here too."""
+Models, samplers and training come from diffusers and torch. The names chapters use are here too,
+loaded when first used: importing a layer loads only that layer and those below it, and no import
+changes global state (a chapter's first cell calls `set_float32_precision(exact=True)`)."""
 
-from difflab.book.plotting import comparison_grid, image_grid
-from difflab.book.profiles import get_profile
-from difflab.book.sample_cache import sample
-from difflab.book.zoo import (
-    FINE_TUNING_CLASS,
-    conditional_models,
-    dip_sweep,
-    disjoint_pairs,
-    fine_tuning_models,
-    get_denoiser,
-    get_snapshot,
-    manifest,
-    memorization_sweep,
-    reproducibility_models,
-    standard,
-    zoo,
-)
-from difflab.core.data import (
-    disjoint_subsets,
-    gaussian_mixture,
-    load_images,
-    nested_subset,
-    two_points,
-)
-from difflab.core.denoisers import (
-    Denoiser,
-    EmpiricalDenoiser,
-    GaussianDenoiser,
-    GaussianMixtureDenoiser,
-    NetDenoiser,
-)
-from difflab.core.devices import set_float32_precision
-from difflab.core.metrics import (
-    SSCD,
-    Agreement,
-    OfficialSSCD,
-    agreement,
-    calibrated_threshold,
-    centred_pixels,
-    copied_image,
-    gl_score,
-    nearest_neighbours,
-    nearest_ratio,
-    pair_similarity,
-    retrieval_accuracy,
-    rp_score,
-    same_copy_score,
-    shuffled_similarity,
-    similarity_matrix,
-)
-from difflab.core.sampling import SAMPLERS, make_sampler, seeded_noise
-from difflab.training.loop import TrainConfig, train
-from difflab.training.store import load_denoiser
+import importlib
 
-set_float32_precision(
-    exact=True
-)  # float32 as float32 on a GPU, no TF32: samples differ from the CPU's by rounding
+# each name chapters use, by the module that defines it
+_NAMES = {
+    "difflab.book.plotting": ("comparison_grid", "image_grid"),
+    "difflab.book.profiles": ("get_profile",),
+    "difflab.book.sample_cache": ("sample",),
+    "difflab.book.catalogue": (
+        "FINE_TUNING_CLASS",
+        "Role",
+        "catalogue",
+        "conditional_models",
+        "convolution_only_models",
+        "dip_sweep",
+        "disjoint_pairs",
+        "fine_tuning_models",
+        "fine_tuning_parent",
+        "labelled",
+        "memorization_sweep",
+        "reproducibility_models",
+        "standard",
+    ),
+    "difflab.book.trained": ("get_denoiser", "get_snapshot", "manifest"),
+    "difflab.core.data": (
+        "disjoint_subsets",
+        "gaussian_mixture",
+        "load_images",
+        "nested_subset",
+        "two_points",
+    ),
+    "difflab.core.denoisers": (
+        "Denoiser",
+        "EmpiricalDenoiser",
+        "GaussianDenoiser",
+        "GaussianMixtureDenoiser",
+        "NetDenoiser",
+    ),
+    "difflab.core.devices": ("set_float32_precision",),
+    "difflab.core.metrics": (
+        "SSCD",
+        "Agreement",
+        "OfficialSSCD",
+        "agreement",
+        "calibrated_threshold",
+        "centred_pixels",
+        "copied_image",
+        "gl_score",
+        "nearest_neighbours",
+        "nearest_ratio",
+        "pair_similarity",
+        "retrieval_accuracy",
+        "rp_score",
+        "same_copy_score",
+        "shuffled_similarity",
+        "similarity_matrix",
+    ),
+    "difflab.core.sampling": ("SAMPLERS", "make_sampler", "seeded_noise"),
+    "difflab.training.loop": ("TrainConfig", "train"),
+    "difflab.training.store": ("load_denoiser",),
+}
+_MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    """A chapter's name, imported from its module on first use (PEP 562)."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'difflab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

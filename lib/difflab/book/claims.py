@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from difflab.book.glue import recorded
+from difflab.book.glue import recorded_value
 from difflab.book.tables import ReadersTable, for_readers
 
 SIDES = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
@@ -132,11 +132,11 @@ CLAIMS = {
 
 
 def claims_frame(chapter: str) -> pd.DataFrame:
-    """The chapter's claims beside what this notebook recorded (glue.recorded): the bound, the
+    """The chapter's claims beside what this notebook recorded (glue.recorded_value): the bound, the
     measured number and its 95% interval, and where the interval lies against the bound."""
     rows = {}
     for claim in CLAIMS[chapter]:
-        value, low, high = (recorded(claim.name + end) for end in ("", "_low", "_high"))
+        value, low, high = (recorded_value(claim.name + end) for end in ("", "_low", "_high"))
         rows[claim.text] = {
             "bound": f"{WORDS[claim.side]} {claim.bound:g}",
             "measured": f"{value:.3g}",

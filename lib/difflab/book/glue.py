@@ -1,8 +1,26 @@
-"""Numbers a chapter records for its text, its intro-page row and its tests (through myst_nb.glue)."""
-
-from myst_nb import glue
+"""Numbers a chapter records for its text, its intro-page row and its tests (glue, as myst_nb.glue)."""
 
 from difflab.core import intervals
+
+# myst_nb.glue's record: a glued output's MIME types carry this prefix when it is not displayed
+# (myst-nb reads it off when the book is rendered; tests/book.py's glued_in reads it as a suffix).
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name: str, variable, display: bool = True) -> None:
+    """Glue `variable` under `name` for the book's {glue} roles and directives, as myst_nb.glue
+    (myst-nb 1.x) does, output for output: the object's display formats (IPython's), under
+    GLUE_PREFIX unless `display`, with the metadata {"scrapbook": {"name", "mime_prefix"}}. Written
+    here so that a chapter needs only IPython (its kernel's), not myst-nb and the book's build
+    stack: a reader's install (Colab) and a GPU machine lack them. tests/test_lock.py compares the
+    outputs with myst_nb.glue's, where myst-nb is installed."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipy_display
+
+    mimebundle, metadata = format_display_data(variable)
+    mime_prefix = "" if display else GLUE_PREFIX
+    metadata["scrapbook"] = dict(name=name, mime_prefix=mime_prefix)
+    ipy_display({mime_prefix + k: v for k, v in mimebundle.items()}, raw=True, metadata=metadata)
 
 
 class Text(str):
@@ -25,7 +43,7 @@ def record(name: str, value):
     return value
 
 
-def recorded(name: str):
+def recorded_value(name: str):
     """A value this notebook recorded earlier, for a summary table that repeats it."""
     if name not in _recorded:
         raise KeyError(
@@ -65,5 +83,5 @@ def span(low: float, high: float, spec: str) -> str:
 def record_span(name: str, spec: str, ends: tuple[str, str] = ("min", "max")) -> str:
     """record() NAME_span: the span of the NAME_min and NAME_max this notebook recorded (or of
     other `ends`, such as an interval's low and high), for the text's {glue:md}."""
-    low, high = (recorded(f"{name}_{end}") for end in ends)
+    low, high = (recorded_value(f"{name}_{end}") for end in ends)
     return record(f"{name}_span", span(low, high, spec))

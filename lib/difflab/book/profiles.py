@@ -4,7 +4,8 @@ import os
 from dataclasses import dataclass, fields, replace
 
 from difflab.core.data import TITLES
-from difflab.core.devices import ENV, default_device, describe
+from difflab.core.devices import DEVICE_ENV, default_device, describe
+from difflab.core.metrics import SSCD_MODELS
 from difflab.core.models import ARCHITECTURES
 
 # the standard network's twins in models.ARCHITECTURES, by suffix: chapter 6's, and chapter 8's
@@ -13,6 +14,7 @@ TWINS = {"-class": "class-conditional", "-conv": "convolution-only"}
 
 @dataclass(frozen=True)
 class Profile:
+    # every chapter: where, on what, and the standard model (chapters 1, 2, 4-8)
     name: str
     device: str
     dataset: str
@@ -20,22 +22,34 @@ class Profile:
     train_steps: int  # the standard model's training budget
     batch_size: int
     standard_arch: str  # the standard model's network (its twins: TWINS)
-    wide_arch: str  # chapter 2's wider U-Net
     lr: float  # the standard model's optimizer and EMA (and its variants')
     ema_decay: float
     n_samples: int  # starting noises per seed
     sample_steps: int  # deterministic sampler's steps
-    sweep_sizes: tuple[int, ...]  # training-set sizes of the memorization sweep
+    # chapter 2: the wider U-Net; whether released pipelines (CIFAR-10's) may stand beside the
+    # models; the SSCD copy detector of chapters 2 and 3 ("mixup": the ONNX sscd_disc_mixup the
+    # studies calibrated; "disc_large": the paper's sscd_disc_large, once downloaded, else "mixup")
+    wide_arch: str
+    pretrained: bool
+    sscd: str
+    # chapter 3 (and chapter 6's fine-tuning parents): the memorization sweep
+    sweep_sizes: tuple[int, ...]  # training-set sizes
     sweep_archs: tuple[str, ...]  # the widths trained on each of them
     sweep_steps: int  # one training budget for every size
     sweep_batch_size: int
     disjoint_sizes: tuple[int, ...]  # sizes at which the smaller width also trains on other data
     dip_arch: str  # a width 4x the smaller sweep width's, trained only at dip_sizes,
     dip_sizes: tuple[int, ...]  # the sizes around the transition (is the dip deeper between them?)
-    clones: int  # chapter 4: images cloned at each time
-    noise_start_fid_samples: int  # chapter 4: samples per FID when starting late from noise
-    late_sweep_fid_samples: int  # chapter 5: samples per FID in the start-time sweep
-    late_table_fid_samples: int  # chapter 5: samples per FID in the final table
+    # chapter 4
+    clones: int  # images cloned at each time
+    noise_start_fid_samples: int  # samples per FID when starting late from noise
+    # chapter 5
+    late_sweep_fid_samples: int  # samples per FID in the start-time sweep
+    late_table_fid_samples: int  # samples per FID in the final table
+    # chapter 8: how many training images the local machines and D* search, and the calibration
+    # of their patch sizes (None: every image)
+    local_machine_images: int | None
+    local_calibration_images: int | None
 
     def describe(self) -> str:
         """The knobs a reader needs, in a sentence (Markdown) for a chapter's set-up cell."""
@@ -65,6 +79,18 @@ class Profile:
                 raise ValueError(
                     f"{name}={arch!r} is unknown; allowed: {', '.join(map(repr, ARCHITECTURES))}"
                 )
+        for name in ("local_machine_images", "local_calibration_images"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(
+                    f"{name}={value!r} is not allowed; allowed: None (every image) or an integer >= 1"
+                )
+        if self.sscd not in SSCD_MODELS:
+            raise ValueError(
+                f"sscd={self.sscd!r} is unknown; allowed: {', '.join(map(repr, SSCD_MODELS))}"
+            )
         for suffix, twin in TWINS.items():
             if f"{self.standard_arch}{suffix}" not in ARCHITECTURES:
                 allowed = [arch for arch in ARCHITECTURES if f"{arch}{suffix}" in ARCHITECTURES]
@@ -99,6 +125,10 @@ PROFILES = {
         noise_start_fid_samples=600,
         late_sweep_fid_samples=500,
         late_table_fid_samples=2000,
+        sscd="mixup",
+        pretrained=False,
+        local_machine_images=256,  # data/studies/local_search.json
+        local_calibration_images=64,
     ),
     "paper": Profile(
         name="paper",
@@ -124,6 +154,10 @@ PROFILES = {
         noise_start_fid_samples=10_000,
         late_sweep_fid_samples=10_000,
         late_table_fid_samples=50_000,
+        sscd="disc_large",
+        pretrained=True,
+        local_machine_images=None,
+        local_calibration_images=None,
     ),
 }
 
@@ -166,8 +200,8 @@ def get_profile(name: str = "auto", **overrides) -> Profile:
     CUDA, and without a GPU stops at its first model (devices.checked) instead of moving to the CPU.
     `auto` and `paper` say which device they use."""
     asked = name
-    if overrides.get("device") is None and os.environ.get(ENV):
-        overrides = {**overrides, "device": os.environ[ENV]}
+    if overrides.get("device") is None and os.environ.get(DEVICE_ENV):
+        overrides = {**overrides, "device": os.environ[DEVICE_ENV]}
     if name == "auto":
         name, overrides = "ci", {"device": default_device(), **overrides}
     if name not in PROFILES:

@@ -18,12 +18,12 @@ import torch
 
 from difflab.core import sampling
 
-ENV = "DIFFLAB_SAMPLE_CACHE"
+CACHE_ENV = "DIFFLAB_SAMPLE_CACHE"
 
 
 def folder() -> Path | None:
     """The build's cache folder, or None when caching is off."""
-    value = os.environ.get(ENV, "")
+    value = os.environ.get(CACHE_ENV, "")
     return Path(value) if value else None
 
 

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from difflab.book.plotting import FULL_WIDTH, shared_legend
 from difflab.book.sample_cache import sample
 from difflab.book.tables import decided, error_bars, predictions_table
-from difflab.book.zoo import get_snapshot
+from difflab.book.trained import get_snapshot
 from difflab.core import intervals, metrics
 from difflab.core.denoisers import Denoiser
 from difflab.core.models import CLASSES

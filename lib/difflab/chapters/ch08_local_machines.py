@@ -12,17 +12,19 @@ import torch
 import torch.nn.functional as F
 from matplotlib.ticker import NullLocator
 
+from difflab.book.catalogue import (
+    Role,
+    convolution_only_models,
+    labelled,
+    memorization_sweep,
+    reproducibility_models,
+)
 from difflab.book.glue import with_interval
 from difflab.book.plotting import FULL_WIDTH, shared_legend
 from difflab.book.profiles import Profile
 from difflab.book.sample_cache import sample
 from difflab.book.tables import error_bars, estimates, verdict_row
-from difflab.book.zoo import (
-    convolution_only_models,
-    get_denoiser,
-    memorization_sweep,
-    reproducibility_models,
-)
+from difflab.book.trained import get_denoiser
 from difflab.core import intervals, metrics
 from difflab.core.data import load_images
 from difflab.core.denoisers import Denoiser, EmpiricalDenoiser, GaussianDenoiser
@@ -35,7 +37,6 @@ from difflab.core.local import (
 from difflab.training.loop import training_images
 
 MACHINES = {"LS": LocalScoreMachine, "bbELS": BorderedLocalScoreMachine}
-ARCH_TITLES = {"unet-xs": "U-Net XS", "unet-s": "U-Net S", "unet-m": "U-Net M"}  # the sweep's
 CLOSED_FORMS = ("LS", "bbELS", "Gaussian", "D*")
 
 
@@ -65,25 +66,25 @@ class Search:
         )
 
 
-CPU_SEARCH = Search(machines=256, calibration=64)  # data/studies/local_search.json
-
-
 def search_for(profile: Profile) -> Search:
-    """Every image at the `paper` scale (a GPU's job); CPU_SEARCH elsewhere."""
-    return Search() if profile.name == "paper" else CPU_SEARCH
+    """The profile's counts (`local_machine_images`, `local_calibration_images`): every image at
+    the `paper` scale (a GPU's job), fewer on a CPU."""
+    return Search(profile.local_machine_images, profile.local_calibration_images)
 
 
 @dataclass(frozen=True)
 class Roles:
     """Which network plays which part in the predictions: chapter 2's U-Nets and its ResNet
     (predictions 2-4 call them convolutional, though all but the ResNet have attention), the
-    standard U-Net's seed twin, the DiT, chapter 3's sweep at its (smallest, largest) training
-    set, the convolution-only networks, and each convolution-only U-Net beside the U-Net with
-    attention of the same seed."""
+    standard U-Net's seed twin, the DiT, the ResNet, chapter 3's sweep at its (smallest, largest)
+    training set, the convolution-only networks, and each convolution-only U-Net beside the U-Net
+    with attention of the same seed. Each network by its label."""
 
     unets_and_resnet: tuple[str, ...]
+    standard: str
     twin: str
     attention: str
+    resnet: str
     ends: tuple[str, str]
     convolution_only: tuple[str, ...]
     attention_pairs: tuple[tuple[str, str], ...]
@@ -94,20 +95,26 @@ class Roles:
         return [*self.unets_and_resnet, self.attention, *self.ends]
 
 
+def arch_title(arch: str) -> str:
+    """A sweep width's name for a reader: "unet-xs" is "U-Net XS"; other networks keep theirs."""
+    family, _, size = arch.partition("-")
+    return f"U-Net {size.upper()}" if family == "unet" else arch
+
+
 def networks(profile: Profile, device) -> tuple[dict, dict, dict, Roles]:
     """Chapter 2's seven networks, the two convolution-only U-Nets, and chapter 3's sweep at its
     smallest and largest training sets (its wider U-Net, and its narrower one as the peer): the
     networks, the training images each learned from, the peers of each network that the
     machines predict, and the parts they play."""
     train, _ = load_images(profile.dataset, profile.resolution)
-    configs = reproducibility_models(profile) | convolution_only_models(profile)
+    configs = labelled(reproducibility_models(profile) | convolution_only_models(profile))
     nets = {name: get_denoiser(config, device) for name, config in configs.items()}
     trains = dict.fromkeys(configs, train)
     peers = {name: [other for other in configs if other != name] for name in configs}
     sweep, (narrow, wide) = memorization_sweep(profile), profile.sweep_archs
     ends = []
     for n in (profile.sweep_sizes[0], profile.sweep_sizes[-1]):
-        name, peer = (f"sweep's {ARCH_TITLES.get(a, a)}, {n:,} images" for a in (wide, narrow))
+        name, peer = (f"sweep's {arch_title(a)}, {n:,} images" for a in (wide, narrow))
         nets |= {
             name: get_denoiser(sweep[wide, n], device),
             peer: get_denoiser(sweep[narrow, n], device),
@@ -115,14 +122,24 @@ def networks(profile: Profile, device) -> tuple[dict, dict, dict, Roles]:
         trains[name] = training_images(sweep[wide, n])
         peers[name] = [peer]
         ends.append(name)
-    conv = list(convolution_only_models(profile))
     roles = Roles(
-        unets_and_resnet=tuple(n for n in reproducibility_models(profile) if n != "DiT"),
-        twin="U-Net S, seed 1",
-        attention="DiT",
+        unets_and_resnet=tuple(
+            role.label for role in reproducibility_models(profile) if role is not Role.DIT
+        ),
+        standard=Role.STANDARD.label,
+        twin=Role.SEED_TWIN.label,
+        attention=Role.DIT.label,
+        resnet=Role.RESNET.label,
         ends=tuple(ends),
-        convolution_only=(*conv, "ResNet"),
-        attention_pairs=tuple(zip(conv, ("U-Net S", "U-Net S, seed 1"))),
+        convolution_only=(
+            Role.CONVOLUTION_ONLY.label,
+            Role.CONVOLUTION_ONLY_TWIN.label,
+            Role.RESNET.label,
+        ),
+        attention_pairs=(
+            (Role.CONVOLUTION_ONLY.label, Role.STANDARD.label),
+            (Role.CONVOLUTION_ONLY_TWIN.label, Role.SEED_TWIN.label),
+        ),
     )
     return nets, trains, peers, roles
 
@@ -464,7 +481,7 @@ def prediction_margins(
     over = lambda names, a, b: np.min([m(n, a) - m(n, b) for n in names], axis=0)
     convolutional = lambda column: np.array([m(n, column) for n in roles.unets_and_resnet])
     smallest, largest = roles.ends
-    standard = roles.unets_and_resnet[0]
+    standard = roles.standard
     pairs = roles.attention_pairs
     return {
         "shrinks": shrink_margin(calibrations, roles.original),
@@ -553,8 +570,14 @@ def peers_over_machines(corr: Correlations, trained, indices=slice(None)):
     return np.min(gaps, axis=0)
 
 
-SHORT = {"bbELS": "bbels", "LS": "ls", "Gaussian": "gaussian", "D*": "dstar",
-         "other networks": "peers"}  # fmt: skip
+# each column's range over chapter 2's U-Nets and ResNet, glued as (its minimum, its maximum)
+CH2_RANGES = {
+    "bbELS": ("r2_bbels_ch2_min", "r2_bbels_ch2_max"),
+    "LS": ("r2_ls_ch2_min", "r2_ls_ch2_max"),
+    "Gaussian": ("r2_gaussian_ch2_min", "r2_gaussian_ch2_max"),
+    "D*": ("r2_dstar_ch2_min", "r2_dstar_ch2_max"),
+    "other networks": ("r2_peers_ch2_min", "r2_peers_ch2_max"),
+}
 
 
 def glue_table(
@@ -564,19 +587,19 @@ def glue_table(
     (`_ch2_`), single networks' values with their intervals, how far the better machine stays
     below the peers, and which network the peers agree with least and bbELS predicts worst."""
     medians = estimates(table)
-    unet, (smallest, largest) = roles.unets_and_resnet[0], roles.ends
+    unet, (smallest, largest) = roles.standard, roles.ends
     (conv, _), (conv_twin, _) = roles.attention_pairs
     glued = {"rp_threshold_unet": thresholds[unet], "rp_fpr_percent": 1}
-    for column, short in SHORT.items():
+    for column, (low, high) in CH2_RANGES.items():
         values = medians.loc[list(roles.unets_and_resnet), column]
-        glued |= {f"r2_{short}_ch2_min": values.min(), f"r2_{short}_ch2_max": values.max()}
+        glued |= {low: values.min(), high: values.max()}
     cells = {
         "r2_bbels_unet": table.loc[unet, "bbELS"],
         "r2_ls_unet": table.loc[unet, "LS"],
         "r2_bbels_dit": table.loc[roles.attention, "bbELS"],
-        "r2_bbels_resnet": table.loc["ResNet", "bbELS"],
-        "r2_ls_resnet": table.loc["ResNet", "LS"],
-        "r2_peers_resnet": table.loc["ResNet", "other networks"],
+        "r2_bbels_resnet": table.loc[roles.resnet, "bbELS"],
+        "r2_ls_resnet": table.loc[roles.resnet, "LS"],
+        "r2_peers_resnet": table.loc[roles.resnet, "other networks"],
         "r2_dstar_smallest": table.loc[smallest, "D*"],
         "r2_ls_smallest": table.loc[smallest, "LS"],
         "r2_dstar_largest": table.loc[largest, "D*"],
@@ -597,7 +620,7 @@ def glue_table(
     }
     trained = [*roles.unets_and_resnet, roles.attention, conv, conv_twin]
     gap = intervals.bootstrap_indices(partial(peers_over_machines, corr, trained), corr.n)
-    resnet = lambda i: corr.median("ResNet", "bbELS", i) - corr.median("ResNet", "LS", i)
+    resnet = lambda i: corr.median(roles.resnet, "bbELS", i) - corr.median(roles.resnet, "LS", i)
     cells |= {
         "peers_over_machines_min": gap,
         "bbels_over_ls_resnet": intervals.bootstrap_indices(resnet, corr.n),
@@ -619,7 +642,7 @@ def glue_schedules(schedules: dict, roles: Roles, sizes) -> dict:
     (conv, unet), _ = roles.attention_pairs
     whole = lambda name: sum(k == sizes[-1] for k in schedules[name]["bbELS"].values())
     mean = lambda name: np.mean(list(schedules[name]["bbELS"].values()))
-    resnet = list(schedules["ResNet"]["bbELS"].values())
+    resnet = list(schedules[roles.resnet]["bbELS"].values())
     side = (sizes[-1] + 1) // 2  # the image's: the whole-image size is 2 side - 1
     wide = lambda name: sum(side < k < sizes[-1] for k in schedules[name]["bbELS"].values())
     return {
@@ -717,33 +740,42 @@ def study_glue(study: dict, search: Search) -> dict:
     images measured, per machine, and the largest change from calibrating with more images."""
     rows, at = pd.DataFrame(study["rows"]), search_rows(study)
     glued = {"study_noises": len(study["seeds"]) * study["noises_per_seed"]}
-    for machine, short in (("bbELS", "bbels"), ("LS", "ls")):
+    names = {
+        "bbELS": ("study_bbels_gain_max", "study_bbels_gain_min", "study_bbels_most"),
+        "LS": ("study_ls_gain_max", "study_ls_gain_min", "study_ls_most"),
+    }
+    for machine, (gain_max, gain_min, most_searched) in names.items():
         mine = at[at["machine"] == machine]
         most = mine[mine["searched"] == mine["searched"].max()].set_index("network")["r2_median"]
         here = mine[mine["searched"] == search.machines].set_index("network")["r2_median"]
         glued |= {
-            f"study_{short}_gain_max": (most - here).max(),
-            f"study_{short}_gain_min": (most - here).min(),
-            f"study_{short}_most": int(mine["searched"].max()),
+            gain_max: (most - here).max(),
+            gain_min: (most - here).min(),
+            most_searched: int(mine["searched"].max()),
         }
     calibrated = rows[rows["searched"] == search.machines]
     spread = calibrated.groupby(["network", "machine"])["r2_median"].agg(
         lambda r: r.max() - r.min()
     )
     stable = pd.DataFrame(study["stability"])
-    ends = {"chapter": (search.calibration, stable["trajectories"].min()),
-            "most": (stable["images"].max(), stable["trajectories"].max())}  # fmt: skip
-    for end, (images, paths) in ends.items():
+    ends = {  # (images, trajectories) -> the names of (same size at most, agreement lost at most)
+        (search.calibration, stable["trajectories"].min()): (
+            "study_same_max_chapter",
+            "study_lost_max_chapter",
+        ),
+        (stable["images"].max(), stable["trajectories"].max()): (
+            "study_same_max_most",
+            "study_lost_max_most",
+        ),
+    }
+    for (images, paths), (same, lost) in ends.items():
         rows = stable[(stable["images"] == images) & (stable["trajectories"] == paths)]
-        glued |= {
-            f"study_same_max_{end}": rows["same_size"].max(),
-            f"study_lost_max_{end}": rows["agreement_lost"].max(),
-        }
+        glued |= {same: rows["same_size"].max(), lost: rows["agreement_lost"].max()}
     return glued | {
         "study_calibration_spread_max": spread.max(),
         "study_calibration_most": int(calibrated["calibration"].max()),
-        "study_stability_images_most": int(ends["most"][0]),
-        "study_stability_paths_most": int(ends["most"][1]),
+        "study_stability_images_most": int(stable["images"].max()),
+        "study_stability_paths_most": int(stable["trajectories"].max()),
     }
 
 

@@ -18,12 +18,12 @@ import os
 
 import torch
 
-ENV = "DIFFLAB_DEVICE"
+DEVICE_ENV = "DIFFLAB_DEVICE"
 
 
 def default_device() -> str:
     """DIFFLAB_DEVICE if set, else "cuda" where torch sees a GPU, else "cpu"."""
-    return os.environ.get(ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
+    return os.environ.get(DEVICE_ENV) or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def checked(device: str | torch.device) -> str:
@@ -41,7 +41,7 @@ def checked(device: str | torch.device) -> str:
             f"device={name!r} is not available: torch {torch.__version__} ({build}) sees no GPU here. The "
             f"`paper` profile trains the papers' networks for days on GPUs; allowed here: profile 'auto' or 'ci' "
             f"(the committed models, minutes on a CPU), or the CPU anyway with the environment variable "
-            f"{ENV}=cpu (`python -m difflab.book.zoo paper --plan` says for how long)."
+            f"{DEVICE_ENV}=cpu (`python -m difflab.book.zoo paper --plan` says for how long)."
         )
     return name
 

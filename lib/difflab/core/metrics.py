@@ -176,12 +176,19 @@ class Cached:
         return torch.stack([self.store[key] for key in keys])
 
 
-def profile_sscd(profile) -> Features:
-    """The SSCD a profile's chapters use: at `paper`, the paper's sscd_disc_large once its weights
-    are downloaded (OfficialSSCD.download()); otherwise, and at `ci` always, the ONNX
-    sscd_disc_mixup that studies/sscd_calibration.py and studies/sscd_chapters.py measured."""
-    if profile.name == "paper" and OfficialSSCD.default_path().exists():
-        return OfficialSSCD(device=profile.device)
+SSCD_MODELS = ("mixup", "disc_large")
+
+
+def sscd(model: str, device: str = "cpu") -> Features:
+    """An SSCD copy detector by name: "mixup", the ONNX sscd_disc_mixup that
+    studies/sscd_calibration.py and studies/sscd_chapters.py measured; "disc_large", the paper's
+    sscd_disc_large once its weights are downloaded (OfficialSSCD.download()), else "mixup"."""
+    if model not in SSCD_MODELS:
+        raise ValueError(
+            f"model={model!r} is unknown; allowed: {', '.join(map(repr, SSCD_MODELS))}"
+        )
+    if model == "disc_large" and OfficialSSCD.default_path().exists():
+        return OfficialSSCD(device=device)
     return SSCD()
 
 
@@ -202,6 +209,11 @@ def similarity_matrix(
 def r_squared(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Kamb and Ganguli's r^2 of a_i and b_i: the squared correlation of the mean-centred images
     (the square of their centred pixel cosine)."""
+    if a.shape != b.shape:
+        raise ValueError(
+            f"a of shape {tuple(a.shape)} and b of shape {tuple(b.shape)} are not allowed; "
+            f"allowed: two batches of the same shape, a_i paired with b_i"
+        )
     return pair_similarity(a, b, centred_pixels).pow(2)
 
 

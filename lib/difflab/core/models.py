@@ -12,6 +12,7 @@ from diffusers import DiTTransformer2DModel, UNet2DModel
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from diffusers.models.resnet import ResnetBlock2D
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 
 class UNetBackbone(nn.Module):
@@ -220,3 +221,17 @@ def parameters_of(arch: str, channels: int, resolution: int) -> int:
     """The parameter count of an architecture, built on the meta device (no memory, no time)."""
     with torch.device("meta"):
         return count_parameters(build_network(arch, channels, resolution))
+
+
+def training_flops(arch: str, channels: int, resolution: int, batch_size: int) -> float:
+    """The floating-point operations of one training step (the network's forward and backward
+    pass on a batch), counted by torch's FlopCounterMode on the meta device: no memory, no time,
+    the same on any machine. The optimizer's and the loss's few operations per parameter or pixel
+    are left out."""
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        net = build_network(arch, channels, resolution)
+        x = torch.zeros(batch_size, channels, resolution, resolution)
+        t = torch.zeros(batch_size, dtype=torch.long)
+        labels = (torch.zeros(batch_size, dtype=torch.long),) if arch in CONDITIONAL else ()
+        net(x, t, *labels).sum().backward()
+    return float(counter.get_total_flops())

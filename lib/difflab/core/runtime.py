@@ -18,7 +18,7 @@ import onnxruntime
 import torch
 from torch import nn
 
-ARCHITECTURES = (
+ONNX_ARCHITECTURES = (
     "unet-xs",
     "unet-s",
     "unet-m",

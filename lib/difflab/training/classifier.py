@@ -84,12 +84,13 @@ class Classifier(nn.Module):
         ).double()
 
 
-def classifier_key(config: ClassifierConfig) -> str:
+def classifier_dir_key(config: ClassifierConfig) -> str:
+    """The key of the classifier's folder: keys.classifier_key of the config's fields."""
     return keys.classifier_key(asdict(config))
 
 
 def classifier_dir(config: ClassifierConfig) -> Path:
-    return data_dir() / "models" / f"classifier-{classifier_key(config)}"
+    return data_dir() / "models" / f"classifier-{classifier_dir_key(config)}"
 
 
 def _build(config: ClassifierConfig) -> Classifier:

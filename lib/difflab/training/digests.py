@@ -67,7 +67,7 @@ CASES["mlp eps fine-tuned on one class"] = training.TrainConfig(
 CLASSIFIER = classifier.ClassifierConfig(resolution=8, width=8, epochs=1, batch_size=500)
 
 
-def recorded_path() -> Path:
+def digests_path() -> Path:
     return data_dir() / "training_digests.json"
 
 
@@ -179,8 +179,8 @@ def pinned_digests() -> dict:
     return json.loads(run.stdout)
 
 
-def recorded() -> dict:
-    return load_record(recorded_path(), "difflab.training.digests")
+def recorded_digests() -> dict:
+    return load_record(digests_path(), "difflab.training.digests")
 
 
 def main() -> None:
@@ -200,7 +200,7 @@ def main() -> None:
     result = pinned_digests()
     if args.write:
         save_json(
-            recorded_path(), with_this_cpu(recorded() if recorded_path().exists() else None, result)
+            digests_path(), with_this_cpu(recorded_digests() if digests_path().exists() else None, result)
         )
     print(json.dumps(result, indent=1))
 

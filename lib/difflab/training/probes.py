@@ -33,7 +33,7 @@ TIMES = (10, 900)
 RELATIVE_TOLERANCE = 1e-3  # of the output's spread: rounding moves it ~1e-6, a change of layer ~1
 
 
-def recorded_path():
+def probes_path():
     return data_dir() / "network_probes.json"
 
 
@@ -80,8 +80,8 @@ def differences(recorded: dict, now: dict) -> list[str]:
     return []
 
 
-def recorded() -> dict:
-    return load_record(recorded_path(), "difflab.training.probes")
+def recorded_probes() -> dict:
+    return load_record(probes_path(), "difflab.training.probes")
 
 
 def main() -> None:
@@ -94,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     probes = {arch: probe(arch) for arch in ARCHITECTURES}
     if args.write:
-        save_json(recorded_path(), probes)
+        save_json(probes_path(), probes)
     print(
         json.dumps(
             {arch: {k: v for k, v in p.items() if k != "output"} for arch, p in probes.items()},

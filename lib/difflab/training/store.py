@@ -64,7 +64,7 @@ def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
     device = checked(device)
     net = build_network(config.arch, CHANNELS[config.dataset], config.resolution)
     net.load_state_dict(state)
-    fast = device == "cpu" and config.arch in runtime.ARCHITECTURES  # ONNX Runtime for sampling
+    fast = device == "cpu" and config.arch in runtime.ONNX_ARCHITECTURES  # ONNX Runtime for sampling
     return NetDenoiser(
         net.eval(),
         config.objective,
@@ -119,7 +119,7 @@ def require_training(
     )
 
 
-def get_snapshot(
+def trained_snapshot(
     config: TrainConfig,
     step: int,
     device: str | None = None,
@@ -131,14 +131,14 @@ def get_snapshot(
         raise ValueError(
             f"step={step} is not a snapshot of this config; allowed: {list(config.snapshots)}"
         )
-    get_denoiser(
+    trained_denoiser(
         config, device, command=command, allow_training=allow_training
     )  # trains it (and its snapshots) if asked
     state, _ = load_weights(snapshot_path(model_dir(config) / "train_state.pt", step))
     return _denoiser(config, state, device or default_device())
 
 
-def get_denoiser(
+def trained_denoiser(
     config: TrainConfig,
     device: str | None = None,
     progress: bool = True,
@@ -149,7 +149,7 @@ def get_denoiser(
     when `allow_training` is True or DIFFLAB_TRAIN=1; otherwise a missing model is a NotTrainedError
     that says how to train it.
 
-    `command` (a string, or a function that finds it only when needed; difflab.book.zoo names the
+    `command` (a string, or a function that finds it only when needed; difflab.book.trained names the
     zoo's) is what the error names and the manifest records as the way to make it again."""
     device = checked(device or default_device())
     folder = model_dir(config)
@@ -188,7 +188,7 @@ def _parent_weights(config: TrainConfig, device: str, allow_training: bool | Non
     """A fine-tuning config's starting point: its parent's trained weights (trained first if need be)."""
     if config.parent is None:
         return None
-    get_denoiser(config.parent, device, allow_training=allow_training)
+    trained_denoiser(config.parent, device, allow_training=allow_training)
     return checked_weights(model_dir(config.parent) / "model.safetensors", config.parent.as_dict())
 
 
