@@ -1,8 +1,12 @@
 """The library's layers, read from its imports: core < training < book < chapters. A module imports
 only its own layer and those below, a chapter module no other chapter, and no imports go round in
-a circle (the package's __init__ sits above them all: it gathers the names chapters use)."""
+a circle (the package's __init__ sits above them all: it gathers the names chapters use, loading
+each on first use, so that importing a layer loads only it and those below)."""
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +109,42 @@ def test_the_rules_catch_a_planted_violation(tmp_path):
     planted.write_text("def f():\n    from difflab.book.zoo import zoo\n")
     assert "difflab.book.zoo" in imported(planted)
     assert layer("difflab.book.zoo") > layer("difflab.core.metrics")
+
+
+def loaded_by(statement: str) -> dict:
+    """What a fresh interpreter has loaded after `statement`: difflab's layers, the heavy
+    display packages, and whether the float32 precision flags moved."""
+    probe = (
+        "import json, sys, torch\n"
+        "flags = lambda: [torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32]\n"
+        "before = flags()\n"
+        f"{statement}\n"
+        "print(json.dumps({\n"
+        "  'layers': sorted({n.split('.')[1] for n in sys.modules if n.startswith('difflab.')}),\n"
+        "  'heavy': sorted(n for n in ('pandas', 'matplotlib', 'seaborn') if n in sys.modules),\n"
+        "  'precision_moved': flags() != before}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return json.loads(run.stdout)
+
+
+@pytest.mark.parametrize(
+    "statement,layers",
+    [
+        ("import difflab", []),
+        ("import difflab.core.sampling", ["core"]),
+        ("import difflab.training.store", ["core", "training"]),
+        ("from difflab import Role", ["book", "core", "training"]),
+    ],
+)
+def test_importing_a_layer_loads_only_it_and_those_below(statement, layers):
+    loaded = loaded_by(statement)
+    assert loaded == {"layers": layers, "heavy": [], "precision_moved": False}
+
+
+def test_the_package_gives_the_chapters_names_on_first_use():
+    loaded = loaded_by("import difflab\nassert difflab.get_profile('ci').name == 'ci'")
+    assert loaded["layers"] == ["book", "core"] and not loaded["precision_moved"]
+    assert {"get_denoiser", "sample", "Role", "rp_score"} <= set(dir(difflab))
+    with pytest.raises(AttributeError, match="module 'difflab' has no attribute 'zoo'"):
+        difflab.zoo  # noqa: B018 (the catalogue is difflab.catalogue)
