@@ -5,8 +5,13 @@
 # make studies  the seed-spread studies behind the chapters' reduced sample counts (data/studies/, committed)
 # make lock   after changing requirements.txt or pyproject.toml: resolve requirements.lock again (uv, hashes)
 # make latest the build and the tests on the newest releases the ranges allow (.venv-latest): drift found on our day
-# make colab-check  a chapter as Colab runs it: a fresh clone, Python 3.12, its set-up cell, profile auto (downloads torch)
-# make gpu-check    on a CUDA machine: every chapter at auto against the CPU build, determinism, TF32, paper training steps
+# make colab-check  chapters as Colab runs them: a fresh clone, Python 3.12, the set-up cell, profile auto (downloads torch);
+#                   every chapter of _toc.yml (about 25 minutes), or CHAPTERS="01_deterministic_map 02_reproducibility"
+# make gpu-kit      here, for a lent GPU machine (bare CUDA image, no registry, 64 MiB a call): the wheels it lacks for
+#                   Python GPU_PYTHON (3.12) and the CPU build's glued values in _build/gpu-kit, checked to fit in one
+#                   call beside the tracked tree; Fashion-MNIST and SSCD cut into _build/gpu-loads/N, one call each
+# make gpu-check    on a CUDA machine: installs what is missing from _build/gpu-kit (offline), then every chapter at auto
+#                   against the CPU build, determinism, TF32, paper training steps (appendix/building.md, GPUs)
 PYTHON ?= python3
 PROFILE ?= ci
 # The CPU build of torch, the one package requirements.lock leaves out (the build's file is not on
@@ -87,13 +92,29 @@ lock: $(VENV)/.installed
 latest:
 	$(MAKE) test VENV=.venv-latest RANGES=1 TORCH=torch
 
-# A chapter as a Colab reader runs it (scripts/colab_check.py): writes _build/colab-check/report.md.
+# Chapters as a Colab reader runs them (scripts/colab_check.py): every chapter of _toc.yml, or those
+# in CHAPTERS; writes _build/colab-check/report.md.
 colab-check: $(VENV)/.installed
-	$(BIN)/python scripts/colab_check.py
+	$(BIN)/python scripts/colab_check.py $(if $(CHAPTERS),--chapters $(CHAPTERS))
+
+# For a lent GPU machine (scripts/gpu_kit.py; needs the registry): _build/gpu-kit holds the wheels
+# its image lacks, for CPython GPU_PYTHON on manylinux x86_64, and the CPU build's glued values; it
+# fails, naming the sizes, unless the kit and the tracked tree fit in the 64 MiB of one call. Then
+# _build/gpu-loads/1, 2, ...: Fashion-MNIST and SSCD's wheel, each load one call's worth.
+GPU_PYTHON ?= 3.12
+.PHONY: gpu-kit
+gpu-kit: $(VENV)/.installed
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/python scripts/gpu_kit.py prepare --python $(GPU_PYTHON)
 
 # On a CUDA machine (scripts/gpu_check.py, within 10 minutes): writes _build/gpu-check/report.md.
-gpu-check: $(VENV)/.installed
-	$(BIN)/python scripts/gpu_check.py
+# First installs, offline from _build/gpu-kit, what GPU_PY lacks (GPU_PY: the Python with CUDA's
+# torch; this venv's where there is one, else python3, as on a lent machine), and puts together
+# the loads carried before it.
+GPU_PY ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+gpu-check:
+	$(GPU_PY) scripts/gpu_kit.py install
+	$(GPU_PY) scripts/gpu_check.py
 
 clean:
 	rm -rf _build

@@ -12,7 +12,8 @@ import nbformat
 import pytest
 import tomllib
 import yaml
-from book import ROOT, repository
+from book import CHAPTER_PAGES, ROOT, repository, script
+from claims import DESCRIPTIVE, TIMINGS
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 URL, BRANCH = repository.repository()
@@ -107,3 +108,30 @@ def test_the_colab_cell_stops_loudly_naming_the_url(tmp_path, monkeypatch):
     ):
         _run_colab_cell(missing, tmp_path / "book", monkeypatch)
     assert not (tmp_path / "book").exists()
+
+
+colab_check = script("colab_check")
+
+
+def test_the_colab_check_runs_every_chapter_of_the_toc_by_default():
+    assert colab_check.CHAPTERS == [page.split("/")[-1] for page in CHAPTER_PAGES]
+    assert len(colab_check.CHAPTERS) == len(CHAPTERS) == 8
+
+
+def test_the_colab_check_compares_every_glued_value_but_the_wall_times():
+    """A wall time that moves (tests/claims.py's TIMINGS) is no difference; any other value is."""
+    expected = {"cost_gls3_base5_max": 0.61, "rp_min": 0.5, "label": "a"}
+    got = {"cost_gls3_base5_max": 0.63, "rp_min": 0.5, "label": "b"}
+    rows, timings = colab_check.compared(expected, got)
+    assert timings == ["cost_gls3_base5_max"]
+    assert [row[0] for row in rows] == ["label"]
+    rows, _ = colab_check.compared(expected, {**got, "rp_min": 0.52})
+    assert {row[0] for row in rows} == {"label", "rp_min"}
+
+
+def test_the_timings_are_the_descriptive_values_reported_as_timings():
+    """TIMINGS holds glued names the tests never assert (DESCRIPTIVE), among them every one that
+    DESCRIPTIVE calls a timing; a wall time left out of it would fail the checks on every machine."""
+    descriptive = {name: why for chapter in DESCRIPTIVE.values() for name, why in chapter.items()}
+    assert TIMINGS <= descriptive.keys()
+    assert {name for name, why in descriptive.items() if "a timing" in why} <= TIMINGS
