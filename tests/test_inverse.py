@@ -1,11 +1,14 @@
-"""Inverse-problem solvers on the closed-form Gaussian denoiser: cheap, exact and deterministic."""
+"""Inverse-problem solvers (difflab.core.inverse) and chapter 6's experiment around them
+(difflab.chapters.ch06_beyond_unconditional), on the closed-form Gaussian denoiser: cheap, exact and
+deterministic."""
 
 import pandas as pd
 import pytest
 import torch
 
 from difflab.book.sample_cache import sample
-from difflab.chapters import ch06_beyond_unconditional as inverse
+from difflab.chapters import ch06_beyond_unconditional as ch06
+from difflab.core import inverse, sampling
 from difflab.core.denoisers import GaussianDenoiser
 
 OPERATORS = {
@@ -70,6 +73,46 @@ def test_dps_moves_toward_the_measurement_and_is_deterministic(name, gaussian, t
     assert torch.allclose(unguided, sample(gaussian, noise, "dpm++", 20), atol=1e-5)
 
 
+@pytest.mark.parametrize("sampler", inverse.DPS_SAMPLERS)
+def test_dps_without_guidance_is_the_plain_sampler_bit_for_bit(sampler, gaussian, truth):
+    """step_size = 0 leaves DPS the sampler's own loop: start, scale_model_input and step as
+    difflab.core.sampling runs them (euler's start and scale_model_input are not the identity)."""
+    A = OPERATORS["super-resolution"]
+    y, noise = A(truth), _noise(len(truth), seed=2)
+    plain = sampling.sample(gaussian, noise, sampler, 12)
+    assert torch.equal(inverse.dps(gaussian, A, y, noise, 12, 0.0, sampler), plain)
+    guided = inverse.dps(gaussian, A, y, noise, 12, 1.0, sampler)  # and guidance guides
+    assert inverse.residual(A, guided, y).median() < inverse.residual(A, plain, y).median()
+
+
+@pytest.mark.parametrize("skipped", ["start", "scale_model_input"])
+def test_dps_without_a_step_of_the_protocol_is_caught(skipped, gaussian, truth, monkeypatch):
+    """The mutants the check above catches: euler's run with `start` or `scale_model_input` made
+    the identity is another run."""
+    A, noise = OPERATORS["super-resolution"], _noise(len(truth), seed=2)
+    plain = sampling.sample(gaussian, noise, "euler", 12)
+    identity = {"start": lambda self, x: x, "scale_model_input": lambda self, x, index: x}
+    monkeypatch.setattr(sampling.GridScheduler, skipped, identity[skipped])
+    mutant = inverse.dps(gaussian, A, A(truth), noise, 12, 0.0, "euler")
+    assert not torch.allclose(mutant, plain, atol=1e-3)
+
+
+def test_dps_steps_with_the_samplers_that_call_the_denoiser_once_per_step(gaussian, truth):
+    once = {
+        name
+        for name, spec in sampling.SAMPLERS.items()
+        if sampling.evaluations(name, 10, grid=spec.grids[0]) == 10
+    }
+    assert set(inverse.DPS_SAMPLERS) == once == {"dpm++", "ddim", "euler"}
+    A = OPERATORS["super-resolution"]
+    for sampler in sorted(set(sampling.SAMPLERS) - once) + ["ddpm"]:
+        with pytest.raises(
+            ValueError,
+            match=rf"sampler='{sampler}' is not allowed; allowed: 'dpm\+\+', 'ddim', 'euler'",
+        ):
+            inverse.dps(gaussian, A, A(truth), _noise(len(truth)), 10, 1.0, sampler)
+
+
 def test_bad_input_names_what_is_allowed(gaussian, truth):
     with pytest.raises(ValueError, match="y has shape"):
         inverse.project(
@@ -108,15 +151,15 @@ def test_solve_names_its_solvers(gaussian, truth):
     A = OPERATORS["super-resolution"]
     y, noise = A(truth), _noise(len(truth))
     assert torch.equal(
-        inverse.solve(gaussian, A, y, noise, "projection", 10),
+        ch06.solve(gaussian, A, y, noise, "projection", 10),
         inverse.project(gaussian, A, y, noise, 10),
     )
     assert torch.equal(
-        inverse.solve(gaussian, A, y, noise, "dps", 10, 0.5),
+        ch06.solve(gaussian, A, y, noise, "dps", 10, 0.5),
         inverse.dps(gaussian, A, y, noise, 10, 0.5),
     )
     with pytest.raises(ValueError, match="solver='ddnm' is unknown"):
-        inverse.solve(gaussian, A, y, noise, "ddnm")
+        ch06.solve(gaussian, A, y, noise, "ddnm")
 
 
 def test_agreement_is_scored_against_the_same_measurement_with_other_noise(gaussian, fashion8):
@@ -124,10 +167,10 @@ def test_agreement_is_scored_against_the_same_measurement_with_other_noise(gauss
     y = A(truth)
     first = inverse.project(gaussian, A, y, _noise(200, 0), 10)
     other = inverse.project(gaussian, A, y, _noise(200, 1), 10)
-    same = inverse.solution_agreement(first, first, other, truth, A)
+    same = ch06.solution_agreement(first, first, other, truth, A)
     assert same["rp"] == 1 and same["median_similarity"] == pytest.approx(1)
     assert same["threshold"] < 1 and same["truth_median"] < 1
-    unrelated = inverse.solution_agreement(
+    unrelated = ch06.solution_agreement(
         first, first.roll(1, 0), other, truth, A
     )  # other measurements
     assert unrelated["rp"] < 0.2
@@ -137,7 +180,7 @@ def test_solve_and_compare_scores_the_first_prior_against_each_other_one(gaussia
     A, truth = OPERATORS["super-resolution"], fashion8[0][:100]
     mirrored = GaussianDenoiser.fit(fashion8[0].flip(-1))  # another prior: mirrored images'
     priors = {"first": gaussian, "twin": gaussian, "mirrored": mirrored}
-    images, rows = inverse.solve_and_compare(
+    images, rows = ch06.solve_and_compare(
         priors, A, truth, _noise(100, 0), _noise(100, 1), "projection", 10
     )
     assert torch.equal(images["first"], images["twin"]) and [r["partner"] for r in rows] == [
@@ -150,11 +193,11 @@ def test_solve_and_compare_scores_the_first_prior_against_each_other_one(gaussia
         [
             {"task": t, "solver": s, "seed": 0, **row}
             for t in ("inpainting", "down-sampling")
-            for s in inverse.SOLVERS
+            for s in ch06.SOLVERS
             for row in rows
         ]
     )
-    margins = inverse.inverse_claims(table, "twin", "mirrored", "mirrored")
+    margins = ch06.inverse_claims(table, "twin", "mirrored", "mirrored")
     assert margins["projection_seed_rp_min"] == 1 and margins["projection_residual_max"] < 1e-5
     assert margins["projection_baseline_margin_min"] == 0  # the baseline is one of the pair here
     assert margins["dps_inpainting_seed_rp_max"] == 1
@@ -164,12 +207,10 @@ def test_the_inverse_experiment_solves_every_task_and_solver_at_every_seed(gauss
     tasks = {"down-sampling": OPERATORS["super-resolution"]}
     noise = {0: _noise(20, 0), 1: _noise(20, 1)}
     priors = {"first": gaussian, "twin": gaussian}
-    solutions, table = inverse.inverse_experiment(priors, tasks, fashion8[0], noise, [0, 1], 10, 5)
-    assert set(solutions) == {
-        ("down-sampling", s, seed) for s in inverse.SOLVERS for seed in (0, 1)
-    }
+    solutions, table = ch06.inverse_experiment(priors, tasks, fashion8[0], noise, [0, 1], 10, 5)
+    assert set(solutions) == {("down-sampling", s, seed) for s in ch06.SOLVERS for seed in (0, 1)}
     assert len(table) == 4 and set(table["partner"]) == {"twin"} and (table["rp"] == 1).all()
-    _, rows = inverse.solve_and_compare(
+    _, rows = ch06.solve_and_compare(
         priors,
         tasks["down-sampling"],
         fashion8[0][10:20],
