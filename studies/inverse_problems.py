@@ -41,6 +41,7 @@ import difflab
 from difflab import Role
 from difflab.book.studies import measured_rows, write_study
 from difflab.chapters import ch06_beyond_unconditional as inverse
+from difflab.core.inverse import Downsampling, Inpainting
 
 PAIRS = {
     "seed pair": Role.SEED_TWIN.label,
@@ -76,8 +77,8 @@ def main() -> None:
     shape = test_images.shape[1:]
     noise = {seed: difflab.seeded_noise(seed, BLOCK, shape) for seed in (0, 1)}
     tasks = {
-        "inpainting": inverse.Inpainting.lower_half(tuple(shape)),
-        "down-sampling": inverse.Downsampling(4),
+        "inpainting": Inpainting.lower_half(tuple(shape)),
+        "down-sampling": Downsampling(4),
     }
 
     def measure(solver, block):
@@ -98,7 +99,9 @@ def main() -> None:
     rows = [
         {"solver": solver, **row}
         for solver in inverse.SOLVERS
-        for row in measured_rows(lambda n, block: measure(solver, block), [BLOCK], range(args.blocks))
+        for row in measured_rows(
+            lambda n, block: measure(solver, block), [BLOCK], range(args.blocks)
+        )
     ]
     write_study("inverse_problems", {"block": BLOCK, "step_size": args.step_size, "rows": rows})
 

@@ -13,10 +13,10 @@ import torch
 
 from difflab.book.catalogue import catalogue
 from difflab.book.profiles import get_profile
-from difflab.chapters.ch06_beyond_unconditional import Inpainting, ProjectedDenoiser
 from difflab.chapters.ch07_when_decided import Nudged
 from difflab.core import devices, parallel
 from difflab.core.denoisers import EmpiricalDenoiser, GaussianDenoiser, GaussianMixtureDenoiser
+from difflab.core.inverse import Inpainting, ProjectedDenoiser
 from difflab.core.local import (
     BorderedLocalScoreMachine,
     EquivariantLocalScoreMachine,

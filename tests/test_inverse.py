@@ -79,7 +79,7 @@ def test_dps_without_guidance_is_the_plain_sampler_bit_for_bit(sampler, gaussian
     difflab.core.sampling runs them (euler's start and scale_model_input are not the identity)."""
     A = OPERATORS["super-resolution"]
     y, noise = A(truth), _noise(len(truth), seed=2)
-    plain = sampling.sample(gaussian, noise, sampler, 12)
+    plain = sampling.run_sampler(gaussian, noise, sampler, 12)
     assert torch.equal(inverse.dps(gaussian, A, y, noise, 12, 0.0, sampler), plain)
     guided = inverse.dps(gaussian, A, y, noise, 12, 1.0, sampler)  # and guidance guides
     assert inverse.residual(A, guided, y).median() < inverse.residual(A, plain, y).median()
@@ -90,7 +90,7 @@ def test_dps_without_a_step_of_the_protocol_is_caught(skipped, gaussian, truth, 
     """The mutants the check above catches: euler's run with `start` or `scale_model_input` made
     the identity is another run."""
     A, noise = OPERATORS["super-resolution"], _noise(len(truth), seed=2)
-    plain = sampling.sample(gaussian, noise, "euler", 12)
+    plain = sampling.run_sampler(gaussian, noise, "euler", 12)
     identity = {"start": lambda self, x: x, "scale_model_input": lambda self, x, index: x}
     monkeypatch.setattr(sampling.GridScheduler, skipped, identity[skipped])
     mutant = inverse.dps(gaussian, A, A(truth), noise, 12, 0.0, "euler")

@@ -108,7 +108,7 @@ def test_stability_compares_two_draws_and_the_two_rules():
 
 
 def test_machine_and_closed_form_images_follow_the_schedule_and_search_the_same_images(train):
-    from difflab.core.sampling import sample
+    from difflab.core.sampling import run_sampler as sample
 
     noise = {0: torch.randn(3, 1, 6, 6, generator=torch.Generator().manual_seed(2))}
     sizes = {"LS": dict.fromkeys([999, 749, 499, 249], 3), "bbELS": dict.fromkeys([999], 3)}

@@ -329,7 +329,7 @@ def test_a_batch_size_sample_cannot_take_is_named(unet, batch_size):
         ValueError,
         match=rf"batch_size={batch_size!r} is not allowed; allowed: an integer >= 1",
     ):
-        difflab.core.sampling.sample(
+        difflab.core.sampling.run_sampler(
             NetDenoiser(unet), torch.randn(2, 1, 8, 8), batch_size=batch_size
         )
 

@@ -3,7 +3,7 @@
 Some samples appear in several chapters (the standard model from seeds 0-2 with DDIM).
 `scripts/build_book.py` points DIFFLAB_SAMPLE_CACHE at a folder under _build/ that it empties at
 the start of every build; `sample` here (difflab.sample) looks there before it runs
-difflab.core.sampling.sample. With the variable unset (a chapter run on its own, the tests)
+difflab.core.sampling.run_sampler. With the variable unset (a chapter run on its own, the tests)
 nothing is cached. Only eta = 0 runs are cached: they depend on nothing but
 the denoiser, the noise and the sampler's settings, which the key hashes.
 """
@@ -73,24 +73,24 @@ def save(name: str, result: dict) -> None:
     os.replace(partial, path)
 
 
-SETTINGS = inspect.signature(sampling.sample)
+SETTINGS = inspect.signature(sampling.run_sampler)
 UNHASHED = ("denoiser", "noise", "generator", "progress")  # no effect on an eta = 0 result
 
 
 def sample(denoiser, noise: torch.Tensor, *args, cache: bool = True, **kwargs):
-    """difflab.core.sampling.sample (same arguments), from the build's cache when another chapter
+    """difflab.core.sampling.run_sampler (same arguments), from the build's cache when another chapter
     computed the same eta = 0 run; cache=False always computes."""
     settings = SETTINGS.bind(denoiser, noise, *args, **kwargs)
     settings.apply_defaults()
     options = settings.arguments
     if not cache or options["eta"] != 0 or folder() is None:
-        return sampling.sample(*settings.args, **settings.kwargs)
+        return sampling.run_sampler(*settings.args, **settings.kwargs)
     hashed = {k: v for k, v in options.items() if k not in UNHASHED}
     hashed["labels"] = None if hashed["labels"] is None else hashed["labels"].tolist()
     name = key(denoiser, noise, **hashed)
     stored = load(name)
     if stored is None:
-        result = sampling.sample(*settings.args, **settings.kwargs)
+        result = sampling.run_sampler(*settings.args, **settings.kwargs)
         images, path = result if options["return_trajectory"] else (result, None)
         stored = {"images": images.cpu()}
         if path is not None:

@@ -88,7 +88,7 @@ def measured_rows(measure, counts, seeds) -> list[dict]:
 
 def seed_interval(name: str, key: str, section: str = "rows", **where):
     """The mean of `key` over the rows of the study's `section` that match `where` (one per seed
-    or block), with its Student-t interval over them (difflab.core.intervals.measured_rows); NaN with
+    or block), with its Student-t interval over them (difflab.core.intervals.over_seeds); NaN with
     no rows, as `spread` (a profile whose counts the study did not measure: smoke)."""
     return _mean(study_values(name, key, section, **where))
 
@@ -96,7 +96,7 @@ def seed_interval(name: str, key: str, section: str = "rows", **where):
 def _mean(values: list[float]) -> intervals.Interval:
     if not values:
         return intervals.Interval(math.nan, math.nan, math.nan, 0, "seeds", "not measured")
-    return intervals.measured_rows(values)
+    return intervals.over_seeds(values)
 
 
 def seed_table(name: str, labels: dict[str, str], unit: str = "seeds", **where) -> pd.DataFrame:

@@ -9,8 +9,7 @@ the partner model's images of the same label only.
 Inverse problems with an unconditional denoiser: noiseless linear measurements (inpainting,
 down-sampling) solved by projection (DDNM) and by deterministic DPS, the operators and solvers of
 difflab.core.inverse, and the solutions of two models from the same noises compared on what the
-measurement leaves open. (Inpainting, Downsampling and ProjectedDenoiser are re-exported here for
-callers not yet moved to difflab.core.inverse.)
+measurement leaves open.
 
 Fine-tuning: two parents fine-tuned on one class, against each other and
 against a model trained on that class from scratch, which shares no weights with them (the control
@@ -32,10 +31,7 @@ from difflab.book.tables import decided, error_bars, predictions_table
 from difflab.book.trained import get_snapshot
 from difflab.core import intervals, metrics
 from difflab.core.denoisers import Denoiser
-from difflab.core.inverse import Downsampling as Downsampling
-from difflab.core.inverse import Inpainting as Inpainting
 from difflab.core.inverse import Operator, dps, project, residual
-from difflab.core.inverse import ProjectedDenoiser as ProjectedDenoiser
 from difflab.core.models import CLASSES
 from difflab.training.loop import TrainConfig
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from difflab.core.denoisers import Denoiser
-from difflab.core.sampling import make_sampler, sample
+from difflab.core.sampling import make_sampler, run_sampler
 from difflab.core.schedule import T
 
 
@@ -127,7 +127,7 @@ def project(
     """The projection solver: DDIM (eta = 0) from `noise` with the DDNM-corrected estimate, all of
     `noise` in one batch (its ProjectedDenoiser holds one measurement per noise)."""
     operator.check(y, noise)
-    return sample(
+    return run_sampler(
         ProjectedDenoiser(denoiser, operator, y.to(noise)),
         noise,
         "ddim",

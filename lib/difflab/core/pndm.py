@@ -11,7 +11,7 @@ integration of the ODE that DDIM integrates to first order.
 diffusers' PNDMScheduler(skip_prk_steps=False) has the Runge-Kutta warm-up, but on its own grid
 of train steps, midpoints half a step apart; this class steps on any list of DDPM times, so a late
 start works. It speaks the sampler protocol of `sampling.GridScheduler` (`timesteps`,
-`ddpm_time`, `start`, `scale_model_input`, `step`), so that `sampling.sample` runs it in its one loop.
+`ddpm_time`, `start`, `scale_model_input`, `step`), so that `sampling.run_sampler` runs it in its one loop.
 """
 
 import torch

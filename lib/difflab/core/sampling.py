@@ -212,7 +212,7 @@ def seeded_noise(seed: int, n: int, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample(
+def run_sampler(
     denoiser: Denoiser,
     noise: torch.Tensor,
     sampler: str = "ddim",

@@ -200,7 +200,8 @@ def main() -> None:
     result = pinned_digests()
     if args.write:
         save_json(
-            digests_path(), with_this_cpu(recorded_digests() if digests_path().exists() else None, result)
+            digests_path(),
+            with_this_cpu(recorded_digests() if digests_path().exists() else None, result),
         )
     print(json.dumps(result, indent=1))
 

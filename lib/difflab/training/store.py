@@ -64,7 +64,9 @@ def _denoiser(config: TrainConfig, state: dict, device: str) -> NetDenoiser:
     device = checked(device)
     net = build_network(config.arch, CHANNELS[config.dataset], config.resolution)
     net.load_state_dict(state)
-    fast = device == "cpu" and config.arch in runtime.ONNX_ARCHITECTURES  # ONNX Runtime for sampling
+    fast = (
+        device == "cpu" and config.arch in runtime.ONNX_ARCHITECTURES
+    )  # ONNX Runtime for sampling
     return NetDenoiser(
         net.eval(),
         config.objective,
