@@ -111,10 +111,19 @@ def test_the_rules_catch_a_planted_violation(tmp_path):
     assert layer("difflab.book.zoo") > layer("difflab.core.metrics")
 
 
-def loaded_by(statement: str) -> dict:
-    """What a fresh interpreter has loaded after `statement`: difflab's layers, the heavy
-    display packages, and whether the float32 precision flags moved."""
-    probe = (
+PROBES = {  # a statement, and the layers it may load
+    "import difflab": [],
+    "import difflab.core.sampling": ["core"],
+    "import difflab.training.store": ["core", "training"],
+    "from difflab import Role": ["book", "core", "training"],
+    "import difflab\nassert difflab.get_profile('ci').resolution == 16": ["book", "core"],
+}
+
+
+def probe(statement: str) -> str:
+    """A program that runs `statement` in a fresh interpreter and prints what it loaded: difflab's
+    layers, the heavy display packages, and whether the float32 precision flags moved."""
+    return (
         "import json, sys, torch\n"
         "flags = lambda: [torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32]\n"
         "before = flags()\n"
@@ -124,27 +133,28 @@ def loaded_by(statement: str) -> dict:
         "  'heavy': sorted(n for n in ('pandas', 'matplotlib', 'seaborn') if n in sys.modules),\n"
         "  'precision_moved': flags() != before}))\n"
     )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    return json.loads(run.stdout)
 
 
-@pytest.mark.parametrize(
-    "statement,layers",
-    [
-        ("import difflab", []),
-        ("import difflab.core.sampling", ["core"]),
-        ("import difflab.training.store", ["core", "training"]),
-        ("from difflab import Role", ["book", "core", "training"]),
-    ],
-)
-def test_importing_a_layer_loads_only_it_and_those_below(statement, layers):
-    loaded = loaded_by(statement)
-    assert loaded == {"layers": layers, "heavy": [], "precision_moved": False}
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, dict]:
+    """Each probe's report, the interpreters run side by side (each spends its time importing)."""
+    runs = {
+        statement: subprocess.Popen(
+            [sys.executable, "-c", probe(statement)], stdout=subprocess.PIPE, text=True
+        )
+        for statement in PROBES
+    }
+    reports = {statement: json.loads(run.communicate()[0]) for statement, run in runs.items()}
+    assert all(run.returncode == 0 for run in runs.values())
+    return reports
+
+
+@pytest.mark.parametrize("statement", PROBES)
+def test_importing_a_layer_loads_only_it_and_those_below(loaded, statement):
+    assert loaded[statement] == {"layers": PROBES[statement], "heavy": [], "precision_moved": False}
 
 
 def test_the_package_gives_the_chapters_names_on_first_use():
-    loaded = loaded_by("import difflab\nassert difflab.get_profile('ci').resolution == 16")
-    assert loaded["layers"] == ["book", "core"] and not loaded["precision_moved"]
     assert {"get_denoiser", "sample", "Role", "rp_score"} <= set(dir(difflab))
     with pytest.raises(AttributeError, match="module 'difflab' has no attribute 'zoo'"):
         difflab.zoo  # noqa: B018 (the catalogue is difflab.catalogue)

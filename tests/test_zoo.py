@@ -96,11 +96,20 @@ def test_the_paper_plan_answers_in_seconds_without_a_gpu():
     assert lines[-1].startswith("total: ") and "at the peak of one A100" in lines[-1]
 
 
-def test_the_plan_command_times_the_named_models_when_asked():
-    lines = _zoo(
-        "ci", "--plan", "--time", "--plan-batch", "8", Role.DIT.label, "sweep unet-xs n=16"
-    ).stdout
-    lines = lines.splitlines()
+def test_the_plan_command_times_the_named_models_when_asked(monkeypatch, capsys):
+    argv = [
+        "zoo",
+        "ci",
+        "--plan",
+        "--time",
+        "--plan-batch",
+        "8",
+        Role.DIT.label,
+        "sweep unet-xs n=16",
+    ]
+    monkeypatch.setattr(sys, "argv", argv)
+    zoo.main()
+    lines = capsys.readouterr().out.splitlines()
     assert "s / step when trained" in lines[0] and "hours here" in "".join(lines[:2])
     assert [line.split()[0] for line in lines[2:4]] == [Role.DIT.label.split()[0], "sweep"]
     assert "for 2 models" in lines[-2] and lines[-1].startswith("timed here: ")
