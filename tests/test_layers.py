@@ -111,47 +111,56 @@ def test_the_rules_catch_a_planted_violation(tmp_path):
     assert layer("difflab.book.zoo") > layer("difflab.core.metrics")
 
 
-PROBES = {  # a statement, and the layers it may load
-    "import difflab": [],
-    "import difflab.core.sampling": ["core"],
-    "import difflab.training.store": ["core", "training"],
-    "from difflab import Role": ["book", "core", "training"],
-    "import difflab\nassert difflab.get_profile('ci').resolution == 16": ["book", "core"],
-}
+# statements, each with the layers it may load; a program runs its statements in one interpreter,
+# in order, each allowing at least the layers of the one before it
+PROGRAMS = (
+    {
+        "import difflab": [],
+        "import difflab.core.sampling": ["core"],
+        "import difflab.training.store": ["core", "training"],
+        "from difflab import Role": ["book", "core", "training"],
+    },
+    {"import difflab\nassert difflab.get_profile('ci').resolution == 16": ["book", "core"]},
+)
 
 
-def probe(statement: str) -> str:
-    """A program that runs `statement` in a fresh interpreter and prints what it loaded: difflab's
-    layers, the heavy display packages, and whether the float32 precision flags moved."""
-    return (
-        "import json, sys, torch\n"
-        "flags = lambda: [torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32]\n"
-        "before = flags()\n"
-        f"{statement}\n"
-        "print(json.dumps({\n"
-        "  'layers': sorted({n.split('.')[1] for n in sys.modules if n.startswith('difflab.')}),\n"
-        "  'heavy': sorted(n for n in ('pandas', 'matplotlib', 'seaborn') if n in sys.modules),\n"
-        "  'precision_moved': flags() != before}))\n"
-    )
+def probe(statements) -> str:
+    """A program that runs `statements` in a fresh interpreter and prints what each one loaded:
+    difflab's layers, the heavy display packages, and whether the float32 precision flags moved."""
+    lines = [
+        "import json, sys, torch",
+        "flags = lambda: [torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32]",
+        "before, reports = flags(), []",
+    ]
+    for statement in statements:
+        lines += [
+            statement,
+            "reports.append({"
+            "'layers': sorted({n.split('.')[1] for n in sys.modules if n.startswith('difflab.')}), "
+            "'heavy': sorted(n for n in ('pandas', 'matplotlib', 'seaborn') if n in sys.modules), "
+            "'precision_moved': flags() != before})",
+        ]
+    return "\n".join([*lines, "print(json.dumps(reports))"])
 
 
 @pytest.fixture(scope="module")
 def loaded() -> dict[str, dict]:
-    """Each probe's report, the interpreters run side by side (each spends its time importing)."""
-    runs = {
-        statement: subprocess.Popen(
-            [sys.executable, "-c", probe(statement)], stdout=subprocess.PIPE, text=True
-        )
-        for statement in PROBES
-    }
-    reports = {statement: json.loads(run.communicate()[0]) for statement, run in runs.items()}
-    assert all(run.returncode == 0 for run in runs.values())
+    """Each statement's report, the programs run side by side (each spends its time importing)."""
+    runs = [
+        (program, subprocess.Popen([sys.executable, "-c", probe(program)], stdout=subprocess.PIPE))
+        for program in PROGRAMS
+    ]
+    reports = {}
+    for program, run in runs:
+        reports |= dict(zip(program, json.loads(run.communicate()[0])))
+        assert run.returncode == 0
     return reports
 
 
-@pytest.mark.parametrize("statement", PROBES)
+@pytest.mark.parametrize("statement", [s for program in PROGRAMS for s in program])
 def test_importing_a_layer_loads_only_it_and_those_below(loaded, statement):
-    assert loaded[statement] == {"layers": PROBES[statement], "heavy": [], "precision_moved": False}
+    allowed = next(program[statement] for program in PROGRAMS if statement in program)
+    assert loaded[statement] == {"layers": allowed, "heavy": [], "precision_moved": False}
 
 
 def test_the_package_gives_the_chapters_names_on_first_use():
