@@ -19,10 +19,9 @@ from common import gemm_gflops, report
 from diffusers import DDPMScheduler
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
-from torch.utils.flop_counter import FlopCounterMode
 
 import difflab
-from difflab.core.models import build_network
+from difflab.core.models import build_network, training_flops
 from difflab.training.loop import training_images
 
 SHORT, LONG = 5, 25
@@ -77,15 +76,6 @@ def diffusers_seconds_per_step(config: difflab.TrainConfig, data: torch.Tensor) 
     return sum(times[SHORT:]) / (LONG - SHORT)
 
 
-def flops_per_step(config: difflab.TrainConfig, channels: int) -> float:
-    net = build_network(config.arch, channels, config.resolution)
-    x = torch.randn(config.batch_size, channels, config.resolution, config.resolution)
-    t = torch.randint(0, 1000, (config.batch_size,))
-    with FlopCounterMode(display=False) as counter:
-        F.mse_loss(net(x, t), x).backward()
-    return counter.get_total_flops()
-
-
 def main() -> None:
     config = difflab.standard(difflab.get_profile("ci"))
     data = training_images(config)
@@ -94,7 +84,7 @@ def main() -> None:
     book_again = book_seconds_per_step(config)  # before and after: a slow spell hits both sides
     book = min(book, book_again)
     peak = gemm_gflops()
-    flops = flops_per_step(config, data.shape[1])
+    flops = training_flops(config.arch, data.shape[1], config.resolution, config.batch_size)
     report(
         "training",
         {

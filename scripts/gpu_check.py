@@ -204,6 +204,7 @@ def chapters(report: Report, out: Path, reference: Path, deadline: float) -> Non
 
 
 def main() -> None:
+    devices.set_float32_precision(exact=True)  # the book's: float32 as float32, no TF32
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -1,4 +1,4 @@
-"""The committed `ci` models must be current: a change of the training code or of a zoo config
+"""The committed `ci` models must be current: a change of the training code or of a catalogue config
 would otherwise make every build retrain them silently (minutes of CI)."""
 
 import json
@@ -19,7 +19,7 @@ REMAKE = "delete data/models/*, run `make models`, and commit data/models"
 
 
 @pytest.mark.parametrize("name", catalogue(get_profile("ci")))
-def test_every_ci_zoo_model_is_committed(name, monkeypatch):
+def test_every_ci_catalogue_model_is_committed(name, monkeypatch):
     monkeypatch.setenv("DIFFLAB_DATA", str(MODELS.parent))
     folder = model_dir(catalogue(get_profile("ci"))[name])
     assert (folder / "model.safetensors").exists(), (

@@ -80,7 +80,7 @@ def test_no_model_is_found_by_its_label():
     assert labels_as_literals(sources()) == []
 
 
-def test_the_checks_catch_what_they_exist_to_catch():
+def test_the_checks_catch_what_they_exist_to_catch(tmp_path):
     planted = {
         "lib/x.py": 'if profile.name == "paper":\n    pass\nx = models["U-Net S, seed 1"]\n',
         "chapters/x.md": "y = configs['DiT']\n",
@@ -91,8 +91,7 @@ def test_the_checks_catch_what_they_exist_to_catch():
         "chapters/x.md:1: y = configs['DiT']",
     ]
     text = "```{code-cell} ipython3\na = 1\n```\nprose 'DiT'\n```{solution} s\n    b = 2\n```\n"
-    (path := ROOT / "_build" / "planted_chapter.md").parent.mkdir(exist_ok=True)
-    path.write_text(text)
+    (path := tmp_path / "planted_chapter.md").write_text(text)
     assert chapter_code(path) == "\na = 1\n\n\n\n    b = 2\n"
 
 

@@ -8,7 +8,7 @@ import difflab
 from difflab.book.sample_cache import sample
 from difflab.core.denoisers import Denoiser, EmpiricalDenoiser, GaussianMixtureDenoiser, NetDenoiser
 from difflab.core.models import build_network
-from difflab.core.sampling import SAMPLERS, time_grid
+from difflab.core.sampling import SAMPLERS, run_sampler, time_grid
 
 GRID = {"f-pndm": "paper"}  # the samplers that run on one grid only
 
@@ -264,9 +264,7 @@ def test_a_batch_size_sample_cannot_take_is_named(unet, batch_size):
         ValueError,
         match=rf"batch_size={batch_size!r} is not allowed; allowed: an integer >= 1",
     ):
-        difflab.core.sampling.run_sampler(
-            NetDenoiser(unet), torch.randn(2, 1, 8, 8), batch_size=batch_size
-        )
+        run_sampler(NetDenoiser(unet), torch.randn(2, 1, 8, 8), batch_size=batch_size)
 
 
 def test_a_trajectory_applies_another_function_at_each_of_its_states(unet):

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("lib", "tests", "studies", "benchmarks", "scripts")
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 CHAPTER_COLUMNS = 88  # a code block's width at the theme's full width (tests/test_pages.py)
-GLUE = {"record", "record_all", "recorded", "glue"}
+GLUE = {"record", "record_all", "record_span", "recorded_value", "glue"}
 
 
 @pytest.fixture(scope="module")

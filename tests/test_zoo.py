@@ -114,3 +114,10 @@ def test_the_plan_command_times_the_named_models_when_asked(monkeypatch, capsys)
     assert [line.split()[0] for line in lines[2:4]] == [Role.DIT.label.split()[0], "sweep"]
     assert "for 2 models" in lines[-2] and lines[-1].startswith("timed here: ")
     assert "hours of 1 x " in lines[-1]
+
+
+def test_the_timing_options_need_the_plan(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["zoo", "ci", "--time"])
+    with pytest.raises(SystemExit):
+        zoo.main()
+    assert "--time and --plan-batch are allowed only with --plan" in capsys.readouterr().err

@@ -106,7 +106,7 @@ def timed(
     seconds = {}
     for name in table.index:
         config = models[name]
-        shape = (config.arch, config.dataset, config.resolution, config.batch_size)
+        shape = (config.arch, CHANNELS[config.dataset], config.resolution, config.batch_size)
         if shape not in seconds:
             seconds[shape] = seconds_per_step(config, device, steps, batch_size)
         table.loc[name, "s / step here"] = seconds[shape]
@@ -196,8 +196,10 @@ def main() -> None:
     except ValueError as error:
         parser.error(str(error))
     names = args.names or shard(models, index, count)
+    if (args.time or args.plan_batch) and not args.plan:
+        parser.error("--time and --plan-batch are allowed only with --plan")
     if args.plan:
-        table = plan({name: models[name] for name in names}, args.gpu)
+        table = plan({name: config for name, config in models.items() if name in names}, args.gpu)
         device = parallel.device(profile.device) if args.time else None
         if device is not None:
             table = timed(table, models, device, batch_size=args.plan_batch)

@@ -6,9 +6,9 @@ CPU: the `paper` profile names CUDA and trains for days, so without a GPU it sto
 the CPU (DIFFLAB_DEVICE=cpu) runs it there anyway.
 
 The precision: difflab computes float32 as float32 on a GPU, without TF32 (which cuDNN uses for
-convolutions by default on Ampere and later GPUs, ~1e-3 relative): `import difflab` sets it
-(`set_float32_precision(exact=True)`), so sampling and metrics on a GPU differ from the CPU's by
-rounding only. Training may use TF32 where the GPU has it (`training.train` runs under
+convolutions by default on Ampere and later GPUs, ~1e-3 relative): each chapter's first cell
+sets it (`set_float32_precision(exact=True)`; no import changes it), so sampling and metrics on
+a GPU differ from the CPU's by rounding only. Training may use TF32 where the GPU has it (`training.train` runs under
 `float32_precision(exact=False)`): its speed is worth more there than the last bits, and a GPU's
 weights differ from a CPU's anyway. On a CPU none of this changes a bit.
 """

@@ -155,12 +155,13 @@ def _compute() -> dict:
     }
 
 
-def with_this_cpu(recorded_digests: dict | None, now: dict) -> dict:
+def with_this_cpu(previous: dict | None, now: dict) -> dict:
     """The record to write: this CPU vendor's digests beside the other vendors' where the versions and
-    revisions are the same (else only this vendor's: the others are out of date)."""
+    revisions of the `previous` record are the same (else only this vendor's: the others are out of
+    date)."""
     kept = (
-        recorded_digests["cases_by_cpu"]
-        if recorded_digests and all(recorded_digests[k] == v for k, v in versions().items())
+        previous["cases_by_cpu"]
+        if previous and all(previous[k] == v for k, v in versions().items())
         else {}
     )
     return {**versions(), "cases_by_cpu": {**kept, now["cpu"]: now["cases"]}}
