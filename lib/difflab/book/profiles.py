@@ -62,12 +62,16 @@ class Profile:
         )
 
     def __post_init__(self):
-        for f in fields(self):
+        for f in fields(self):  # counts: an integer >= 1 (None too where the type allows it)
             value = getattr(self, f.name)
-            if f.type is int and (
+            optional = f.type == int | None
+            if (f.type is int or (optional and value is not None)) and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
-                raise ValueError(f"{f.name}={value!r} is not allowed; allowed: an integer >= 1")
+                every = "None (every image) or " if optional else ""
+                raise ValueError(
+                    f"{f.name}={value!r} is not allowed; allowed: {every}an integer >= 1"
+                )
         archs = {
             "standard_arch": self.standard_arch,
             "wide_arch": self.wide_arch,
@@ -78,14 +82,6 @@ class Profile:
             if arch not in ARCHITECTURES:
                 raise ValueError(
                     f"{name}={arch!r} is unknown; allowed: {', '.join(map(repr, ARCHITECTURES))}"
-                )
-        for name in ("local_machine_images", "local_calibration_images"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValueError(
-                    f"{name}={value!r} is not allowed; allowed: None (every image) or an integer >= 1"
                 )
         if self.sscd not in SSCD_MODELS:
             raise ValueError(
