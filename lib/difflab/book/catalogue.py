@@ -118,6 +118,31 @@ def dip_sweep(profile: Profile) -> dict[tuple[str, int], TrainConfig]:
     }
 
 
+def time_snapshots(profile: Profile) -> tuple[int, ...]:
+    """The steps at which the long runs keep their EMA weights: every half-octave below
+    `time_steps` down to 1/32 of it (two significant digits), and chapter 3's budget, where the
+    long runs cross chapter 3's sweep."""
+    grid = {float(f"{profile.time_steps * 2 ** (-k / 2):.2g}") for k in range(1, 11)}
+    return tuple(sorted({int(step) for step in grid | {profile.sweep_steps}} - {0}))
+
+
+def time_runs(profile: Profile) -> dict[tuple[str, int], TrainConfig]:
+    """Chapter 9's long runs: the sweep's smaller width at `time_sizes`, its wider width at
+    `time_wide_sizes`, each configured as chapter 3's sweep but for its length and snapshots (the
+    same seed and batches: the snapshot at chapter 3's budget is chapter 3's model)."""
+    small, wide = profile.sweep_archs
+    snapshots = time_snapshots(profile)
+    run = lambda arch, n, steps: replace(
+        _sweep_config(profile, arch, n),
+        steps=steps,
+        snapshots=tuple(step for step in snapshots if step < steps),
+    )
+    return {
+        **{(small, n): run(small, n, profile.time_steps) for n in profile.time_sizes},
+        **{(wide, n): run(wide, n, profile.time_wide_steps) for n in profile.time_wide_sizes},
+    }
+
+
 def disjoint_pairs(profile: Profile) -> dict[int, tuple[TrainConfig, TrainConfig]]:
     """The smaller width trained on two disjoint sets of n images: the sweep's own subset and the
     next n images of the same permutation."""

@@ -46,6 +46,11 @@ class Profile:
     # chapter 5
     late_sweep_fid_samples: int  # samples per FID in the start-time sweep
     late_table_fid_samples: int  # samples per FID in the final table
+    # chapter 9: long runs of the two sweep widths, snapshots along them (catalogue.time_runs)
+    time_sizes: tuple[int, ...]  # training-set sizes of the smaller width's long runs
+    time_steps: int  # their length
+    time_wide_sizes: tuple[int, ...]  # sizes at which the wider width runs too (RP between them)
+    time_wide_steps: int
     # chapter 8: how many training images the local machines and D* search, and the calibration
     # of their patch sizes (None: every image)
     local_machine_images: int | None
@@ -125,6 +130,10 @@ PROFILES = {
         pretrained=False,
         local_machine_images=256,  # data/studies/local_search.json
         local_calibration_images=64,
+        time_sizes=(16, 32, 64, 128, 256),
+        time_steps=8000,
+        time_wide_sizes=(16, 32, 64, 128),
+        time_wide_steps=6000,
     ),
     "paper": Profile(
         name="paper",
@@ -154,6 +163,10 @@ PROFILES = {
         pretrained=True,
         local_machine_images=None,
         local_calibration_images=None,
+        time_sizes=tuple(2**k for k in range(10, 15)),  # the second paper's n: 2^7 to 2^15
+        time_steps=1_000_000,
+        time_wide_sizes=tuple(2**k for k in range(10, 14)),
+        time_wide_steps=500_000,
     ),
 }
 
@@ -188,6 +201,10 @@ PROFILES["smoke"] = replace(
     # the toy set's 2,048 images chapter 8's calibration alone takes over 10 minutes
     local_machine_images=256,
     local_calibration_images=64,
+    time_sizes=(64, 128),
+    time_steps=40,
+    time_wide_sizes=(64,),
+    time_wide_steps=30,
 )
 
 

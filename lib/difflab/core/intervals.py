@@ -169,6 +169,21 @@ def paired(statistic: Callable, values: Mapping, unit: str = "noises", seed: int
     )
 
 
+def from_draws(estimate: float, drawn, n: int, unit: str = "noises") -> Interval:
+    """The percentile interval of a statistic already computed on resamples of the units (`drawn`,
+    one value per resample; inf or NaN where undefined there, left out and counted), for statistics
+    too costly to resample here (an FID on each of a fixed set of draws of the noises)."""
+    drawn = np.asarray(drawn, dtype=float)
+    undefined = ~np.isfinite(drawn)
+    if undefined.all():
+        raise ValueError("the statistic is undefined (inf or NaN) on every draw")
+    low, high = np.percentile(drawn[~undefined], [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
+    method = f"percentile over {len(drawn)} fixed draws"
+    if undefined.any():
+        method += f" ({undefined.mean():.1%} undefined, left out)"
+    return Interval(float(estimate), float(low), float(high), n, unit, method)
+
+
 def lower_median(values, axis=-1):
     """The median as torch computes it: the lower of the two middle values of an even count."""
     return np.quantile(values, 0.5, axis=axis, method="lower")

@@ -74,6 +74,12 @@ class FeatureDistance:
         than the FID itself."""
         return self._frechet(self.classifier.embed(samples))
 
+    def fid_resampled(self, samples: torch.Tensor, draws) -> tuple[float, list[float]]:
+        """The FID of `samples`, and of each draw of them (draws: rows of sample indices, a
+        bootstrap's resamples), their features computed once."""
+        features = self.classifier.embed(samples)
+        return self._frechet(features), [self._frechet(features[row]) for row in draws]
+
     def _frechet(self, features: torch.Tensor) -> float:
         self._fid.reset()
         self._fid.update(features, real=False)

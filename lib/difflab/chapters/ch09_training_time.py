@@ -1,0 +1,140 @@
+"""Chapter 9's measurements: along long training runs of the memorization sweep's widths, when
+samples become good (tau_gen) and when they start to copy (tau_mem), and where the widths part.
+
+A run's snapshots are sampled from one set of noises; each measurement keeps one value per noise
+(copy or not, same image as the other width or not) so that every time and every interval is
+found again on resamples of those noises (intervals.paired). The FID, a statistic of the whole
+set, is resampled with fixed draws of the noises instead (`fid_draws`), the same for every
+snapshot of every run."""
+
+import numpy as np
+import pandas as pd
+import torch
+
+from difflab.core import intervals, metrics
+from difflab.core.quality import FeatureDistance
+
+COPY_LEVEL = 0.1  # tau_mem: the copy share reaches a tenth of the samples
+FID_FALL = 0.9  # tau_gen: the FID has made nine tenths of its fall to the run's lowest
+
+
+def bits(hits: torch.Tensor) -> str:
+    """One 0/1 per noise as a string (a study's compact form)."""
+    return "".join("1" if hit else "0" for hit in hits.tolist())
+
+
+def unbits(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode(), dtype=np.uint8) - ord("0")
+
+
+def snapshot_row(
+    images: torch.Tensor,
+    train: torch.Tensor,
+    optimal: torch.Tensor,
+    quality: FeatureDistance,
+    draws: np.ndarray,
+) -> dict:
+    """One snapshot's measurements: which samples copy a training image (nearest / second-nearest
+    distance below 1/3, the paper's test and the book's GL), which copy the very image that the
+    optimal denoiser D* returns from the same noise, and the FID on all noises and on each draw."""
+    copied = metrics.copied_image(images, train)
+    same_as_optimal = (copied == metrics.copied_image(optimal, train)) & (copied >= 0)
+    fid, resampled = quality.fid_resampled(images, draws)
+    return {
+        "copies": bits(copied >= 0),
+        "same_copy_optimal": bits(same_as_optimal),
+        "fid": fid,
+        "fid_draws": [float(f"{value:.5g}") for value in resampled],
+    }
+
+
+def first_crossing(times, curve: np.ndarray, level: float, falling: bool = False) -> np.ndarray:
+    """The first time at which `curve` (time along axis 0, any other axes batched) reaches `level`
+    (from below, or from above when `falling`), interpolated in log time between the snapshots
+    around it; inf where it never does, the first time where it starts there."""
+    times = np.log(np.asarray(times, dtype=float))
+    curve = -np.asarray(curve, dtype=float) if falling else np.asarray(curve, dtype=float)
+    level = -level if falling else level
+    reached = curve >= level
+    first = reached.argmax(axis=0)
+    never = ~reached.any(axis=0)
+    before = np.maximum(first - 1, 0)
+    take = lambda a, i: np.take_along_axis(a, i[None], axis=0)[0]
+    low, high = take(curve, before), take(curve, first)
+    share = np.where(high > low, (level - low) / np.where(high > low, high - low, 1), 1.0)
+    log_time = times[before] + np.clip(share, 0, 1) * (times[first] - times[before])
+    return np.where(never, np.inf, np.exp(np.where(first == 0, times[0], log_time)))
+
+
+def copy_time(copies: np.ndarray, times, level: float = COPY_LEVEL) -> intervals.Interval:
+    """tau_mem: when the share of copies first reaches `level`, with its interval over the noises;
+    copies[i, j] says whether the sample at times[i] from noise j is a copy."""
+    return intervals.paired(
+        lambda t: first_crossing(times, t["copies"].mean(-1), level), {"copies": copies}
+    )
+
+
+def fid_target(fid: np.ndarray) -> np.ndarray:
+    """The level whose crossing is tau_gen: FID_FALL of the way from the first snapshot's FID to
+    the run's lowest (time along axis 0)."""
+    return fid[0] - FID_FALL * (fid[0] - fid.min(axis=0))
+
+
+def generation_time(fid: np.ndarray, draws: np.ndarray, times, noises: int) -> intervals.Interval:
+    """tau_gen: when the FID first makes FID_FALL of its fall, on all `noises` (fid, one per time)
+    and, for the interval, on each draw of them (draws: times x draws)."""
+    at = lambda curve: first_crossing(times, curve, fid_target(curve), falling=True)
+    return intervals.from_draws(float(at(fid)), at(draws), noises)
+
+
+def log_slope(sizes, times: np.ndarray) -> np.ndarray:
+    """The least-squares slope of log time against log size (sizes along axis 0, any other axes
+    batched): 1 where the time grows in proportion to the size, 0 where it does not grow."""
+    x = np.log(np.asarray(sizes, dtype=float))
+    y = np.log(np.asarray(times, dtype=float))
+    x = (x - x.mean()).reshape(-1, *[1] * (y.ndim - 1))
+    return (x * (y - y.mean(axis=0))).sum(axis=0) / (x**2).sum()
+
+
+def copy_time_slope(copies: dict[int, np.ndarray], times, level: float = COPY_LEVEL):
+    """The slope of log tau_mem against log n over the sizes (copies' keys: n, each a times x noises
+    array on the same noises) at which the copy share reaches `level` within the run, with its
+    interval over the noises (resamples in which one of them never reaches it are left out)."""
+    reached = [n for n in copies if np.isfinite(first_crossing(times, copies[n].mean(-1), level))]
+    if len(reached) < 2:
+        raise ValueError(
+            f"the copy share reaches {level} at {len(reached)} size(s); a slope needs 2"
+        )
+
+    def slope(t):
+        taus = np.stack([first_crossing(times, t[n].mean(-1), level) for n in reached])
+        return np.where(np.isfinite(taus).all(axis=0), log_slope(reached, taus), np.nan)
+
+    return intervals.paired(slope, {n: copies[n] for n in reached}), reached
+
+
+def generation_time_slope(
+    fid: dict[int, np.ndarray], draws: dict[int, np.ndarray], times, noises: int
+) -> intervals.Interval:
+    """The slope of log tau_gen against log n, on all noises and on each draw (fid[n]: one FID per
+    time; draws[n]: times x draws, the same draws at every size)."""
+    sizes = list(fid)
+    at = lambda curve: first_crossing(times, curve, fid_target(curve), falling=True)
+    estimate = log_slope(sizes, np.stack([at(fid[n]) for n in sizes]))
+    drawn = log_slope(sizes, np.stack([at(draws[n]) for n in sizes]))
+    return intervals.from_draws(float(estimate), drawn, noises)
+
+
+def runs_table(rows: pd.DataFrame) -> dict[tuple[str, int], dict[str, np.ndarray]]:
+    """The study's rows (one per width, size and step) as one row per width and size, each
+    measurement a times x noises array (copies, same copy as D*) or a curve (FID, its draws)."""
+    stacked = {}
+    for (arch, n), run in rows.sort_values("step").groupby(["arch", "images"]):
+        stacked[arch, n] = {
+            "steps": run["step"].to_numpy(),
+            "copies": np.stack([unbits(b) for b in run["copies"]]),
+            "same_copy_optimal": np.stack([unbits(b) for b in run["same_copy_optimal"]]),
+            "fid": run["fid"].to_numpy(),
+            "fid_draws": np.stack(run["fid_draws"].to_numpy()),
+        }
+    return stacked
