@@ -159,7 +159,7 @@ def test_no_figure_text_below_the_book_styles_smallest_size():
     sources = [*(ROOT / "lib").rglob("*.py"), *CHAPTERS]
     small = {p.name: small_font_sizes(p.read_text()) for p in sources}
     assert not {name: found for name, found in small.items() if found}
-    assert all("book_style()" in md.read_text() for md in CHAPTERS)
+    assert all("difflab.start_chapter()" in md.read_text() for md in CHAPTERS)
 
 
 def test_the_font_size_check_sees_a_small_font():

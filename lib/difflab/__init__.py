@@ -9,7 +9,8 @@
 
 Models, samplers and training come from diffusers and torch. The names chapters use are here too,
 loaded when first used: importing a layer loads only that layer and those below it, and no import
-changes global state (a chapter's first cell calls `set_float32_precision(exact=True)`)."""
+changes global state (a chapter's first cell calls `start_chapter()`: the figure style and the
+precision)."""
 
 import importlib
 
@@ -18,6 +19,7 @@ _NAMES = {
     "difflab.book.plotting": ("comparison_grid", "image_grid"),
     "difflab.book.profiles": ("get_profile",),
     "difflab.book.sample_cache": ("sample",),
+    "difflab.book.start": ("start_chapter",),
     "difflab.book.catalogue": (
         "FINE_TUNING_CLASS",
         "Role",
@@ -32,6 +34,7 @@ _NAMES = {
         "memorization_sweep",
         "reproducibility_models",
         "standard",
+        "time_runs",
     ),
     "difflab.book.trained": ("get_denoiser", "get_snapshot", "manifest"),
     "difflab.core.data": (
