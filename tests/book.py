@@ -4,6 +4,7 @@ the book's own scripts as modules (repository.py: the one reader of the reposito
 import ast
 import importlib.util
 import math
+import os
 from functools import cache
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-EXECUTED = ROOT / "_build" / "source" / "chapters"
+# the executed chapters the claims are read from: the CI build's, or another run's (the Colab check
+# sets BOOK_EXECUTED to its own; a chapter it did not run is skipped there)
+EXECUTED = Path(os.environ.get("BOOK_EXECUTED", ROOT / "_build" / "source" / "chapters"))
 HTML = ROOT / "_build" / "html"
 
 
@@ -34,6 +37,8 @@ APPENDIX_PAGES = [entry["file"] for part in TOC["parts"][1:] for entry in part["
 def glued(chapter: str) -> dict:
     """The values a chapter glued, parsed from their text form."""
     path = EXECUTED / f"{chapter}.ipynb"
+    if not path.exists() and "BOOK_EXECUTED" in os.environ:
+        pytest.skip(f"{chapter} was not run into {EXECUTED}")
     if not path.exists():
         pytest.fail(f"{path} is missing: build the book first (`make book`)")
     return glued_in(path)

@@ -15,6 +15,8 @@ import yaml
 from book import CHAPTER_PAGES, ROOT, repository, script
 from claims import DESCRIPTIVE, TIMINGS
 
+from difflab.book.claims import CLAIMS
+
 CHAPTERS = sorted((ROOT / "chapters").glob("*.md"))
 URL, BRANCH = repository.repository()
 
@@ -127,6 +129,28 @@ def test_the_colab_check_compares_every_glued_value_but_the_wall_times():
     assert [row[0] for row in rows] == ["label"]
     rows, _ = colab_check.compared(expected, {**got, "rp_min": 0.52})
     assert {row[0] for row in rows} == {"label", "rp_min"}
+
+
+@pytest.mark.book
+def test_the_colab_check_fails_where_a_claim_does_not_hold_on_its_values(tmp_path):
+    """The check asserts the chapters' claims on what the Colab-like run glued: chapter 1 as the CI
+    build executed it passes; with one claimed number planted on the wrong side of its bound, fails
+    (the chapters it did not run are skipped)."""
+    chapter = "01_deterministic_map"
+    built = ROOT / "_build" / "source" / "chapters" / f"{chapter}.ipynb"
+    notebook = nbformat.read(built, as_version=4)
+    nbformat.write(notebook, tmp_path / built.name)
+    held, report = colab_check.claims_on(tmp_path)
+    assert held, report
+    claim = CLAIMS[chapter][0]
+    wrong = claim.bound - 1 if claim.side.startswith(">") else claim.bound + 1
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") == claim.name:
+                output["data"] = {"text/plain": repr(wrong)}
+    nbformat.write(notebook, tmp_path / built.name)
+    held, report = colab_check.claims_on(tmp_path)
+    assert not held and claim.name in "\n".join(report)
 
 
 def test_the_timings_are_the_descriptive_values_reported_as_timings():
