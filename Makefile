@@ -5,7 +5,8 @@
 # make studies  the seed-spread studies behind the chapters' reduced sample counts (data/studies/, committed)
 # make lock   after changing requirements.txt or pyproject.toml: resolve requirements.lock again (uv, hashes)
 # make latest the build and the tests on the newest releases the ranges allow (.venv-latest): drift found on our day
-# make colab-check  chapters as Colab runs them: a fresh clone, Python 3.12, the set-up cell, profile auto (downloads torch);
+# make colab-check  chapters as Colab runs them (a fresh clone, Python 3.12, the set-up cell, profile auto; downloads torch),
+#                   their claims asserted on what they glued;
 #                   every chapter of _toc.yml (about 25 minutes), or CHAPTERS="01_deterministic_map 02_reproducibility"
 # make gpu-kit      here, for a lent GPU machine (bare CUDA image, no registry, 64 MiB a call): the wheels it lacks for
 #                   Python GPU_PYTHON (3.12) and the CPU build's glued values in _build/gpu-kit, checked to fit in one
