@@ -38,6 +38,15 @@ def test_fid_and_kid_are_small_between_halves_of_one_set_and_large_for_noise(cla
         distance(images[:10])
 
 
+def test_the_resampled_fid_is_the_fid_of_each_draw(classifier_and_images):
+    net, images, _ = classifier_and_images
+    distance = FeatureDistance(images[1000:3000], net)
+    draws = [[0, 0, 1, 2] * 25, list(range(100))]
+    fid, resampled = distance.fid_resampled(images[:100], draws)
+    assert fid == distance.fid(images[:100]) == resampled[1]
+    assert resampled[0] == distance.fid(images[:100][draws[0]])
+
+
 def test_label_entropy_of_balanced_classes_is_near_log_10(classifier_and_images):
     net, images, labels = classifier_and_images
     assert label_entropy(images[:2000], net) == pytest.approx(math.log(10), abs=0.05)

@@ -52,7 +52,8 @@ def first_crossing(times, curve: np.ndarray, level: float, falling: bool = False
     """The first time at which `curve` (time along axis 0, any other axes batched) reaches `level`
     (from below, or from above when `falling`), interpolated in log time between the snapshots
     around it; inf where it never does, the first time where it starts there."""
-    times = np.log(np.asarray(times, dtype=float))
+    steps = np.asarray(times, dtype=float)
+    times = np.log(steps)
     curve = -np.asarray(curve, dtype=float) if falling else np.asarray(curve, dtype=float)
     level = -level if falling else level
     reached = curve >= level
@@ -63,15 +64,16 @@ def first_crossing(times, curve: np.ndarray, level: float, falling: bool = False
     low, high = take(curve, before), take(curve, first)
     share = np.where(high > low, (level - low) / np.where(high > low, high - low, 1), 1.0)
     log_time = times[before] + np.clip(share, 0, 1) * (times[first] - times[before])
-    return np.where(never, np.inf, np.exp(np.where(first == 0, times[0], log_time)))
+    return np.where(never, np.inf, np.where(first == 0, steps[0], np.exp(log_time)))
 
 
 def copy_time(copies: np.ndarray, times, level: float = COPY_LEVEL) -> intervals.Interval:
     """tau_mem: when the share of copies first reaches `level`, with its interval over the noises;
     copies[i, j] says whether the sample at times[i] from noise j is a copy."""
-    return intervals.paired(
-        lambda t: first_crossing(times, t["copies"].mean(-1), level), {"copies": copies}
-    )
+    with np.errstate(invalid="ignore"):  # resamples that never reach it: inf, kept as such
+        return intervals.paired(
+            lambda t: first_crossing(times, t["copies"].mean(-1), level), {"copies": copies}
+        )
 
 
 def fid_target(fid: np.ndarray) -> np.ndarray:
