@@ -92,7 +92,8 @@ def main() -> None:
         }
     )
     done = {(run["arch"], run["images"]) for run in study["runs"]}
-    for (arch, n), config in runs.items():
+    both = lambda item: item[0][1] not in settings.time_wide_sizes  # sizes both widths run first
+    for (arch, n), config in sorted(runs.items(), key=both):
         if (arch, n) in done:
             continue
         model = trained_denoiser(config, allow_training=True)

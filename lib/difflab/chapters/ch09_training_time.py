@@ -98,7 +98,9 @@ def log_slope(sizes, times: np.ndarray) -> np.ndarray:
     return (x * (y - y.mean(axis=0))).sum(axis=0) / (x**2).sum()
 
 
-def copy_time_slope(copies: dict[int, np.ndarray], times, level: float = COPY_LEVEL):
+def copy_time_slope(
+    copies: dict[int, np.ndarray], times, level: float = COPY_LEVEL
+) -> tuple[intervals.Interval, list[int]]:
     """The slope of log tau_mem against log n over the sizes (copies' keys: n, each a times x noises
     array on the same noises) at which the copy share reaches `level` within the run, with its
     interval over the noises (resamples in which one of them never reaches it are left out)."""
@@ -115,28 +117,123 @@ def copy_time_slope(copies: dict[int, np.ndarray], times, level: float = COPY_LE
     return intervals.paired(slope, {n: copies[n] for n in reached}), reached
 
 
-def generation_time_slope(
-    fid: dict[int, np.ndarray], draws: dict[int, np.ndarray], times, noises: int
-) -> intervals.Interval:
-    """The slope of log tau_gen against log n, on all noises and on each draw (fid[n]: one FID per
+def generation_slopes(
+    fid: dict[int, np.ndarray], draws: dict[int, np.ndarray], times
+) -> tuple[float, np.ndarray]:
+    """The slope of log tau_gen against log n on all noises, and on each draw (fid[n]: one FID per
     time; draws[n]: times x draws, the same draws at every size)."""
     sizes = list(fid)
     at = lambda curve: first_crossing(times, curve, fid_target(curve), falling=True)
     estimate = log_slope(sizes, np.stack([at(fid[n]) for n in sizes]))
-    drawn = log_slope(sizes, np.stack([at(draws[n]) for n in sizes]))
-    return intervals.from_draws(float(estimate), drawn, noises)
+    return float(estimate), log_slope(sizes, np.stack([at(draws[n]) for n in sizes]))
 
 
-def runs_table(rows: pd.DataFrame) -> dict[tuple[str, int], dict[str, np.ndarray]]:
-    """The study's rows (one per width, size and step) as one row per width and size, each
-    measurement a times x noises array (copies, same copy as D*) or a curve (FID, its draws)."""
-    stacked = {}
-    for (arch, n), run in rows.sort_values("step").groupby(["arch", "images"]):
-        stacked[arch, n] = {
+def generation_time_slope(fid: dict, draws: dict, times, noises: int) -> intervals.Interval:
+    """generation_slopes' slope with its interval over the draws."""
+    return intervals.from_draws(*generation_slopes(fid, draws, times), noises)
+
+
+def flat_margin(fid: dict, draws: dict, times, noises: int, bound: float) -> intervals.Interval:
+    """How far inside [-bound, bound] the slope of log tau_gen lies (negative outside)."""
+    estimate, drawn = generation_slopes(fid, draws, times)
+    return intervals.from_draws(bound - abs(estimate), bound - np.abs(drawn), noises)
+
+
+def read_runs(rows: list[dict]) -> dict[tuple[str, int], dict[str, np.ndarray]]:
+    """The study's rows (one per width, size and step) gathered per width and size: its steps, and
+    each measurement as a steps x noises array (copies, same copy as D*; the same image as the
+    smaller width, at the steps where both have a snapshot: `paired_steps`) or a curve (FID, and
+    steps x draws)."""
+    runs = {}
+    frame = pd.DataFrame(rows).sort_values("step")
+    for (arch, n), run in frame.groupby(["arch", "images"], sort=True):
+        stacked = lambda key, part=run: np.stack([unbits(b) for b in part[key]])
+        runs[arch, n] = {
             "steps": run["step"].to_numpy(),
-            "copies": np.stack([unbits(b) for b in run["copies"]]),
-            "same_copy_optimal": np.stack([unbits(b) for b in run["same_copy_optimal"]]),
+            "copies": stacked("copies"),
+            "same_copy_optimal": stacked("same_copy_optimal"),
             "fid": run["fid"].to_numpy(),
             "fid_draws": np.stack(run["fid_draws"].to_numpy()),
         }
-    return stacked
+        if "same_image_small" in run and run["same_image_small"].notna().any():
+            paired = run[run["same_image_small"].notna()]
+            runs[arch, n] |= {
+                "paired_steps": paired["step"].to_numpy(),
+                "same_image_small": stacked("same_image_small", paired),
+            }
+    return runs
+
+
+def times_table(runs: dict, noises: int) -> pd.DataFrame:
+    """tau_gen and tau_mem of every run, with their intervals (inf: not within the run)."""
+    rows = {}
+    for (arch, n), run in runs.items():
+        rows[arch, n] = {
+            "steps": run["steps"][-1],
+            "tau_gen": generation_time(run["fid"], run["fid_draws"], run["steps"], noises),
+            "tau_mem": copy_time(run["copies"], run["steps"]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["network", "images"])
+
+
+def rp_between_widths(runs: dict, wide: str) -> pd.DataFrame:
+    """RP between the two widths (share of noises from which they make the same image), by step
+    (rows) and training-set size (columns)."""
+    return pd.DataFrame(
+        {
+            n: pd.Series(run["same_image_small"].mean(-1), index=run["paired_steps"])
+            for (arch, n), run in runs.items()
+            if arch == wide
+        }
+    ).rename_axis(index="step", columns="images")
+
+
+def dip_shift(runs: dict, wide: str, early: int, late: int, seed: int = 0) -> tuple[float, float]:
+    """How many doublings of the training set the dip (the size at which RP between the widths is
+    lowest) moves up from budget `early` to budget `late`, and the share of resamples of the noises
+    in which it moves by at least one doubling."""
+    sizes = sorted(n for arch, n in runs if arch == wide)
+    at = lambda step: np.stack(
+        [
+            runs[wide, n]["same_image_small"][list(runs[wide, n]["paired_steps"]).index(step)]
+            for n in sizes
+        ]
+    )  # sizes x noises
+    early_hits, late_hits = at(early), at(late)
+    doublings = lambda before, after: np.log2(
+        np.asarray(sizes)[after.argmin(0)] / np.asarray(sizes)[before.argmin(0)]
+    )
+    estimate = float(doublings(early_hits.mean(-1), late_hits.mean(-1)))
+    generator = np.random.default_rng(seed)
+    moved = []
+    for _ in range(intervals.RESAMPLES // 1000 + 1):  # in batches of 1,000 resamples
+        draw = generator.integers(0, early_hits.shape[-1], (1000, early_hits.shape[-1]))
+        shift = doublings(early_hits[:, draw].mean(-1), late_hits[:, draw].mean(-1))
+        moved.append(shift >= 1)
+    return estimate, float(np.concatenate(moved)[: intervals.RESAMPLES].mean())
+
+
+def optimal_gain(runs: dict, arch: str, sizes, early: int) -> intervals.Interval:
+    """The smallest, over `sizes`, rise of the share of samples that copy D*'s image from step
+    `early` to the run's end, with its interval over the noises (the same noises at every size)."""
+    row = lambda n: list(runs[arch, n]["steps"]).index(early)
+    values = {n: runs[arch, n]["same_copy_optimal"][[row(n), -1]] for n in sizes}  # 2 x noises each
+    return intervals.paired(
+        lambda t: np.min([t[n][1].mean(-1) - t[n][0].mean(-1) for n in sizes], axis=0), values
+    )
+
+
+def slope_margin(
+    copies: dict[int, np.ndarray], times, low: float, high: float, level: float = COPY_LEVEL
+) -> intervals.Interval:
+    """How far inside [low, high] the slope of log tau_mem against log n lies (the smaller of its
+    distances to the two ends; negative outside), with its interval over the noises."""
+    _, reached = copy_time_slope(copies, times, level)
+
+    def margin(t):
+        taus = np.stack([first_crossing(times, t[n].mean(-1), level) for n in reached])
+        slope = np.where(np.isfinite(taus).all(axis=0), log_slope(reached, taus), np.nan)
+        return np.minimum(slope - low, high - slope)
+
+    with np.errstate(invalid="ignore"):
+        return intervals.paired(margin, {n: copies[n] for n in reached})
