@@ -35,14 +35,13 @@ import difflab
 from difflab.book.studies import measured_rows, write_study
 from difflab.book.trained import profile_classifier
 from difflab.chapters.ch05_late_initialization import (
-    fid_reference,
     score_table,
     start_sweep,
     table_claims,
     table_starts,
 )
 from difflab.core.gaussian import DataMoments
-from difflab.core.quality import FeatureDistance, label_entropy
+from difflab.core.quality import FeatureDistance, fid_reference, label_entropy
 
 STARTS = [100, 200, 300, 400, 500, 600, 700, 800, 900]
 

@@ -15,9 +15,9 @@ import argparse
 import difflab
 from difflab.book.studies import measured_rows, read_study, write_study
 from difflab.book.trained import profile_classifier
-from difflab.chapters.ch05_late_initialization import fid_reference, score_table, table_starts
+from difflab.chapters.ch05_late_initialization import score_table, table_starts
 from difflab.core.gaussian import DataMoments
-from difflab.core.quality import FeatureDistance
+from difflab.core.quality import FeatureDistance, fid_reference
 
 
 def main() -> None:

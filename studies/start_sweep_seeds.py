@@ -33,13 +33,12 @@ from difflab.book.trained import profile_classifier
 from difflab.chapters.ch05_late_initialization import (
     DataMoments,
     best_starts,
-    fid_reference,
     generate,
     sweep_ratios,
     sweep_table,
 )
 from difflab.core import gaussian
-from difflab.core.quality import FeatureDistance
+from difflab.core.quality import FeatureDistance, fid_reference
 
 STEP_COUNTS, STARTS = (3, 5, 10), [100, 200, 300, 400, 500, 600, 700, 800, 900]
 FID_SAMPLES = 5000  # the chapter's table's samples per FID when this study ran

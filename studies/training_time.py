@@ -46,11 +46,10 @@ import torch
 import difflab
 from difflab.book.catalogue import time_runs
 from difflab.book.studies import read_study, study_path, write_study
-from difflab.book.trained import profile_classifier
-from difflab.chapters.ch05_late_initialization import fid_reference
+from difflab.book.trained import how_to_train, profile_classifier
 from difflab.chapters.ch09_training_time import bits, snapshot_row
 from difflab.core import metrics
-from difflab.core.quality import FeatureDistance
+from difflab.core.quality import FeatureDistance, fid_reference
 from difflab.core.sampling import run_sampler
 from difflab.training.loop import training_images
 from difflab.training.store import trained_denoiser, trained_snapshot
@@ -96,7 +95,7 @@ def main() -> None:
     for (arch, n), config in sorted(runs.items(), key=both):
         if (arch, n) in done:
             continue
-        model = trained_denoiser(config, allow_training=True)
+        model = trained_denoiser(config, command=how_to_train(config), allow_training=True)
         train = training_images(config)
         optimal = ddim(difflab.EmpiricalDenoiser(train))
         for step in (*config.snapshots, config.steps):

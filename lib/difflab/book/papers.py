@@ -42,6 +42,13 @@ RP_VS_OPTIMAL = {2**6: 0.5, 2**14: 0.0, 2**15: 0.0}
 DISJOINT_AGREEMENT_IMAGES = 10**5
 
 
+# Bonnaire, Urfin, Biroli and Mezard (NeurIPS 2025, arXiv 2505.17638): U-Net DDPMs on grey CelebA
+# at 32x32, trained long at many training-set sizes n: the training time at which samples start to
+# copy grows linearly with n, the time at which they become good does not depend on it (their main
+# figures and abstract; the slopes of log time against log n that those laws mean)
+TRAINING_TIME_SLOPES = {"tau_mem": 1, "tau_gen": 0}
+
+
 def memorization_curves() -> dict[str, tuple[list[int], list[float]]]:
     """The paper's RP and GL curves, each as (sizes, values)."""
     return {
@@ -199,6 +206,11 @@ def headlines(chapter: str) -> dict[str, str]:
             "(Kamb & Ganguli)",
             "paper_els_r2_fmnist": ELS_R2["Fashion-MNIST"],
             "paper_els_r2_attention": ELS_R2_ATTENTION,
+        },
+        "09_training_time": {
+            "paper_mem_slope": f"{TRAINING_TIME_SLOPES['tau_mem']} (tau_mem grows linearly with n; "
+            "grey CelebA 32x32, U-Nets)",
+            "paper_gen_slope": f"{TRAINING_TIME_SLOPES['tau_gen']} (tau_gen does not depend on n)",
         },
     }
     if chapter not in table:

@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from difflab.book.catalogue import Role, catalogue
+from difflab.book.catalogue import Role, catalogue, time_runs
 from difflab.book.profiles import PROFILES, Profile, get_profile
 from difflab.core.data import CHANNELS
 from difflab.core.denoisers import NetDenoiser
@@ -17,11 +17,14 @@ from difflab.training.store import manifest_path
 
 
 def how_to_train(config: TrainConfig) -> str:
-    """The command that trains `config`: its name in the catalogue where it has one."""
+    """The command that trains `config`: its name in the catalogue where it has one, chapter 9's
+    study for its long runs."""
     for name in PROFILES:
         for entry_name, entry in catalogue(get_profile(name)).items():
             if entry == config:
                 return f"python -m difflab.book.zoo {name} '{entry_name}'"
+        if config in time_runs(get_profile(name)).values():
+            return f"python studies/training_time.py --profile {name}"
     return store.GENERIC_COMMAND
 
 

@@ -115,11 +115,6 @@ def table_starts(plms_best: dict) -> dict[tuple[str, int], int]:
     }
 
 
-def fid_reference(train: torch.Tensor, n: int = 10_000) -> torch.Tensor:
-    """The FID's reference set: n training images drawn with a fixed seed (chapter 5 and its studies)."""
-    return train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]]
-
-
 def generate(
     denoiser,
     moments: DataMoments,

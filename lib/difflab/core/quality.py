@@ -92,3 +92,9 @@ def label_entropy(images: torch.Tensor, classifier: Judge) -> float:
     counts = torch.bincount(probabilities.argmax(1), minlength=probabilities.shape[1])
     p = counts[counts > 0].double() / counts.sum()
     return -(p * p.log()).sum().item()
+
+
+def fid_reference(train: torch.Tensor, n: int = 10_000) -> torch.Tensor:
+    """The FID's reference set: n training images drawn with a fixed seed (chapters 5 and 9 and
+    their studies)."""
+    return train[torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]]
