@@ -40,86 +40,33 @@ Definitions and predictions, written before the first run (2026-12-08, 00:55 UTC
 
 import argparse
 
-import numpy as np
 import torch
 
 import difflab
 from difflab.book.catalogue import time_runs
 from difflab.book.studies import read_study, study_path, write_study
-from difflab.book.trained import how_to_train, profile_classifier
-from difflab.chapters.ch09_training_time import bits, snapshot_row
-from difflab.core import metrics
-from difflab.core.quality import FeatureDistance, fid_reference
-from difflab.core.sampling import run_sampler
-from difflab.training.loop import training_images
-from difflab.training.store import trained_denoiser, trained_snapshot
+from difflab.chapters.ch09_training_time import measure_runs
 
-NAME, DRAWS, SEED = "training_time", 200, 0
+NAME = "training_time"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--profile", default="ci", help="ci (the chapter's); smoke: a quick try")
+    parser.add_argument("--profile", default="ci", help="ci (the chapter's); another: its own file")
     args = parser.parse_args()
     difflab.set_float32_precision(exact=True)
     settings = difflab.get_profile(args.profile)
     name = NAME if args.profile == "ci" else f"{NAME}_{args.profile}"
-    runs = time_runs(settings)
-    small = settings.sweep_archs[0]
-    train_all, _ = difflab.load_images(settings.dataset, settings.resolution)
-    test, _ = difflab.load_images(settings.dataset, settings.resolution, train=False)
-    half = len(test) // 2
-    threshold = metrics.calibrated_threshold(test[:half], test[half : 2 * half])
-    quality = FeatureDistance(fid_reference(train_all), profile_classifier(settings))
-    noise = difflab.seeded_noise(SEED, settings.n_samples, train_all.shape[1:])
-    draws = np.random.default_rng(SEED).integers(0, len(noise), (DRAWS, len(noise)))
-    ddim = lambda denoiser: run_sampler(denoiser, noise, "ddim", settings.sample_steps)
-    at = lambda config, step: (
-        trained_denoiser(config) if step == config.steps else trained_snapshot(config, step)
-    )
     study = read_study(name) if study_path(name).exists() else {"rows": [], "runs": []}
-    study.update(
-        settings={
-            "noise_seed": SEED,
-            "noises": len(noise),
-            "sampler": f"ddim, {settings.sample_steps} steps",
-            "fid_reference": 10_000,
-            "fid_draws": DRAWS,
-            "threshold": threshold,
-        }
-    )
     done = {(run["arch"], run["images"]) for run in study["runs"]}
-    both = lambda item: item[0][1] not in settings.time_wide_sizes  # sizes both widths run first
-    for (arch, n), config in sorted(runs.items(), key=both):
-        if (arch, n) in done:
-            continue
-        model = trained_denoiser(config, command=how_to_train(config), allow_training=True)
-        train = training_images(config)
-        optimal = ddim(difflab.EmpiricalDenoiser(train))
-        for step in (*config.snapshots, config.steps):
-            images = ddim(model if step == config.steps else trained_snapshot(config, step))
-            row = {"arch": arch, "images": n, "step": step}
-            row |= snapshot_row(images, train, optimal, quality, draws)
-            partner = runs.get((small, n))
-            if arch != small and partner and (step in partner.snapshots or step == partner.steps):
-                same = metrics.pair_similarity(images, ddim(at(partner, step))) > threshold
-                row["same_image_small"] = bits(same)
-            study["rows"].append(row)
-            print(
-                f"{arch} n={n} step {step}: copies {row['copies'].count('1')}, FID {row['fid']:.1f}"
-            )
-        manifest = difflab.manifest(config)
-        study["runs"].append(
-            {
-                "arch": arch,
-                "images": n,
-                "steps": config.steps,
-                "wall_time_s": manifest["wall_time_s"],
-            }
-        )
-        write_study(name, study)
+    for measured, rows, run in measure_runs(settings, time_runs(settings), done, True):
+        study["settings"] = measured
+        study["rows"] += rows
+        study["runs"].append(run)
+        write_study(name, study)  # after each run: a stopped study resumes at the next
+        print(f"{run['arch']} n={run['images']}: {run['wall_time_s'] / 60:.1f} minutes")
 
 
 if __name__ == "__main__":

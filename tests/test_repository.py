@@ -117,7 +117,7 @@ colab_check = script("colab_check")
 
 def test_the_colab_check_runs_every_chapter_of_the_toc_by_default():
     assert colab_check.CHAPTERS == [page.split("/")[-1] for page in CHAPTER_PAGES]
-    assert len(colab_check.CHAPTERS) == len(CHAPTERS) == 8
+    assert len(colab_check.CHAPTERS) == len(CHAPTERS) == 9
 
 
 def test_the_colab_check_compares_every_glued_value_but_the_wall_times():

@@ -20,6 +20,7 @@ KNOBS = {
     "06_beyond_unconditional": {"n_noises": 20, "n_measured": 8, "sample_steps": 6},
     "07_when_decided": {"n_noises": 8},
     "08_local_machines": {"n_noises": 2, "n_calibration": 2, "seeds": [0, 1]},
+    "09_training_time": {"study": None},  # measures its own runs (ci reads the committed study)
 }
 CHAPTERS = [notebook.stem for notebook in build_book.chapters()]
 

@@ -7,15 +7,32 @@ found again on resamples of those noises (intervals.paired). The FID, a statisti
 set, is resampled with fixed draws of the noises instead (`fid_draws`), the same for every
 snapshot of every run."""
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import torch
 
+from difflab.book.catalogue import time_runs
+from difflab.book.profiles import Profile
+from difflab.book.trained import get_denoiser, get_snapshot, manifest, profile_classifier
 from difflab.core import intervals, metrics
-from difflab.core.quality import FeatureDistance
+from difflab.core.data import load_images
+from difflab.core.denoisers import EmpiricalDenoiser
+from difflab.core.quality import FeatureDistance, fid_reference
+from difflab.core.sampling import run_sampler, seeded_noise
+from difflab.training.loop import TrainConfig, training_images
 
 COPY_LEVEL = 0.1  # tau_mem: the copy share reaches a tenth of the samples
 FID_FALL = 0.9  # tau_gen: the FID has made nine tenths of its fall to the run's lowest
+# a snapshot's measurements that the build finds again, in words
+CHECKED = {
+    "copies": "the same copies",
+    "same_copy_optimal": "the same copies of D*'s image",
+    "fid": "the same FID",
+}
+# the keys of the predictions decided by a margin (margin_KEY, verdict_KEY), in the chapter's order
+PREDICTIONS = ("mem_slope", "gen_flat", "largest_copies", "optimal_rise")
 
 
 def bits(hits: torch.Tensor) -> str:
@@ -46,6 +63,75 @@ def snapshot_row(
         "fid": fid,
         "fid_draws": [float(f"{value:.5g}") for value in resampled],
     }
+
+
+def measure_runs(
+    settings: Profile,
+    runs: dict[tuple[str, int], TrainConfig],
+    skip=(),
+    allow_training: bool | None = None,
+    noise_seed: int = 0,
+    draws: int = 200,
+) -> Iterator[tuple[dict, list[dict], dict]]:
+    """Measure every snapshot of the long runs (catalogue.time_runs) but those in `skip`, the
+    sizes both widths run first: for each run, yields the measurement's settings, one row per
+    snapshot (snapshot_row; at the wider width's, also whether it makes the same image as the
+    smaller width at that step, above chapter 3's calibrated threshold) and the run's record."""
+    small = settings.sweep_archs[0]
+    every, _ = load_images(settings.dataset, settings.resolution)
+    test, _ = load_images(settings.dataset, settings.resolution, train=False)
+    half = len(test) // 2
+    threshold = metrics.calibrated_threshold(test[:half], test[half : 2 * half])
+    judge = FeatureDistance(fid_reference(every), profile_classifier(settings))
+    noise = seeded_noise(noise_seed, settings.n_samples, every.shape[1:])
+    drawn = np.random.default_rng(noise_seed).integers(0, len(noise), (draws, len(noise)))
+    ddim = lambda denoiser: run_sampler(denoiser.cpu(), noise, "ddim", settings.sample_steps)
+    at = lambda config, step: (
+        get_denoiser(config, "cpu", allow_training=allow_training)
+        if step == config.steps
+        else get_snapshot(config, step, "cpu", allow_training)
+    )
+    measured = {
+        "noise_seed": noise_seed,
+        "noises": len(noise),
+        "sampler": f"ddim, {settings.sample_steps} steps",
+        "fid_reference": len(fid_reference(every)),
+        "fid_draws": draws,
+        "threshold": threshold,
+    }
+    both = lambda item: item[0][1] not in settings.time_wide_sizes
+    for (arch, n), config in sorted(runs.items(), key=both):
+        if (arch, n) in skip:
+            continue
+        train = training_images(config)
+        optimal = ddim(EmpiricalDenoiser(train))
+        partner = runs.get((small, n)) if arch != small else None
+        rows = []
+        for step in (*config.snapshots, config.steps):
+            images = ddim(at(config, step))
+            row = {"arch": arch, "images": n, "step": step}
+            row |= snapshot_row(images, train, optimal, judge, drawn)
+            if partner and (step in partner.snapshots or step == partner.steps):
+                same = metrics.pair_similarity(images, ddim(at(partner, step))) > threshold
+                row["same_image_small"] = bits(same)
+            rows.append(row)
+        spent = manifest(config, "cpu")["wall_time_s"]
+        yield (
+            measured,
+            rows,
+            {"arch": arch, "images": n, "steps": config.steps, "wall_time_s": spent},
+        )
+
+
+def measured_study(settings: Profile, allow_training: bool | None = None) -> dict:
+    """The study's result (settings, rows, runs) measured here, all runs at once: a profile whose
+    runs take minutes (smoke); the `ci` runs are studies/training_time.py's, committed."""
+    study = {"rows": [], "runs": []}
+    for measured, rows, run in measure_runs(settings, time_runs(settings), (), allow_training):
+        study["settings"] = measured
+        study["rows"] += rows
+        study["runs"].append(run)
+    return study
 
 
 def first_crossing(times, curve: np.ndarray, level: float, falling: bool = False) -> np.ndarray:
@@ -105,10 +191,10 @@ def copy_time_slope(
     array on the same noises) at which the copy share reaches `level` within the run, with its
     interval over the noises (resamples in which one of them never reaches it are left out)."""
     reached = [n for n in copies if np.isfinite(first_crossing(times, copies[n].mean(-1), level))]
-    if len(reached) < 2:
-        raise ValueError(
-            f"the copy share reaches {level} at {len(reached)} size(s); a slope needs 2"
-        )
+    if len(reached) < 2:  # no slope: an interval undefined on the data (a table's empty cell)
+        noises = np.shape(next(iter(copies.values())))[-1]
+        why = f"the copy share reaches {level} at {len(reached)} size(s); a slope needs 2"
+        return intervals.Interval(np.nan, np.nan, np.nan, noises, "noises", why), reached
 
     def slope(t):
         taus = np.stack([first_crossing(times, t[n].mean(-1), level) for n in reached])
@@ -213,6 +299,17 @@ def dip_shift(runs: dict, wide: str, early: int, late: int, seed: int = 0) -> tu
     return estimate, float(np.concatenate(moved)[: intervals.RESAMPLES].mean())
 
 
+def nearest(steps, target: float) -> int:
+    """The step of `steps` nearest `target` in log time (the snapshots are half-octaves apart)."""
+    return int(min(steps, key=lambda step: abs(np.log(step / target))))
+
+
+def share_verdict(share: float, level: float = 0.95) -> str:
+    """A prediction decided by the share of resamples in which it holds: held in at least `level`
+    of them, failed in at most 1 - level, undecided otherwise."""
+    return "held" if share >= level else "failed" if share <= 1 - level else "undecided"
+
+
 def optimal_gain(runs: dict, arch: str, sizes, early: int) -> intervals.Interval:
     """The smallest, over `sizes`, rise of the share of samples that copy D*'s image from step
     `early` to the run's end, with its interval over the noises (the same noises at every size)."""
@@ -228,7 +325,9 @@ def slope_margin(
 ) -> intervals.Interval:
     """How far inside [low, high] the slope of log tau_mem against log n lies (the smaller of its
     distances to the two ends; negative outside), with its interval over the noises."""
-    _, reached = copy_time_slope(copies, times, level)
+    found, reached = copy_time_slope(copies, times, level)
+    if len(reached) < 2:
+        return found
 
     def margin(t):
         taus = np.stack([first_crossing(times, t[n].mean(-1), level) for n in reached])
