@@ -468,6 +468,22 @@ class TestLocalMachines:
         assert g["study_same_max_most"] < 0.5 and g["study_lost_max_most"] > 0.01
 
 
+class TestTrainingTime:
+    g = staticmethod(
+        lambda: glued("09_training_time")
+    )  # bounds: the predictions, written before the runs; failed ones are reported only
+
+    def test_the_runs_cover_the_plane_on_chapter_3_s_noises(self):
+        g = self.g()
+        assert g["smallest"] <= 16 and g["largest"] >= 128 and g["long_steps"] >= 8000
+        assert g["n_noises"] >= 500 and g["wide_largest"] >= 128
+
+    def test_the_build_finds_the_study_again_and_chapter_3_s_model_is_its_slice(self):
+        g = self.g()  # copies, copies of D*'s image and FID at three snapshots, on a CPU
+        assert g["checked_all_same"] is True
+        assert g["slice_weight_gap"] == 0  # bit for bit: the same seed, batches and steps
+
+
 @pytest.mark.parametrize(
     "chapter, claim",
     [(chapter, claim) for chapter, listed in CLAIMS.items() for claim in listed],

@@ -179,9 +179,10 @@ def log_slope(sizes, times: np.ndarray) -> np.ndarray:
     """The least-squares slope of log time against log size (sizes along axis 0, any other axes
     batched): 1 where the time grows in proportion to the size, 0 where it does not grow."""
     x = np.log(np.asarray(sizes, dtype=float))
-    y = np.log(np.asarray(times, dtype=float))
-    x = (x - x.mean()).reshape(-1, *[1] * (y.ndim - 1))
-    return (x * (y - y.mean(axis=0))).sum(axis=0) / (x**2).sum()
+    with np.errstate(invalid="ignore"):  # a time never reached (inf) gives NaN, not a warning
+        y = np.log(np.asarray(times, dtype=float))
+        x = (x - x.mean()).reshape(-1, *[1] * (y.ndim - 1))
+        return (x * (y - y.mean(axis=0))).sum(axis=0) / (x**2).sum()
 
 
 def copy_time_slope(
@@ -200,7 +201,8 @@ def copy_time_slope(
         taus = np.stack([first_crossing(times, t[n].mean(-1), level) for n in reached])
         return np.where(np.isfinite(taus).all(axis=0), log_slope(reached, taus), np.nan)
 
-    return intervals.paired(slope, {n: copies[n] for n in reached}), reached
+    with np.errstate(invalid="ignore"):
+        return intervals.paired(slope, {n: copies[n] for n in reached}), reached
 
 
 def generation_slopes(

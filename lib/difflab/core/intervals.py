@@ -24,6 +24,7 @@ Each returns an Interval (estimate, low, high, n, unit, method) that formats as 
 
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
@@ -103,17 +104,19 @@ def bootstrap(statistic: Callable, *samples, unit: str = "noises", seed: int = 0
         return Interval(estimate, math.nan, math.nan, len(arrays[0]), unit, "undefined on the data")
     generator = np.random.default_rng(seed)
     key = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
-    result = stats.bootstrap(
-        arrays,
-        lambda *resampled, axis: np.asarray(statistic(*resampled, axis=axis), dtype=float),
-        n_resamples=RESAMPLES,
-        batch=1_000,
-        vectorized=True,
-        paired=True,
-        confidence_level=LEVEL,
-        method="percentile",
-        **{key: generator},
-    )
+    with warnings.catch_warnings():  # scipy warns of BCa on a tie even where it is not asked for
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        result = stats.bootstrap(
+            arrays,
+            lambda *resampled, axis: np.asarray(statistic(*resampled, axis=axis), dtype=float),
+            n_resamples=RESAMPLES,
+            batch=1_000,
+            vectorized=True,
+            paired=True,
+            confidence_level=LEVEL,
+            method="percentile",
+            **{key: generator},
+        )
     drawn = result.bootstrap_distribution
     undefined = np.isnan(drawn).mean()
     if undefined == 1:
