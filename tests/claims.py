@@ -360,6 +360,25 @@ DESCRIPTIVE = {
         "study_same_max_chapter": "reported beside study_same_max_most, which is asserted",
         "study_lost_max_chapter": "reported beside study_lost_max_most, which is asserted",
     },
+    "09_training_time": {
+        "wide_steps": SETTING,
+        "sweep_steps": SETTING,
+        "steps_ddim": SETTING,
+        "checked_size": SETTING,
+        "dip_early_budget": SETTING,
+        "dip_late_budget": SETTING,
+        "mem_slope_sizes": "the sizes behind mem_slope (names)",
+        "time_train_minutes": "reported: the study's training wall time, as committed (the same on every machine)",
+        "gen_slope": "reported with its interval; asserted through verdict_gen_flat",
+        "largest_end_share": "reported; asserted through verdict_largest_copies",
+        "fid_first_over_min_max": "reported (the FID at the first snapshot against the run's lowest)",
+        "dip_moved_share": "decides prediction 4; its verdict (verdict_dip) is asserted",
+        "verdict_dip": "asserted with the other verdicts (TestTrainingTime)",
+        "wide_mem_slope": "reported; its interval below mem_slope's is asserted",
+        "margin_mem_slope": MARGIN,
+        "margin_gen_flat": MARGIN,
+        "margin_largest_copies": MARGIN,
+    },
 }
 
 # The glued numbers that are wall-time measurements (each DESCRIPTIVE too): they differ from machine to

@@ -483,6 +483,21 @@ class TestTrainingTime:
         assert g["checked_all_same"] is True
         assert g["slice_weight_gap"] == 0  # bit for bit: the same seed, batches and steps
 
+    def test_the_verdicts_the_text_reports(self):
+        assert verdicts(self.g()) == {
+            "mem_slope": "undecided",  # on 1.5, the top of the predicted range
+            "gen_flat": "failed",
+            "largest_copies": "held",
+            "dip": "undecided",  # decided by the share of resamples (ch09.share_verdict)
+            "optimal_rise": "held",
+        }
+
+    def test_the_dip_moves_up_where_one_width_copies_and_the_other_not_yet(self):
+        g = self.g()  # the text's reading of the late budget
+        assert g["dip_late"] > g["dip_early"] and g["dip_shift"] >= 1
+        assert g["late_copies_wide"] > 0.3 > 0.1 > g["late_copies_small"]
+        assert g["wide_mem_slope_high"] < g["mem_slope_low"]  # the wider width's law is flatter
+
 
 @pytest.mark.parametrize(
     "chapter, claim",

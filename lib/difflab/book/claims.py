@@ -128,6 +128,12 @@ CLAIMS = {
         Claim("margin_below_twin", ">", 0, "6. ... and below the U-Net S's with its twin"),
         Claim("peers_over_machines_min", ">", 0, "the networks predict each other best"),
     ],
+    "09_training_time": [
+        Claim(
+            "mem_slope", ">=", 1, "the memorization time grows at least in proportion to n (slope)"
+        ),
+        Claim("margin_optimal_rise", ">", 0, "5. copying D*'s image rises along training (margin)"),
+    ],
 }
 
 
