@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from difflab.core.data import load_images
-from difflab.core.quality import FeatureDistance, label_entropy
+from difflab.core.quality import FeatureDistance, fid_reference, label_entropy
 from difflab.training.classifier import get_classifier
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -60,3 +60,12 @@ def test_building_the_distance_prints_no_warning_on_a_page(classifier_and_images
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         FeatureDistance(images[:600], net)
+
+
+def test_fid_reference_is_a_fixed_draw_of_distinct_training_images():
+    train = torch.arange(50.0).view(50, 1, 1, 1)
+    reference = fid_reference(train, n=20)
+    assert (
+        torch.equal(reference, fid_reference(train, n=20))
+        and len(set(reference.flatten().tolist())) == 20
+    )
