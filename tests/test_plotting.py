@@ -158,3 +158,15 @@ def test_panels_share_one_legend_with_each_label_once():
     (legend,) = fig.legends
     assert [text.get_text() for text in legend.get_texts()] == ["shared", "right only"]
     plt.close(fig)
+
+
+def test_log_ticks_label_plain_numbers_and_no_minor_ticks():
+    fig, ax = plt.subplots()
+    ax.plot([16, 256], [250, 8000])
+    plotting.log_ticks(ax.xaxis, [16, 64, 256])
+    plotting.log_ticks(ax.yaxis, [250, 1000, 4000])
+    fig.canvas.draw()
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["250", "1,000", "4,000"]
+    assert list(ax.get_xticks()) == [16, 64, 256] and not ax.xaxis.get_minorticklocs().size
+    plt.close(fig)

@@ -227,6 +227,14 @@ def paper_curves(ax, curves: dict, title: str) -> None:
     ax.set(xlabel="training images n", ylabel="RP / GL", title=title)
 
 
+def log_ticks(axis, ticks) -> None:
+    """A log-scaled axis (ax.xaxis or ax.yaxis) labelled at `ticks` in plain numbers (1,000), with
+    no minor labels: matplotlib's own, 3x10^2 and the like, run into each other."""
+    axis.axes.set(**{f"{axis.axis_name}scale": "log"})
+    axis.set_ticks(ticks, [f"{tick:,}" for tick in ticks])
+    axis.set_minor_locator(plt.NullLocator())
+
+
 def shared_legend(fig, axes, columns: int = 4) -> None:
     """One legend for all the panels of `fig` (each label once, in the order first drawn), below
     them, in place of each panel's own."""
