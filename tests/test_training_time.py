@@ -118,3 +118,10 @@ def test_the_study_s_bits_read_back():
     hits = np.array([1, 0, 0, 1], dtype=bool)
     assert ch09.bits(torch.tensor(hits)) == "1001"
     assert ch09.unbits("1001").tolist() == [1, 0, 0, 1]
+
+
+def test_a_snapshot_is_found_again_with_its_copies_exact_and_its_fid_to_rounding():
+    stored = {"copies": "0110", "same_copy_optimal": "0100", "fid": 2.5}
+    assert all(ch09.found_again(dict(stored, fid=2.5 * (1 + 1e-9)), stored).values())
+    moved = ch09.found_again(dict(stored, copies="0111", fid=2.5 * (1 + 1e-5)), stored)
+    assert moved == {"copies": False, "same_copy_optimal": True, "fid": False}

@@ -29,7 +29,7 @@ FID_FALL = 0.9  # tau_gen: the FID has made nine tenths of its fall to the run's
 CHECKED = {
     "copies": "the same copies",
     "same_copy_optimal": "the same copies of D*'s image",
-    "fid": "the same FID",
+    "fid": "the same FID (to 1e-6)",
 }
 # the keys of the predictions decided by a margin (margin_KEY, verdict_KEY), in the chapter's order
 PREDICTIONS = ("mem_slope", "gen_flat", "largest_copies", "optimal_rise")
@@ -299,6 +299,17 @@ def dip_shift(runs: dict, wide: str, early: int, late: int, seed: int = 0) -> tu
         shift = doublings(early_hits[:, draw].mean(-1), late_hits[:, draw].mean(-1))
         moved.append(shift >= 1)
     return estimate, float(np.concatenate(moved)[: intervals.RESAMPLES].mean())
+
+
+def found_again(again: dict, stored: dict) -> dict[str, bool]:
+    """Whether a snapshot measured again gives the study's row (CHECKED's measurements): the copies
+    exactly, the FID to a relative 1e-6 (a newer torchmetrics may sum in another order)."""
+    return {
+        key: bool(np.isclose(again[key], stored[key], rtol=1e-6, atol=0))
+        if key == "fid"
+        else again[key] == stored[key]
+        for key in CHECKED
+    }
 
 
 def nearest(steps, target: float) -> int:
