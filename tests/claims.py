@@ -367,6 +367,7 @@ DESCRIPTIVE = {
         "checked_size": SETTING,
         "dip_early_budget": SETTING,
         "dip_late_budget": SETTING,
+        "optimal_before": SETTING,
         "mem_slope_sizes": "the sizes behind mem_slope (names)",
         "time_train_minutes": "reported: the study's training wall time, as committed (the same on every machine)",
         "gen_slope": "reported with its interval; asserted through verdict_gen_flat",
