@@ -15,6 +15,7 @@ import torch
 
 from difflab.book.catalogue import time_runs
 from difflab.book.profiles import Profile
+from difflab.book.tables import error_bars
 from difflab.book.trained import get_denoiser, get_snapshot, manifest, profile_classifier
 from difflab.core import intervals, metrics
 from difflab.core.data import load_images
@@ -65,6 +66,79 @@ def snapshot_row(
     }
 
 
+class Snapshots:
+    """What measuring a run's snapshots needs, set up once: the noises, DDIM on `device`, the FID's
+    judge (10,000 training images in the book classifier's features) and its draws of the noises,
+    and chapter 3's calibrated threshold for "the same image"."""
+
+    def __init__(
+        self,
+        settings: Profile,
+        noise_seed: int = 0,
+        draws: int = 200,
+        device: str = "cpu",
+        allow_training: bool | None = None,
+    ):
+        every, _ = load_images(settings.dataset, settings.resolution)
+        test, _ = load_images(settings.dataset, settings.resolution, train=False)
+        half = len(test) // 2
+        self.steps, self.device, self.allow_training = settings.sample_steps, device, allow_training
+        self.threshold = metrics.calibrated_threshold(test[:half], test[half : 2 * half])
+        reference = fid_reference(every)
+        self.judge = FeatureDistance(reference, profile_classifier(settings, device))
+        self.noise = seeded_noise(noise_seed, settings.n_samples, every.shape[1:]).to(device)
+        self.draws = np.random.default_rng(noise_seed).integers(
+            0, len(self.noise), (draws, len(self.noise))
+        )
+        self.settings = {  # the study's record of them
+            "noise_seed": noise_seed,
+            "noises": len(self.noise),
+            "sampler": f"ddim, {settings.sample_steps} steps",
+            "fid_reference": len(reference),
+            "fid_draws": draws,
+            "threshold": self.threshold,
+        }
+
+    def images(self, denoiser) -> torch.Tensor:
+        return run_sampler(denoiser.to(self.device), self.noise, "ddim", self.steps).cpu()
+
+    def at(self, config: TrainConfig, step: int) -> torch.Tensor:
+        """The images of `config`'s model after `step` steps (a snapshot, or the final model)."""
+        model = (
+            get_denoiser(config, self.device, allow_training=self.allow_training)
+            if step == config.steps
+            else get_snapshot(config, step, self.device, self.allow_training)
+        )
+        return self.images(model)
+
+    def rows(self, config: TrainConfig, steps, partner: TrainConfig | None = None) -> list[dict]:
+        """One row per step (snapshot_row); with a `partner` (the smaller width on the same images),
+        also whether the two make the same image, at the steps the partner has."""
+        train = training_images(config)
+        optimal = self.images(EmpiricalDenoiser(train))
+        rows = []
+        for step in steps:
+            images = self.at(config, step)
+            row = {"arch": config.arch, "images": config.subset, "step": step}
+            row |= snapshot_row(images, train, optimal, self.judge, self.draws)
+            if partner and (step in partner.snapshots or step == partner.steps):
+                same = metrics.pair_similarity(images, self.at(partner, step)) > self.threshold
+                row["same_image_small"] = bits(same)
+            rows.append(row)
+        return rows
+
+    def check(self, config: TrainConfig, steps, stored: list[dict]) -> dict[int, dict[str, bool]]:
+        """Whether the rows of `stored` (a study's) are found again at `steps` (found_again)."""
+        mine = {
+            row["step"]: row
+            for row in stored
+            if (row["arch"], row["images"]) == (config.arch, config.subset)
+        }
+        return {
+            row["step"]: found_again(row, mine[row["step"]]) for row in self.rows(config, steps)
+        }
+
+
 def measure_runs(
     settings: Profile,
     runs: dict[tuple[str, int], TrainConfig],
@@ -75,52 +149,25 @@ def measure_runs(
 ) -> Iterator[tuple[dict, list[dict], dict]]:
     """Measure every snapshot of the long runs (catalogue.time_runs) but those in `skip`, the
     sizes both widths run first: for each run, yields the measurement's settings, one row per
-    snapshot (snapshot_row; at the wider width's, also whether it makes the same image as the
-    smaller width at that step, above chapter 3's calibrated threshold) and the run's record."""
+    snapshot (Snapshots.rows, paired with the smaller width at the wider one's) and the run's
+    record."""
     small = settings.sweep_archs[0]
-    every, _ = load_images(settings.dataset, settings.resolution)
-    test, _ = load_images(settings.dataset, settings.resolution, train=False)
-    half = len(test) // 2
-    threshold = metrics.calibrated_threshold(test[:half], test[half : 2 * half])
-    judge = FeatureDistance(fid_reference(every), profile_classifier(settings))
-    noise = seeded_noise(noise_seed, settings.n_samples, every.shape[1:])
-    drawn = np.random.default_rng(noise_seed).integers(0, len(noise), (draws, len(noise)))
-    ddim = lambda denoiser: run_sampler(denoiser.cpu(), noise, "ddim", settings.sample_steps)
-    at = lambda config, step: (
-        get_denoiser(config, "cpu", allow_training=allow_training)
-        if step == config.steps
-        else get_snapshot(config, step, "cpu", allow_training)
-    )
-    measured = {
-        "noise_seed": noise_seed,
-        "noises": len(noise),
-        "sampler": f"ddim, {settings.sample_steps} steps",
-        "fid_reference": len(fid_reference(every)),
-        "fid_draws": draws,
-        "threshold": threshold,
-    }
+    measuring = Snapshots(settings, noise_seed, draws, "cpu", allow_training)
     both = lambda item: item[0][1] not in settings.time_wide_sizes
     for (arch, n), config in sorted(runs.items(), key=both):
         if (arch, n) in skip:
             continue
-        train = training_images(config)
-        optimal = ddim(EmpiricalDenoiser(train))
         partner = runs.get((small, n)) if arch != small else None
-        rows = []
-        for step in (*config.snapshots, config.steps):
-            images = ddim(at(config, step))
-            row = {"arch": arch, "images": n, "step": step}
-            row |= snapshot_row(images, train, optimal, judge, drawn)
-            if partner and (step in partner.snapshots or step == partner.steps):
-                same = metrics.pair_similarity(images, ddim(at(partner, step))) > threshold
-                row["same_image_small"] = bits(same)
-            rows.append(row)
+        rows = measuring.rows(config, (*config.snapshots, config.steps), partner)
         spent = manifest(config, "cpu")["wall_time_s"]
-        yield (
-            measured,
-            rows,
-            {"arch": arch, "images": n, "steps": config.steps, "wall_time_s": spent},
-        )
+        run = {"arch": arch, "images": n, "steps": config.steps, "wall_time_s": spent}
+        yield measuring.settings, rows, run
+
+
+def weight_gap(a: torch.nn.Module, b: torch.nn.Module) -> float:
+    """The largest difference between two networks' weights, tensor by tensor (0: the same)."""
+    pairs = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    return max((x - y).abs().max().item() for x, y in pairs)
 
 
 def measured_study(settings: Profile, allow_training: bool | None = None) -> dict:
@@ -197,12 +244,20 @@ def copy_time_slope(
         why = f"the copy share reaches {level} at {len(reached)} size(s); a slope needs 2"
         return intervals.Interval(np.nan, np.nan, np.nan, noises, "noises", why), reached
 
+    with np.errstate(invalid="ignore"):
+        slope = _slope_statistic(times, reached, level)
+        return intervals.paired(slope, {n: copies[n] for n in reached}), reached
+
+
+def _slope_statistic(times, reached: list[int], level: float):
+    """The slope of log tau_mem against log n over `reached`, as a statistic of a table of copies
+    by size (intervals.paired); NaN in a resample where one size never reaches `level`."""
+
     def slope(t):
         taus = np.stack([first_crossing(times, t[n].mean(-1), level) for n in reached])
         return np.where(np.isfinite(taus).all(axis=0), log_slope(reached, taus), np.nan)
 
-    with np.errstate(invalid="ignore"):
-        return intervals.paired(slope, {n: copies[n] for n in reached}), reached
+    return slope
 
 
 def generation_slopes(
@@ -225,6 +280,26 @@ def flat_margin(fid: dict, draws: dict, times, noises: int, bound: float) -> int
     """How far inside [-bound, bound] the slope of log tau_gen lies (negative outside)."""
     estimate, drawn = generation_slopes(fid, draws, times)
     return intervals.from_draws(bound - abs(estimate), bound - np.abs(drawn), noises)
+
+
+def times_panel(ax, times: pd.DataFrame, archs: tuple[str, str], reached: list[int]) -> None:
+    """times_table's two times against n with their intervals, for both widths (the wider hollow),
+    and slope 1 through the smaller width's memorization times at the sizes `reached`."""
+    small, wide = archs
+    for arch, marker in ((small, "o"), (wide, "s")):
+        for key, color in (("tau_mem", "tab:red"), ("tau_gen", "tab:blue")):
+            cells = times.xs(arch)[key]
+            cells = cells[[np.isfinite([c.estimate, c.low, c.high]).all() for c in cells]]
+            centre, bars = error_bars(cells)
+            label = f"{key.replace('tau_', 'τ ')}, {arch}"
+            face = "none" if arch == wide else color
+            style = dict(fmt=marker, color=color, label=label, mfc=face, capsize=2)
+            ax.errorbar(cells.index, centre, bars, **style)
+    if len(reached) >= 2:  # through the memorization times' geometric mean
+        at_mem = [times.loc[(small, n), "tau_mem"].estimate for n in reached]
+        scale = np.exp(np.mean(np.log(at_mem)) - np.mean(np.log(reached)))
+        sizes = times.xs(small).index.to_numpy()
+        ax.plot(sizes, scale * sizes, color="grey", lw=1)
 
 
 def read_runs(rows: list[dict]) -> dict[tuple[str, int], dict[str, np.ndarray]]:
@@ -342,10 +417,11 @@ def slope_margin(
     if len(reached) < 2:
         return found
 
+    slope = _slope_statistic(times, reached, level)
+
     def margin(t):
-        taus = np.stack([first_crossing(times, t[n].mean(-1), level) for n in reached])
-        slope = np.where(np.isfinite(taus).all(axis=0), log_slope(reached, taus), np.nan)
-        return np.minimum(slope - low, high - slope)
+        value = slope(t)
+        return np.minimum(value - low, high - value)
 
     with np.errstate(invalid="ignore"):
         return intervals.paired(margin, {n: copies[n] for n in reached})
